@@ -1,0 +1,110 @@
+//! The command line: `labsocket serve | plugins | call | watch | get`.
+//!
+//! Exit codes scripts can rely on: 0 success, 1 the operation failed (server error,
+//! unreachable server, a plugin that failed to load), 2 bad usage or a bad config.
+
+pub mod client_commands;
+pub mod plugins;
+pub mod serve;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: the operation failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: bad usage or bad configuration.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "labsocket",
+    version,
+    about = "A fast, safe host for live laboratory data and shared data workspaces",
+    long_about = "labsocket serves live measurements (PyExpLabSys data sockets) and a shared \
+                  workspace (PyMiner) plus a JSON-RPC protocol for new clients, with \
+                  commands added by plugins.\n\nStart a server with `labsocket serve`; the \
+                  other subcommands talk to a running server."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (with no --config: the built-in default on loopback).
+    Serve(serve::ServeArgs),
+    /// Load the configured plugins without serving and list them with their commands.
+    Plugins(plugins::PluginsArgs),
+    /// Call a command on a running server and print its result as JSON.
+    Call(client_commands::CallArgs),
+    /// Print events from a running server as they arrive.
+    Watch(client_commands::WatchArgs),
+    /// Read a codename from a PyExpLabSys-style UDP pull socket.
+    Get(client_commands::GetArgs),
+}
+
+/// Where a client subcommand finds the server.
+#[derive(clap::Args, Clone)]
+pub struct ServerAddress {
+    /// Server host (native protocol).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Native protocol port.
+    #[arg(long, default_value_t = 12307)]
+    pub port: u16,
+}
+
+/// Options every server-side subcommand shares.
+#[derive(clap::Args)]
+pub struct ConfigArgs {
+    /// The TOML config file (default: the built-in configuration).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// Entry point of the binary.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("labsocket: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Plugins(args) => plugins::run(args).await,
+            Command::Call(args) => client_commands::call(args).await,
+            Command::Watch(args) => client_commands::watch(args).await,
+            Command::Get(args) => client_commands::get(args).await,
+        }
+    });
+    // Blocking plugin calls cannot be aborted; do not wait for a hung one at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ExitCode::from(code)
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `default_level`).
+pub fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Parses `--bind` values.
+pub fn parse_ip(text: &str) -> Result<IpAddr, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)"))
+}

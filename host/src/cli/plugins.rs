@@ -1,0 +1,115 @@
+//! `labsocket plugins`: load the configured plugins without serving, and list them.
+
+use super::{init_logging, ConfigArgs, EXIT_FAILURE, EXIT_USAGE};
+use crate::config::Config;
+use crate::dispatch::object;
+use crate::plugins::{PluginInfo, PluginReport, PluginSource};
+use crate::pyjson::{self, Value};
+
+#[derive(clap::Args)]
+pub struct PluginsArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print a JSON array instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A loaded plugin as JSON: `{"name","version","api_version","source","path","commands"}`.
+pub fn plugin_json(info: &PluginInfo) -> Value {
+    report_json(&info.source, Ok(info))
+}
+
+fn report_json(source: &PluginSource, outcome: Result<&PluginInfo, String>) -> Value {
+    let (kind, path) = match source {
+        PluginSource::CompiledIn => ("compiled-in", Value::Null),
+        PluginSource::Dylib(path) => ("dylib", Value::Str(path.display().to_string())),
+    };
+    let text = |s: &str| Value::Str(s.to_owned());
+    match outcome {
+        Ok(info) => object([
+            ("name", text(&info.name)),
+            ("version", text(&info.version)),
+            ("api_version", text(&info.api_version)),
+            ("source", text(kind)),
+            ("path", path),
+            (
+                "commands",
+                Value::List(info.commands.iter().map(|(name, _)| text(name)).collect()),
+            ),
+            ("error", Value::Null),
+        ]),
+        Err(error) => object([
+            ("name", Value::Null),
+            ("version", Value::Null),
+            ("api_version", Value::Null),
+            ("source", text(kind)),
+            ("path", path),
+            ("commands", Value::List(Vec::new())),
+            ("error", Value::Str(error)),
+        ]),
+    }
+}
+
+pub async fn run(args: PluginsArgs) -> u8 {
+    init_logging("off");
+    let config = match &args.config.config {
+        Some(path) => match Config::load(path) {
+            Ok(config) => config,
+            Err(err) => {
+                eprintln!("labsocket: {err}");
+                return EXIT_USAGE;
+            }
+        },
+        None => Config::default(),
+    };
+    let reports = match crate::server::load_core(&config).await {
+        Ok((_, reports)) => reports,
+        Err(err) => {
+            eprintln!("labsocket: {err}");
+            return EXIT_FAILURE;
+        }
+    };
+    if args.json {
+        let list = reports
+            .iter()
+            .map(|report| {
+                report_json(
+                    &report.source,
+                    report.outcome.as_ref().map_err(ToString::to_string),
+                )
+            })
+            .collect();
+        println!("{}", pyjson::to_python_json(&Value::List(list)));
+    } else {
+        print_text(&reports);
+    }
+    if reports.iter().any(|report| report.outcome.is_err()) {
+        EXIT_FAILURE
+    } else {
+        0
+    }
+}
+
+fn print_text(reports: &[PluginReport]) {
+    for report in reports {
+        match &report.outcome {
+            Ok(info) => {
+                println!(
+                    "{} {}  [{}]  plugin API {}",
+                    info.name, info.version, info.source, info.api_version
+                );
+                let width = info
+                    .commands
+                    .iter()
+                    .map(|(n, _)| n.len())
+                    .max()
+                    .unwrap_or(0);
+                for (name, description) in &info.commands {
+                    println!("    {name:width$}  {description}");
+                }
+            }
+            Err(err) => println!("FAILED [{}]: {err}", report.source),
+        }
+    }
+}

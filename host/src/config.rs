@@ -1,0 +1,287 @@
+//! The TOML configuration (SPEC §4) and its validation.
+//!
+//! Parsing is serde + `toml` with `deny_unknown_fields`, so a typo is an error that names
+//! the key, not a silently ignored setting. [`Config::load`] then checks what types cannot
+//! express (ranges, clashes) and reports `file: [section] key: what is wrong`. A bad config
+//! starts nothing.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A config the server refuses, with the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config error in {file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+/// The whole configuration. Every section is optional; [`Config::default`] is the
+/// built-in default `labsocket serve` runs with no `--config`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerSection,
+    pub native: NativeSection,
+    pub limits: LimitsSection,
+    pub plugins: PluginsSection,
+    /// The folder relative paths are resolved against: the config file's, else the
+    /// working directory.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file this came from (`None` for the built-in default).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// The address every front end binds unless it says otherwise. Loopback by default:
+    /// exposing labsocket on a network is a deliberate act (docs/security.md).
+    pub bind: IpAddr,
+    /// Where persistent state (workspace, settings) lives; relative to `base_dir`.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NativeSection {
+    pub enabled: bool,
+    pub port: u16,
+    /// Seconds between `heartbeat` notifications on every connection; 0 turns them off.
+    pub heartbeat_secs: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Open TCP connections across all TCP front ends; one more is refused with an error.
+    pub max_connections: usize,
+    /// Longest native protocol line (request) in bytes.
+    pub max_line_bytes: usize,
+    /// Longest PyMiner frame in bytes (PyMiner allows 300 MB base64 values).
+    pub max_frame_bytes: usize,
+    /// Largest UDP datagram read whole.
+    pub max_datagram: usize,
+    /// How long a caller waits for a plugin command, in seconds.
+    pub command_timeout_secs: f64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PluginsSection {
+    /// Dynamic-library plugins: files, or folders whose libraries are all loaded.
+    pub dylibs: Vec<PathBuf>,
+    /// Every other key is a plugin's own table, `[plugins.<name>]`, handed to its init.
+    #[serde(flatten)]
+    pub tables: BTreeMap<String, toml::Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerSection::default(),
+            native: NativeSection::default(),
+            limits: LimitsSection::default(),
+            plugins: PluginsSection::default(),
+            base_dir: PathBuf::from("."),
+            file: None,
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            data_dir: PathBuf::from("labsocket-data"),
+        }
+    }
+}
+
+impl Default for NativeSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: 12307,
+            heartbeat_secs: 10.0,
+        }
+    }
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            max_line_bytes: 16 * 1024 * 1024,
+            max_frame_bytes: 512 * 1024 * 1024,
+            max_datagram: 65_507,
+            command_timeout_secs: 30.0,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            file: file.clone(),
+            message: format!("cannot read the file: {err}"),
+        })?;
+        let mut config = Self::parse(&text, &file)?;
+        config.base_dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        config.file = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| ConfigError {
+            file: file.to_owned(),
+            message: err.to_string().trim_end().to_owned(),
+        })?;
+        config.validate().map_err(|message| ConfigError {
+            file: file.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// The file name for messages (`<built-in default>` without one).
+    pub fn file_name(&self) -> String {
+        self.file
+            .as_ref()
+            .map(|file| file.display().to_string())
+            .unwrap_or_else(|| "<built-in default>".to_owned())
+    }
+
+    /// `path` resolved against the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The data directory, resolved.
+    pub fn data_dir(&self) -> PathBuf {
+        self.resolve(&self.server.data_dir)
+    }
+
+    /// Each plugin's own table as JSON, for its init hook.
+    pub fn plugin_tables_json(&self) -> BTreeMap<String, serde_json::Value> {
+        self.plugins
+            .tables
+            .iter()
+            .map(|(name, table)| {
+                let json = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
+                (name.clone(), json)
+            })
+            .collect()
+    }
+
+    /// The checks types cannot express. Re-run after command-line overrides.
+    pub fn validate(&self) -> Result<(), String> {
+        let heartbeat = self.native.heartbeat_secs;
+        if !heartbeat.is_finite() || heartbeat < 0.0 {
+            return Err(format!(
+                "[native] heartbeat_secs: must be 0 (off) or a positive number of seconds, not {heartbeat}"
+            ));
+        }
+        let limits = &self.limits;
+        if limits.max_connections == 0 {
+            return Err("[limits] max_connections: must be at least 1".to_owned());
+        }
+        if limits.max_line_bytes < 64 {
+            return Err("[limits] max_line_bytes: must be at least 64".to_owned());
+        }
+        if limits.max_frame_bytes < 64 {
+            return Err("[limits] max_frame_bytes: must be at least 64".to_owned());
+        }
+        if !(1..=65_507).contains(&limits.max_datagram) {
+            return Err("[limits] max_datagram: must be between 1 and 65507".to_owned());
+        }
+        if !limits.command_timeout_secs.is_finite() || limits.command_timeout_secs <= 0.0 {
+            return Err("[limits] command_timeout_secs: must be a positive number".to_owned());
+        }
+        if let Some((name, _)) = self
+            .plugins
+            .tables
+            .iter()
+            .find(|(_, table)| !table.is_table())
+        {
+            return Err(format!(
+                "[plugins] {name}: unknown key (plugin settings go in a [plugins.{name}] table; the only other key is 'dylibs')"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default() {
+        let config = Config::parse("", "x.toml").unwrap();
+        assert_eq!(config.native.port, 12307);
+        assert_eq!(config.server.bind, IpAddr::from([127, 0, 0, 1]));
+    }
+
+    #[test]
+    fn unknown_key_names_the_key_and_file() {
+        let err = Config::parse("[native]\nprot = 1\n", "lab.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("config error in lab.toml:"), "{text}");
+        assert!(text.contains("prot"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_line() {
+        let err = Config::parse("[native]\nport = \"x\"\n", "lab.toml").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn range_checks_name_section_and_key() {
+        let err = Config::parse("[native]\nheartbeat_secs = -1\n", "lab.toml").unwrap_err();
+        assert!(err.to_string().contains("[native] heartbeat_secs"), "{err}");
+        let err = Config::parse("[limits]\nmax_datagram = 70000\n", "lab.toml").unwrap_err();
+        assert!(err.to_string().contains("[limits] max_datagram"), "{err}");
+    }
+
+    #[test]
+    fn plugin_tables_are_kept_and_stray_keys_refused() {
+        let config = Config::parse(
+            "[plugins]\ndylibs = [\"a.so\"]\n[plugins.hello]\nx = 1\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(config.plugins.dylibs, [PathBuf::from("a.so")]);
+        assert_eq!(config.plugin_tables_json()["hello"]["x"], 1);
+        let err = Config::parse("[plugins]\ndylib = \"a.so\"\n", "f").unwrap_err();
+        assert!(err.to_string().contains("[plugins] dylib"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("labsocket-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("lab.toml");
+        std::fs::write(&file, "[server]\ndata_dir = \"state\"\n").unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(config.data_dir(), dir.join("state"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

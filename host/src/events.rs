@@ -1,0 +1,150 @@
+//! The event bus: topics, bounded, never blocking a publisher.
+//!
+//! One `tokio::sync::broadcast` channel carries every event; subscribers filter by topic.
+//! `broadcast` gives the semantics the product needs: `send` is synchronous and callable
+//! from any thread (plugin threads included), a subscriber that falls more than
+//! [`EventBus::CAPACITY`] events behind loses the oldest ones and is told how many
+//! (`RecvError::Lagged`), and a publisher never waits for anybody.
+//!
+//! Each front end renders an event into its own wire form once per event, not once per
+//! connection: [`Event::native_line`] is computed on first use and shared by every native
+//! connection that forwards it (fan-out to thousands of connections costs one
+//! serialisation).
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+
+use crate::pyjson::{self, Value};
+
+/// Well-known topics of the core and first-party plugins.
+pub mod topic {
+    /// A workspace variable was written: `{"data_name", "data_source"}`.
+    pub const DATA_CHANGED: &str = "data_changed";
+    /// A workspace variable was deleted: `{"data_name", "data_source"}`.
+    pub const DATA_DELETED: &str = "data_deleted";
+    /// Points were set: `{codename: [x, y], ...}`.
+    pub const POINTS: &str = "points";
+    /// A setting changed: `{"name", "value"}`.
+    pub const SETTINGS_CHANGED: &str = "settings_changed";
+}
+
+/// One published event.
+#[derive(Debug)]
+pub struct Event {
+    pub topic: String,
+    pub payload: Value,
+    native_line: OnceLock<Bytes>,
+}
+
+impl Event {
+    pub fn new(topic: impl Into<String>, payload: Value) -> Self {
+        Self {
+            topic: topic.into(),
+            payload,
+            native_line: OnceLock::new(),
+        }
+    }
+
+    /// The JSON-RPC notification line for the native protocol:
+    /// `{"jsonrpc":"2.0","method":"event","params":{"topic":T,...}}\n`. An object payload's
+    /// fields follow `topic` (a payload key named `topic` is dropped); any other payload is
+    /// carried as `data`.
+    pub fn native_line(&self) -> &Bytes {
+        self.native_line.get_or_init(|| {
+            let mut params = indexmap::IndexMap::new();
+            params.insert("topic".to_owned(), Value::Str(self.topic.clone()));
+            match &self.payload {
+                Value::Dict(fields) => {
+                    for (key, value) in fields {
+                        if key != "topic" {
+                            params.insert(key.clone(), value.clone());
+                        }
+                    }
+                }
+                other => {
+                    params.insert("data".to_owned(), other.clone());
+                }
+            }
+            let mut line = String::from(r#"{"jsonrpc":"2.0","method":"event","params":"#);
+            pyjson::write_compact_json(&Value::Dict(params), &mut line);
+            line.push_str("}\n");
+            Bytes::from(line)
+        })
+    }
+}
+
+/// The host's event bus; cheap to clone.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Arc<Event>>,
+}
+
+impl EventBus {
+    /// Events a subscriber may fall behind before it starts losing the oldest.
+    pub const CAPACITY: usize = 4096;
+
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(Self::CAPACITY);
+        Self { sender }
+    }
+
+    /// Publishes `payload` under `topic`. Never blocks; with no subscriber it is a no-op.
+    pub fn publish(&self, topic: impl Into<String>, payload: Value) {
+        // An error only means nobody is subscribed right now, which is fine.
+        let _ = self.sender.send(Arc::new(Event::new(topic, payload)));
+    }
+
+    /// A new subscription that sees every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_line_merges_object_payload_after_topic() {
+        let mut fields = indexmap::IndexMap::new();
+        fields.insert("data_name".to_owned(), Value::Str("x".into()));
+        fields.insert("topic".to_owned(), Value::Str("spoofed".into()));
+        let event = Event::new("data_changed", Value::Dict(fields));
+        assert_eq!(
+            &event.native_line()[..],
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"topic\":\"data_changed\",\"data_name\":\"x\"}}\n"
+        );
+    }
+
+    #[test]
+    fn native_line_wraps_other_payloads_as_data() {
+        let event = Event::new("t", Value::List(vec![Value::Int(1), Value::Float(2.5)]));
+        assert_eq!(
+            &event.native_line()[..],
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"topic\":\"t\",\"data\":[1,2.5]}}\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn slow_subscriber_is_told_how_many_it_lost() {
+        let bus = EventBus::new();
+        let mut slow = bus.subscribe();
+        for i in 0..(EventBus::CAPACITY + 10) {
+            bus.publish("t", Value::Int(i as i64));
+        }
+        match slow.recv().await {
+            Err(broadcast::error::RecvError::Lagged(lost)) => assert_eq!(lost, 10),
+            other => panic!("expected a lag report, got {other:?}"),
+        }
+        let next = slow.recv().await.expect("the newest events are kept");
+        assert_eq!(next.payload, Value::Int(10));
+    }
+}

@@ -1,0 +1,80 @@
+//! [`Core`]: the state every front end shares (registry, bus, points, front-end list).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+
+use crate::events::EventBus;
+use crate::plugins::Registry;
+use crate::points::PointTable;
+
+/// The host core; front ends hold an `Arc<Core>`.
+pub struct Core {
+    pub registry: Registry,
+    pub bus: EventBus,
+    pub points: PointTable,
+    pub started: Instant,
+    front_ends: RwLock<Vec<FrontEnd>>,
+    /// One slot per open TCP connection, across every TCP front end (`max_connections`).
+    pub connection_slots: Arc<Semaphore>,
+    pub max_connections: usize,
+}
+
+/// A listening front end, for `status`.
+#[derive(Clone)]
+pub struct FrontEnd {
+    pub name: String,
+    pub address: SocketAddr,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl FrontEnd {
+    /// Open connections right now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
+
+impl Core {
+    pub fn new(
+        registry: Registry,
+        bus: EventBus,
+        points: PointTable,
+        max_connections: usize,
+    ) -> Self {
+        Self {
+            registry,
+            bus,
+            points,
+            started: Instant::now(),
+            front_ends: RwLock::default(),
+            connection_slots: Arc::new(Semaphore::new(max_connections)),
+            max_connections,
+        }
+    }
+
+    /// Records a front end that is now listening; returns its connection counter.
+    pub fn add_front_end(&self, name: &str, address: SocketAddr) -> Arc<AtomicUsize> {
+        let connections = Arc::new(AtomicUsize::new(0));
+        self.front_ends
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(FrontEnd {
+                name: name.to_owned(),
+                address,
+                connections: connections.clone(),
+            });
+        connections
+    }
+
+    /// The listening front ends, in start order.
+    pub fn front_ends(&self) -> Vec<FrontEnd> {
+        self.front_ends
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}

@@ -1,0 +1,349 @@
+//! Finding, checking and initialising plugins.
+//!
+//! Compiled-in plugins come from `inventory`; dylibs from the paths the config names (a
+//! directory means every dynamic library in it). Both take the same path through
+//! [`validate`] and then [`super::Loader::accept`]. A plugin that fails any check is
+//! reported with a [`LoadError`] and skipped; the host keeps running without it.
+//!
+//! Libraries are never unloaded, not even after a failed check: a library's initialisers
+//! have already run when `dlopen` returns, and unloading Rust code that may have started
+//! threads or registered thread-local destructors is unsound (see
+//! `reference/plugin-design.md` §1.6).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use labsocket_plugin_api::abi::{
+    CommandDesc, DescriptorFn, PluginDescriptor, StrRef, ABI_MAGIC, ABI_VERSION, DESCRIPTOR_SYMBOL,
+};
+use semver::{Version, VersionReq};
+
+use super::PluginSource;
+
+/// Why a plugin was refused. Every message names the plugin's file (or "compiled-in").
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin file {} does not exist", path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot load {}: {reason}", path.display())]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "{} is not a labsocket plugin: it exports no `{symbol}` symbol (not a plugin, or built for another plugin-API major)",
+        path.display()
+    )]
+    NotAPlugin { path: PathBuf, symbol: &'static str },
+    #[error("{origin}: the descriptor pointer is null")]
+    NullDescriptor { origin: PluginSource },
+    #[error("{origin}: bad magic {magic:#018x} (expected {ABI_MAGIC:#018x}): not a labsocket plugin descriptor")]
+    BadMagic { origin: PluginSource, magic: u64 },
+    #[error("{origin}: descriptor is {size} bytes, smaller than the {minimum} of plugin API {ABI_VERSION}")]
+    TooSmall {
+        origin: PluginSource,
+        size: u32,
+        minimum: usize,
+    },
+    #[error("{origin}: {field} is not valid UTF-8")]
+    InvalidUtf8 { origin: PluginSource, field: String },
+    #[error("{origin}: {field} '{value}' is not a semver version: {reason}")]
+    BadVersion {
+        origin: PluginSource,
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Incompatible(Box<Incompatibility>),
+    #[error("{origin}: {problem}")]
+    BadCommands {
+        origin: PluginSource,
+        problem: String,
+    },
+    #[error("plugin name '{name}' is taken: {first} and {second} both provide it")]
+    DuplicatePlugin {
+        name: String,
+        first: PluginSource,
+        second: PluginSource,
+    },
+    #[error(
+        "command '{command}' is claimed by plugin '{first}' and by plugin '{second}' ({origin})"
+    )]
+    DuplicateCommand {
+        command: String,
+        first: String,
+        second: String,
+        origin: PluginSource,
+    },
+    #[error("plugin '{plugin}' ({origin}) failed to initialise: {message}")]
+    InitFailed {
+        plugin: String,
+        origin: PluginSource,
+        message: String,
+    },
+}
+
+/// A plugin built against an API version this host cannot serve (boxed: it is the
+/// largest error and rare).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "plugin '{plugin}' {version} ({origin}) requires plugin API ^{required}, host provides {host}: {why} (plugin built with {build_info})"
+)]
+pub struct Incompatibility {
+    pub plugin: String,
+    pub version: String,
+    pub origin: PluginSource,
+    pub required: String,
+    pub host: &'static str,
+    pub why: &'static str,
+    pub build_info: String,
+}
+
+/// A descriptor whose strings were checked and copied.
+pub struct Validated {
+    pub descriptor: &'static PluginDescriptor,
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    pub build_info: String,
+    pub commands: Vec<ValidatedCommand>,
+}
+
+pub struct ValidatedCommand {
+    pub name: String,
+    pub description: String,
+    pub desc: &'static CommandDesc,
+}
+
+/// Expands the configured dylib paths: files as given, directories to the dynamic
+/// libraries directly inside them (sorted, so load order is stable).
+pub fn expand_dylib_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut expanded = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|file| {
+                    file.is_file()
+                        && file.extension().and_then(|e| e.to_str())
+                            == Some(std::env::consts::DLL_EXTENSION)
+                })
+                .collect();
+            found.sort();
+            expanded.extend(found);
+        } else {
+            expanded.push(path.clone());
+        }
+    }
+    expanded
+}
+
+/// Opens a dylib and returns its descriptor. The library is leaked (never unloaded).
+pub fn open_dylib(path: &Path) -> Result<&'static PluginDescriptor, LoadError> {
+    if !path.exists() {
+        return Err(LoadError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    let library = open_library(path).map_err(|err| LoadError::Open {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    })?;
+    // Never unload (module docs): from here on the library lives as long as the process.
+    let library: &'static libloading::Library = Box::leak(Box::new(library));
+    let symbol = format!("{DESCRIPTOR_SYMBOL}\0");
+    // SAFETY: the symbol's type is fixed by the ABI (`DescriptorFn`); a library exporting
+    // this name with another type is not a labsocket plugin, and loading it is trusting it.
+    let entry = unsafe { library.get::<DescriptorFn>(symbol.as_bytes()) }.map_err(|_| {
+        LoadError::NotAPlugin {
+            path: path.to_owned(),
+            symbol: DESCRIPTOR_SYMBOL,
+        }
+    })?;
+    // SAFETY: calling the plugin's entry point, which only returns a pointer to its static.
+    let descriptor = unsafe { entry() };
+    if descriptor.is_null() {
+        return Err(LoadError::NullDescriptor {
+            origin: PluginSource::Dylib(path.to_owned()),
+        });
+    }
+    // SAFETY: non-null, and points into the (never unloaded) library's static data. The
+    // magic and size are checked before any other field is trusted.
+    Ok(unsafe { &*descriptor })
+}
+
+#[cfg(unix)]
+fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
+    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+    // RTLD_NOW: unresolved symbols fail here, with a message, not at the first call.
+    // SAFETY: loading runs the library's initialisers; the config named this file, and
+    // loading a plugin is trusting it (docs/security.md).
+    unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map(Into::into)
+}
+
+#[cfg(not(unix))]
+fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
+    // SAFETY: as on Unix: the config named this file.
+    unsafe { libloading::Library::new(path) }
+}
+
+/// Checks everything in a descriptor that can be checked without running plugin code.
+pub fn validate(
+    descriptor: &'static PluginDescriptor,
+    source: &PluginSource,
+) -> Result<Validated, LoadError> {
+    if descriptor.magic != ABI_MAGIC {
+        return Err(LoadError::BadMagic {
+            origin: source.clone(),
+            magic: descriptor.magic,
+        });
+    }
+    let minimum = std::mem::size_of::<PluginDescriptor>();
+    if (descriptor.struct_size as usize) < minimum {
+        return Err(LoadError::TooSmall {
+            origin: source.clone(),
+            size: descriptor.struct_size,
+            minimum,
+        });
+    }
+    let text = |value: StrRef, field: &str| -> Result<String, LoadError> {
+        // SAFETY: descriptor strings point into the plugin's static data (ABI contract).
+        let bytes = unsafe { value.as_bytes() };
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| LoadError::InvalidUtf8 {
+                origin: source.clone(),
+                field: field.to_owned(),
+            })
+    };
+    let name = text(descriptor.name, "name")?;
+    let version = text(descriptor.version, "version")?;
+    let api_version = text(descriptor.abi_version, "abi_version")?;
+    let build_info = text(descriptor.build_info, "build_info")?;
+    let semver = |field: &'static str, value: &str| {
+        Version::parse(value).map_err(|err| LoadError::BadVersion {
+            origin: source.clone(),
+            field,
+            value: value.to_owned(),
+            reason: err.to_string(),
+        })
+    };
+    let required = semver("plugin API version", &api_version)?;
+    semver("version", &version)?;
+    if let Err(why) = check_compatible(&required) {
+        return Err(LoadError::Incompatible(Box::new(Incompatibility {
+            plugin: name,
+            version,
+            origin: source.clone(),
+            required: api_version,
+            host: ABI_VERSION,
+            why,
+            build_info,
+        })));
+    }
+    if name.is_empty() {
+        return Err(LoadError::BadCommands {
+            origin: source.clone(),
+            problem: "the plugin name is empty".to_owned(),
+        });
+    }
+    let commands = validate_commands(descriptor, source, &text)?;
+    Ok(Validated {
+        descriptor,
+        name,
+        version,
+        api_version,
+        build_info,
+        commands,
+    })
+}
+
+/// The compatibility rule (Falco's): same major, host minor at least the plugin's. A
+/// pre-release ABI is never accepted, because semver pre-releases only match themselves.
+pub fn check_compatible(required: &Version) -> Result<(), &'static str> {
+    let host = Version::parse(ABI_VERSION).expect("ABI_VERSION is a valid semver version");
+    if !required.pre.is_empty() {
+        return Err("pre-release plugin API versions are not accepted");
+    }
+    if required.major != host.major {
+        return Err("the major versions differ");
+    }
+    let caret = VersionReq::parse(&format!("^{required}")).map_err(|_| "unparseable version")?;
+    if caret.matches(&host) {
+        Ok(())
+    } else {
+        Err("the plugin needs a newer host")
+    }
+}
+
+/// Most commands one plugin may declare; a larger count means a corrupt descriptor.
+const MAX_COMMANDS: usize = 10_000;
+
+fn validate_commands(
+    descriptor: &'static PluginDescriptor,
+    source: &PluginSource,
+    text: &dyn Fn(StrRef, &str) -> Result<String, LoadError>,
+) -> Result<Vec<ValidatedCommand>, LoadError> {
+    let problem = |problem: String| LoadError::BadCommands {
+        origin: source.clone(),
+        problem,
+    };
+    if descriptor.n_commands > MAX_COMMANDS {
+        return Err(problem(format!(
+            "{} commands declared (at most {MAX_COMMANDS})",
+            descriptor.n_commands
+        )));
+    }
+    if descriptor.n_commands > 0 && descriptor.commands.is_null() {
+        return Err(problem("the command table pointer is null".to_owned()));
+    }
+    let table: &'static [CommandDesc] = if descriptor.n_commands == 0 {
+        &[]
+    } else {
+        // SAFETY: non-null, and the descriptor promises `n_commands` entries in static data.
+        unsafe { std::slice::from_raw_parts(descriptor.commands, descriptor.n_commands) }
+    };
+    let mut seen = HashSet::new();
+    let mut commands = Vec::with_capacity(table.len());
+    for (index, desc) in table.iter().enumerate() {
+        let name = text(desc.name, &format!("command #{index} name"))?;
+        let description = text(desc.description, &format!("command '{name}' description"))?;
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            return Err(problem(format!(
+                "command #{index} has an empty name or one with white space: '{name}'"
+            )));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(problem(format!("command '{name}' is declared twice")));
+        }
+        commands.push(ValidatedCommand {
+            name,
+            description,
+            desc,
+        });
+    }
+    Ok(commands)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compatible(required: &str) -> bool {
+        check_compatible(&Version::parse(required).unwrap()).is_ok()
+    }
+
+    #[test]
+    fn version_rule_is_same_major_and_host_minor_at_least_plugins() {
+        let host = Version::parse(ABI_VERSION).unwrap();
+        assert!(compatible(ABI_VERSION));
+        assert!(compatible(&format!("{}.0.0", host.major)));
+        assert!(!compatible(&format!("{}.{}.0", host.major, host.minor + 1)));
+        assert!(!compatible(&format!("{}.0.0", host.major + 1)));
+        if host.major > 0 {
+            assert!(!compatible(&format!("{}.9.9", host.major - 1)));
+        }
+        assert!(!compatible(&format!("{}-alpha", ABI_VERSION)));
+    }
+}

@@ -1,0 +1,110 @@
+//! The point table: the latest `(x, y)` of every codename, for the whole host.
+//!
+//! PyExpLabSys kept one dict per socket; here one table serves every socket, the native
+//! protocol and plugins, and a codename listed by several sockets is one point judged by
+//! each socket's own rules. Values keep their JSON type (`1` stays an int, `1.0` a float)
+//! because legacy clients see the difference on the wire.
+//!
+//! Every change is also published on the bus as a `points` event, so watchers and the
+//! live front ends learn about it without polling.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use indexmap::IndexMap;
+
+use crate::events::{topic, EventBus};
+use crate::pyjson::Value;
+
+/// A stored point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub x: Value,
+    pub y: Value,
+    /// When it was set (Unix seconds); `data` pull sockets judge age by this.
+    pub set_at: f64,
+}
+
+/// The host's point table; cheap to clone.
+#[derive(Clone)]
+pub struct PointTable {
+    points: Arc<RwLock<HashMap<String, Arc<Point>>>>,
+    bus: EventBus,
+}
+
+impl PointTable {
+    pub fn new(bus: EventBus) -> Self {
+        Self {
+            points: Arc::default(),
+            bus,
+        }
+    }
+
+    /// Sets one point; `set_at` defaults to now.
+    pub fn set(&self, codename: &str, x: Value, y: Value, set_at: Option<f64>) {
+        self.set_many(vec![(codename.to_owned(), x, y)], set_at);
+    }
+
+    /// Sets several points at once and publishes them as one `points` event.
+    pub fn set_many(&self, points: Vec<(String, Value, Value)>, set_at: Option<f64>) {
+        if points.is_empty() {
+            return;
+        }
+        let set_at = set_at.unwrap_or_else(labsocket_plugin_api::unix_now);
+        let mut event = IndexMap::with_capacity(points.len());
+        {
+            let mut table = self.points.write().unwrap_or_else(|e| e.into_inner());
+            for (codename, x, y) in points {
+                event.insert(codename.clone(), Value::List(vec![x.clone(), y.clone()]));
+                table.insert(codename, Arc::new(Point { x, y, set_at }));
+            }
+        }
+        self.bus.publish(topic::POINTS, Value::Dict(event));
+    }
+
+    /// The latest point of `codename`, if it was ever set.
+    pub fn get(&self, codename: &str) -> Option<Arc<Point>> {
+        let table = self.points.read().unwrap_or_else(|e| e.into_inner());
+        table.get(codename).cloned()
+    }
+
+    /// How many codenames have a point.
+    pub fn len(&self) -> usize {
+        self.points.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether no point was ever set.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn set_keeps_types_and_publishes_one_event_per_batch() {
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let table = PointTable::new(bus);
+        table.set_many(
+            vec![
+                ("a".into(), Value::Float(1.5), Value::Int(1)),
+                ("b".into(), Value::Float(1.5), Value::Float(1.0)),
+            ],
+            Some(7.0),
+        );
+        assert_eq!(table.get("a").unwrap().y, Value::Int(1));
+        assert_eq!(table.get("b").unwrap().y, Value::Float(1.0));
+        assert_eq!(table.get("a").unwrap().set_at, 7.0);
+        assert!(table.get("c").is_none());
+        assert_eq!(table.len(), 2);
+        let event = events.recv().await.unwrap();
+        assert_eq!(event.topic, "points");
+        match &event.payload {
+            Value::Dict(map) => assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b"]),
+            other => panic!("unexpected payload {other:?}"),
+        }
+    }
+}

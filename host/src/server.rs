@@ -1,0 +1,129 @@
+//! Starting and stopping a whole labsocket host from a [`Config`].
+//!
+//! Order matters: plugins are loaded first (their initialisers run foreign code and disk
+//! I/O, and the registry is immutable afterwards), then each front end binds. If any bind
+//! fails the start fails with the address in the message; nothing half-starts.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::dispatch;
+use crate::events::EventBus;
+use crate::host_core::Core;
+use crate::native;
+use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
+use crate::points::PointTable;
+use crate::shutdown::Shutdown;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {address} for the {front_end} front end: {source}")]
+    Bind {
+        front_end: &'static str,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("plugin loading stopped unexpectedly: {0}")]
+    Loader(String),
+}
+
+/// A running host.
+pub struct Server {
+    pub core: Arc<Core>,
+    pub reports: Vec<PluginReport>,
+    shutdown: Shutdown,
+}
+
+/// Loads the plugins of `config` into a fresh core (also used by `labsocket plugins`).
+pub async fn load_core(config: &Config) -> Result<(Arc<Core>, Vec<PluginReport>), StartError> {
+    let data_dir = config.data_dir();
+    std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.display().to_string(),
+        source,
+    })?;
+    let bus = EventBus::new();
+    let points = PointTable::new(bus.clone());
+    let services = HostServices {
+        bus: bus.clone(),
+        points: points.clone(),
+        data_dir: std::fs::canonicalize(&data_dir).unwrap_or(data_dir),
+    };
+    let dylibs: Vec<_> = config
+        .plugins
+        .dylibs
+        .iter()
+        .map(|p| config.resolve(p))
+        .collect();
+    let tables = config.plugin_tables_json();
+    let timeout = Duration::from_secs_f64(config.limits.command_timeout_secs);
+    // Plugin initialisers may block (open files, probe instruments): keep them off the
+    // async workers.
+    let loaded = tokio::task::spawn_blocking(move || {
+        let reserved = dispatch::core_command_names();
+        let options = LoadOptions {
+            dylibs: &dylibs,
+            plugin_config: &tables,
+            reserved_commands: &reserved,
+        };
+        plugins::load_all(&options, &services)
+    })
+    .await
+    .map_err(|err| StartError::Loader(err.to_string()))?;
+    let core = Core::new(
+        loaded.registry.with_timeout(timeout),
+        bus,
+        points,
+        config.limits.max_connections,
+    );
+    Ok((Arc::new(core), loaded.reports))
+}
+
+impl Server {
+    /// Loads plugins and binds every configured front end.
+    pub async fn start(config: &Config) -> Result<Server, StartError> {
+        let (core, reports) = load_core(config).await?;
+        let shutdown = Shutdown::default();
+        if config.native.enabled {
+            let address = SocketAddr::new(config.server.bind, config.native.port);
+            let listener = bind_tcp("native", address).await?;
+            let settings = native::Settings {
+                heartbeat: (config.native.heartbeat_secs > 0.0)
+                    .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
+                max_line_bytes: config.limits.max_line_bytes,
+            };
+            native::spawn(core.clone(), listener, settings, &shutdown);
+        }
+        Ok(Server {
+            core,
+            reports,
+            shutdown,
+        })
+    }
+
+    /// Stops every task, giving connections `grace` to finish.
+    pub async fn stop(self, grace: Duration) {
+        if !self.shutdown.stop(grace).await {
+            tracing::warn!("some connections did not finish within {grace:?}; closing anyway");
+        }
+    }
+}
+
+async fn bind_tcp(front_end: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            front_end,
+            address,
+            source,
+        })
+}

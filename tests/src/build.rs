@@ -1,0 +1,89 @@
+//! Building what the tests run: the `labsocket` binary and plugin dylibs.
+//!
+//! Cargo builds a test's own crate, not other crates' binaries or cdylibs, so the harness
+//! runs `cargo build` itself (once per artifact set per process; a no-op when up to date)
+//! and finds the output under the target directory, respecting `CARGO_TARGET_DIR`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives inside the workspace")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Runs `cargo build <args>` once per distinct argument list in this process.
+fn cargo_build(args: &[&str]) {
+    static DONE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let key = args.join(" ");
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.get_or_insert_with(HashSet::new).contains(&key) {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .arg("build")
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo can be run");
+    assert!(status.success(), "cargo build {key} failed");
+    done.as_mut().unwrap().insert(key);
+}
+
+/// The `labsocket` binary, built if needed.
+pub fn labsocket_bin() -> PathBuf {
+    cargo_build(&["-p", "labsocket", "--bin", "labsocket"]);
+    let path = target_dir()
+        .join("debug")
+        .join(format!("labsocket{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+fn dylib_name(stem: &str) -> String {
+    format!(
+        "{}{stem}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// The `units` plugin built as a dylib by the `units-dylib` crate.
+pub fn units_dylib() -> PathBuf {
+    cargo_build(&["-p", "units-dylib"]);
+    let path = target_dir()
+        .join("debug")
+        .join(dylib_name("labsocket_units"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A broken plugin from `plugins/bad-fixtures/examples/<name>.rs`, built if needed.
+pub fn bad_plugin(name: &str) -> PathBuf {
+    cargo_build(&["-p", "labsocket-bad-plugins", "--examples"]);
+    let path = target_dir()
+        .join("debug")
+        .join("examples")
+        .join(dylib_name(name));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}

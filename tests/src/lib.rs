@@ -1,0 +1,20 @@
+//! The end-to-end test harness: build the real binaries, start `labsocket serve` on free
+//! loopback ports, and talk to it over real sockets.
+//!
+//! - [`build`]: runs `cargo build` for the binary and plugin dylibs once per test process.
+//! - [`Server`]: a running server in its own temporary folder; killed when dropped.
+//! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
+//!
+//! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
+//! timeout that fails the test with what was seen.
+
+pub mod build;
+pub mod rpc;
+pub mod server;
+
+pub use build::{bad_plugin, labsocket_bin, units_dylib};
+pub use rpc::RpcClient;
+pub use server::{Server, TempDir};
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -1,0 +1,247 @@
+//! Plugin loading against the real binary: a dylib built here and loaded by the server,
+//! and every loader error, each of which must leave the server running.
+
+use std::path::Path;
+use std::process::Command;
+
+use labsocket_e2e::{bad_plugin, labsocket_bin, units_dylib, Server, TempDir};
+use serde_json::{json, Value};
+
+fn config_with_dylibs(paths: &[&Path]) -> String {
+    let list: Vec<String> = paths
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    format!("[plugins]\ndylibs = [{}]\n", list.join(", "))
+}
+
+/// `labsocket plugins --json` with `config`: (exit code, parsed stdout).
+fn plugins_json(config: &str) -> (i32, Value) {
+    let dir = TempDir::new("plugins");
+    let path = dir.path().join("labsocket.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = Command::new(labsocket_bin())
+        .args(["plugins", "--json", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|err| {
+        panic!(
+            "not JSON ({err}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+#[test]
+fn dylib_plugin_is_loaded_and_callable() {
+    let dylib = units_dylib();
+    let server = Server::start(&config_with_dylibs(&[&dylib]));
+    let mut rpc = server.rpc();
+    let kelvin = rpc.call(
+        "units.convert",
+        json!({"value": 25, "from": "degC", "to": "K"}),
+    );
+    assert!((kelvin.as_f64().unwrap() - 298.15).abs() < 1e-9, "{kelvin}");
+    let error = rpc.call_err(
+        "units.convert",
+        json!({"value": 1, "from": "K", "to": "bar"}),
+    );
+    assert_eq!(error["code"], -32602);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot convert"),
+        "{error}"
+    );
+    let plugins = rpc.call("plugins", json!([]));
+    let units = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "units")
+        .unwrap();
+    assert_eq!(units["source"], "dylib");
+    assert_eq!(units["path"], dylib.display().to_string());
+}
+
+#[test]
+fn a_directory_of_dylibs_loads_every_library_in_it() {
+    let dylib = units_dylib();
+    let dir = TempDir::new("dylib-dir");
+    std::fs::copy(&dylib, dir.path().join(dylib.file_name().unwrap())).unwrap();
+    std::fs::write(dir.path().join("README.txt"), "not a library").unwrap();
+    let (code, list) = plugins_json(&config_with_dylibs(&[dir.path()]));
+    assert_eq!(code, 0, "{list}");
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["hello", "units"]);
+}
+
+#[test]
+fn plugins_subcommand_lists_compiled_in_and_dylib_plugins() {
+    let dylib = units_dylib();
+    let (code, list) = plugins_json(&config_with_dylibs(&[&dylib]));
+    assert_eq!(code, 0);
+    let list = list.as_array().unwrap();
+    assert_eq!(list[0]["name"], "hello");
+    assert_eq!(list[0]["source"], "compiled-in");
+    assert_eq!(list[0]["path"], Value::Null);
+    assert!(list[0]["commands"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("hello.greet")));
+    assert_eq!(list[1]["name"], "units");
+    assert_eq!(list[1]["source"], "dylib");
+    assert_eq!(list[1]["api_version"], "1.0.0");
+    assert_eq!(list[1]["commands"], json!(["units.convert", "units.list"]));
+    assert_eq!(list[1]["error"], Value::Null);
+}
+
+/// Loads `config` with `labsocket plugins` and with `labsocket serve`; returns the error
+/// reported for the failing plugin. The server must still start and serve.
+fn refused(bad: &Path, expect: &[&str]) {
+    let (code, list) = plugins_json(&config_with_dylibs(&[bad, &units_dylib()]));
+    assert_eq!(code, 1, "a failed plugin makes `plugins` exit 1: {list}");
+    let failed: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["error"].is_null())
+        .collect();
+    assert_eq!(failed.len(), 1, "{list}");
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(!error.contains('\n'), "one-line error: {error}");
+    for needle in expect {
+        assert!(error.contains(needle), "'{needle}' missing from: {error}");
+    }
+    // The good plugins around it still load.
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "units" && p["error"].is_null()));
+
+    let server = Server::start(&config_with_dylibs(&[bad, &units_dylib()]));
+    let mut rpc = server.rpc();
+    assert_eq!(rpc.call("ping", json!([])), "pong");
+    assert!(rpc
+        .call(
+            "units.convert",
+            json!({"value": 1, "from": "bar", "to": "Pa"})
+        )
+        .as_f64()
+        .is_some());
+    assert!(
+        server.stderr().contains(expect[0]),
+        "server log lacks the error:\n{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn missing_file_is_refused() {
+    let dir = TempDir::new("missing");
+    let path = dir.path().join("libnothing.so");
+    refused(&path, &["does not exist", "libnothing.so"]);
+}
+
+#[test]
+fn library_without_the_symbol_is_not_a_plugin() {
+    let path = bad_plugin("no_symbol");
+    refused(
+        &path,
+        &[
+            "is not a labsocket plugin",
+            "labsocket_plugin_descriptor_v1",
+        ],
+    );
+}
+
+#[test]
+fn bad_magic_is_refused() {
+    refused(&bad_plugin("bad_magic"), &["bad magic"]);
+}
+
+#[test]
+fn incompatible_api_major_names_both_versions() {
+    let path = bad_plugin("bad_abi_major");
+    refused(
+        &path,
+        &[
+            "requires plugin API ^2.0.0, host provides 1.0.0",
+            "major versions differ",
+            "future",
+        ],
+    );
+}
+
+#[test]
+fn duplicate_command_names_both_plugins() {
+    refused(
+        &bad_plugin("duplicate_command"),
+        &["command 'hello.greet' is claimed by plugin 'hello' and by plugin 'impostor'"],
+    );
+}
+
+#[test]
+fn duplicate_plugin_name_names_both_sources() {
+    refused(
+        &bad_plugin("duplicate_name"),
+        &[
+            "plugin name 'hello' is taken: compiled-in and",
+            "duplicate_name",
+        ],
+    );
+}
+
+#[test]
+fn init_that_panics_is_refused() {
+    refused(
+        &bad_plugin("init_panics"),
+        &[
+            "plugin 'initpanics'",
+            "failed to initialise",
+            "init exploded",
+        ],
+    );
+}
+
+#[test]
+fn init_that_fails_is_refused() {
+    refused(
+        &bad_plugin("init_fails"),
+        &[
+            "plugin 'initfails'",
+            "failed to initialise",
+            "instrument not found",
+        ],
+    );
+}
+
+#[test]
+fn plugins_text_output_is_readable() {
+    let dir = TempDir::new("plugins-text");
+    let path = dir.path().join("labsocket.toml");
+    std::fs::write(&path, config_with_dylibs(&[&bad_plugin("bad_abi_major")])).unwrap();
+    let out = Command::new(labsocket_bin())
+        .args(["plugins", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("hello 0.1.0  [compiled-in]  plugin API 1.0.0"),
+        "{text}"
+    );
+    assert!(text.contains("    hello.greet"), "{text}");
+    assert!(text.contains("FAILED ["), "{text}");
+}
