@@ -49,11 +49,21 @@ fn cargo_build(args: &[&str]) {
     done.as_mut().unwrap().insert(key);
 }
 
-/// The `labsocket` binary, built if needed.
+/// The `labsocket` binary (debug build), built if needed.
 pub fn labsocket_bin() -> PathBuf {
     cargo_build(&["-p", "labsocket", "--bin", "labsocket"]);
+    built_binary("debug")
+}
+
+/// The `labsocket` binary (release build) for benchmarks, built if needed.
+pub fn labsocket_release_bin() -> PathBuf {
+    cargo_build(&["--release", "-p", "labsocket", "--bin", "labsocket"]);
+    built_binary("release")
+}
+
+fn built_binary(profile: &str) -> PathBuf {
     let path = target_dir()
-        .join("debug")
+        .join(profile)
         .join(format!("labsocket{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "{} was not built", path.display());
     path

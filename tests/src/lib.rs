@@ -8,6 +8,7 @@
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
+pub mod bench;
 pub mod build;
 pub mod rpc;
 pub mod server;
