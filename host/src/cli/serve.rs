@@ -42,6 +42,9 @@ fn configure(args: &ServeArgs) -> Result<Config, String> {
 
 pub async fn run(args: ServeArgs) -> u8 {
     init_logging("info");
+    // A panic in host code or a compiled-in plugin is caught where it matters (plugin
+    // calls, tasks); log it as one line instead of a backtrace on stderr.
+    std::panic::set_hook(Box::new(|info| tracing::error!("panic: {info}")));
     let config = match configure(&args) {
         Ok(config) => config,
         Err(message) => {
