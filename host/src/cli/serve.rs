@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{init_logging, parse_ip, EXIT_FAILURE, EXIT_USAGE};
 use crate::config::Config;
-use crate::server::Server;
+use crate::server::{Server, StartError};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -54,7 +54,10 @@ pub async fn run(args: ServeArgs) -> u8 {
         Ok(server) => server,
         Err(err) => {
             eprintln!("labsocket: {err}");
-            return EXIT_FAILURE;
+            return match err {
+                StartError::SourceCommand { .. } => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            };
         }
     };
     // Machine-readable start-up lines on stdout (logs go to stderr): one per front end,
