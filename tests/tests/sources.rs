@@ -189,9 +189,9 @@ fn a_source_recovers_when_its_command_works_again() {
 
 #[test]
 fn a_slow_source_does_not_pile_up_or_delay_other_clients() {
-    // Each call takes 300 ms; ticks every 50 ms must not start overlapping calls.
+    // Each call takes 500 ms; ticks every 50 ms must not start overlapping calls.
     let server = Server::start(
-        "[[source]]\ncommand = \"hello.sleep\"\ninterval_secs = 0.05\nparams = { ms = 300 }\n",
+        "[[source]]\ncommand = \"hello.sleep\"\ninterval_secs = 0.05\nparams = { ms = 500 }\n",
     );
     let mut events = server.rpc();
     subscribe_points(&mut events);
@@ -208,20 +208,20 @@ fn a_slow_source_does_not_pile_up_or_delay_other_clients() {
         (slowest, pings)
     });
     let mut xs = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..4 {
         xs.push(
             next_points_with(&mut events, "slept_ms")["slept_ms"][0]
                 .as_f64()
                 .unwrap(),
         );
     }
-    // Serial calls finish about 300 ms apart; overlapping ones would finish 50 ms apart.
+    // Serial calls finish about 500 ms apart; overlapping ones would finish 50 ms apart.
     for pair in xs.windows(2) {
-        assert!(pair[1] - pair[0] >= 0.25, "samples too close: {xs:?}");
+        assert!(pair[1] - pair[0] >= 0.45, "samples too close: {xs:?}");
     }
     let (slowest_ping, mut pings) = pinger.join().unwrap();
     assert!(
-        slowest_ping < Duration::from_millis(250),
+        slowest_ping < Duration::from_millis(400),
         "a ping took {slowest_ping:?}"
     );
     let before = source_status(&mut pings, 0)["calls"].as_u64().unwrap();
@@ -231,7 +231,7 @@ fn a_slow_source_does_not_pile_up_or_delay_other_clients() {
     let calls = source_status(&mut pings, 0)["calls"].as_u64().unwrap() - before;
     let seconds = started.elapsed().as_secs_f64();
     assert!(
-        calls as f64 <= seconds / 0.3 + 2.0,
+        calls as f64 <= seconds / 0.5 + 2.0,
         "{calls} calls in {seconds:.2} s"
     );
 }

@@ -14,7 +14,7 @@ use crate::host_core::Core;
 use crate::pyjson::Value;
 
 /// A source ready to run: its config, checked against the registry.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Source {
     /// Its position in the config, from 1 (how logs and `status` name it).
     pub number: usize,
