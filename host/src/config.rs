@@ -28,6 +28,8 @@ pub struct Config {
     pub native: NativeSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
+    /// Timed-point sources, `[[source]]`.
+    pub source: Vec<crate::sources::SourceConfig>,
     /// The folder relative paths are resolved against: the config file's, else the
     /// working directory.
     #[serde(skip)]
@@ -88,6 +90,7 @@ impl Default for Config {
             native: NativeSection::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
+            source: Vec::new(),
             base_dir: PathBuf::from("."),
             file: None,
         }
@@ -224,6 +227,7 @@ impl Config {
                 "[plugins] {name}: unknown key (plugin settings go in a [plugins.{name}] table; the only other key is 'dylibs')"
             ));
         }
+        crate::sources::config::validate(&self.source)?;
         Ok(())
     }
 }

@@ -218,6 +218,7 @@ fn status(core: &Core) -> Value {
             Value::Int((CORE_COMMANDS.len() + core.registry.commands().len()) as i64),
         ),
         ("points", Value::Int(core.points.len() as i64)),
+        ("sources", core.sources.to_value()),
     ])
 }
 

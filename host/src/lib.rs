@@ -20,6 +20,8 @@
 //! - [`pyjson`]: JSON and `repr()` exactly as CPython writes them (the legacy protocols
 //!   compare bytes).
 //! - [`shutdown`]: the cancellation token and task tracker every task obeys.
+//! - [`sources`]: timed-point sources, commands called on a timer whose results become
+//!   points.
 
 pub mod cli;
 pub mod config;
@@ -32,6 +34,7 @@ pub mod points;
 pub mod pyjson;
 pub mod server;
 pub mod shutdown;
+pub mod sources;
 
 /// The plugin API version this host provides.
 pub use labsocket_plugin_api::abi::ABI_VERSION;
@@ -42,3 +45,4 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // Compiled-in plugins. Naming each crate makes the linker keep it, and with it the
 // plugin's `inventory` registration (an unreferenced crate is silently dropped).
 use hello as _;
+use sine as _;

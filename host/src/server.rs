@@ -18,6 +18,7 @@ use crate::native;
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
 use crate::shutdown::Shutdown;
+use crate::sources;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,10 @@ pub enum StartError {
     },
     #[error("plugin loading stopped unexpectedly: {0}")]
     Loader(String),
+    /// A `[[source]]` names a command no plugin provides: a config mistake found only
+    /// once plugins are loaded.
+    #[error("config error in {file}: {message}")]
+    SourceCommand { file: String, message: String },
 }
 
 /// A running host.
@@ -92,6 +97,14 @@ impl Server {
     /// Loads plugins and binds every configured front end.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
         let (core, reports) = load_core(config).await?;
+        let plugin_failed = reports.iter().any(|report| report.outcome.is_err());
+        let sources =
+            sources::resolve(&config.source, &core, plugin_failed).map_err(|message| {
+                StartError::SourceCommand {
+                    file: config.file_name(),
+                    message,
+                }
+            })?;
         let shutdown = Shutdown::default();
         if config.native.enabled {
             let address = SocketAddr::new(config.server.bind, config.native.port);
@@ -103,6 +116,7 @@ impl Server {
             };
             native::spawn(core.clone(), listener, settings, &shutdown);
         }
+        sources::spawn_all(&core, sources, &shutdown);
         Ok(Server {
             core,
             reports,

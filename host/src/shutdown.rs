@@ -34,26 +34,35 @@ impl Shutdown {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM (Ctrl-C only on platforms without Unix signals).
-pub async fn signal() {
+/// Listens for SIGINT and SIGTERM and resolves on the first one (Ctrl-C only on platforms
+/// without Unix signals). The handlers are installed when this is called, not when the
+/// future is first polled: call it before announcing `ready`, so a signal sent right after
+/// `ready` shuts down gracefully instead of killing the process.
+pub fn signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(err) => {
-                tracing::warn!("cannot listen for SIGTERM: {err}");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::warn!("cannot listen for SIGINT/SIGTERM: {err}");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

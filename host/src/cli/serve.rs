@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{init_logging, parse_ip, EXIT_FAILURE, EXIT_USAGE};
 use crate::config::Config;
-use crate::server::Server;
+use crate::server::{Server, StartError};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -57,9 +57,13 @@ pub async fn run(args: ServeArgs) -> u8 {
         Ok(server) => server,
         Err(err) => {
             eprintln!("labsocket: {err}");
-            return EXIT_FAILURE;
+            return match err {
+                StartError::SourceCommand { .. } => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            };
         }
     };
+    let stop = crate::shutdown::signal();
     // Machine-readable start-up lines on stdout (logs go to stderr): one per front end,
     // then `ready`. Scripts and tests wait for `ready` instead of sleeping.
     {
@@ -75,7 +79,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         let _ = writeln!(out, "ready");
         let _ = out.flush();
     }
-    crate::shutdown::signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.stop(Duration::from_secs(5)).await;
     tracing::info!("stopped");
