@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use crate::events::EventBus;
 use crate::plugins::Registry;
 use crate::points::PointTable;
+use crate::pyexplabsys;
 
 /// The host core; front ends hold an `Arc<Core>`.
 pub struct Core {
@@ -21,6 +22,8 @@ pub struct Core {
     /// One slot per open TCP connection, across every TCP front end (`max_connections`).
     pub connection_slots: Arc<Semaphore>,
     pub max_connections: usize,
+    /// The PyExpLabSys UDP sockets, for `status`, `push_state`/`push_take`, `live_reset`.
+    pub udp: pyexplabsys::Directory,
 }
 
 /// A listening front end, for `status`.
@@ -53,6 +56,7 @@ impl Core {
             front_ends: RwLock::default(),
             connection_slots: Arc::new(Semaphore::new(max_connections)),
             max_connections,
+            udp: pyexplabsys::Directory::default(),
         }
     }
 

@@ -33,6 +33,13 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen on {address} for the {front_end} front end ({name}): {source}")]
+    UdpBind {
+        front_end: String,
+        name: String,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("plugin loading stopped unexpectedly: {0}")]
     Loader(String),
 }
@@ -103,6 +110,7 @@ impl Server {
             };
             native::spawn(core.clone(), listener, settings, &shutdown);
         }
+        crate::pyexplabsys::start(&core, config, &shutdown).await?;
         Ok(Server {
             core,
             reports,
