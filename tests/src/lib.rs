@@ -15,7 +15,7 @@ pub mod rpc;
 pub mod server;
 pub mod udp;
 
-pub use build::{bad_plugin, labsocket_bin, units_dylib};
+pub use build::{bad_plugin, labsocket_bin, labsocket_release_bin, units_dylib};
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
 pub use udp::{UdpClient, UdpListener};

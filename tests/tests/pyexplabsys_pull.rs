@@ -282,3 +282,25 @@ fn bad_codenames_and_port_clashes_are_config_errors() {
         failure.stderr
     );
 }
+
+#[test]
+fn labsocket_get_reads_a_pull_socket() {
+    let server = Server::start(CONFIG);
+    server.rpc().call("set_point", json!(["a", T, 42.0]));
+    let port = server.address("pull.0").port().to_string();
+    let get = |codename: &str| {
+        std::process::Command::new(labsocket_e2e::labsocket_bin())
+            .args(["get", codename, "--udp-port", &port])
+            .output()
+            .expect("labsocket get runs")
+    };
+    let fresh = get("a");
+    assert!(fresh.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&fresh.stdout),
+        "[1995238169.2582886, 42.0]\n"
+    );
+    let old = get("b");
+    assert_eq!(old.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&old.stderr).contains("OLD_DATA"));
+}
