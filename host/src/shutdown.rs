@@ -35,25 +35,35 @@ impl Shutdown {
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C only on platforms without Unix signals).
-pub async fn signal() {
+///
+/// The handlers are installed when this is called, not when the future is first polled:
+/// call it before announcing `ready`, so a SIGTERM sent right after `ready` stops the
+/// server gracefully instead of killing it with the default action.
+pub fn signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(err) => {
-                tracing::warn!("cannot listen for SIGTERM: {err}");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::warn!("cannot listen for SIGTERM/SIGINT: {err}");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
