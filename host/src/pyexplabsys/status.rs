@@ -7,17 +7,14 @@
 //! requests costs one call. The reply is built on its own task, so a slow command never
 //! holds up the socket's other requests.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use crate::dispatch;
 use crate::host_core::Core;
 use crate::pyjson::{self, Value};
-use crate::shutdown::Shutdown;
 
 /// The command that provides `system_status`.
 pub const SYSTEM_STATUS_COMMAND: &str = "system.status";
@@ -43,22 +40,10 @@ impl Default for StatusCache {
     }
 }
 
-/// Sends the status JSON to `peer` from a separate task.
-pub async fn reply_later(
-    core: &Arc<Core>,
-    socket: &Arc<UdpSocket>,
-    peer: SocketAddr,
-    shutdown: &Shutdown,
-) {
-    let Ok(permit) = core.udp.status.in_flight.clone().acquire_owned().await else {
-        return;
-    };
-    let (core, socket) = (core.clone(), socket.clone());
-    shutdown.spawn(async move {
-        let reply = status_json(&core).await;
-        super::send(&socket, &reply, peer).await;
-        drop(permit);
-    });
+/// A slot for building one status reply; waits while [`IN_FLIGHT`] are being built, so
+/// a flood of `status` requests slows only the socket it arrives on.
+pub async fn permit(core: &Core) -> Option<OwnedSemaphorePermit> {
+    core.udp.status.in_flight.clone().acquire_owned().await.ok()
 }
 
 /// The whole `status` reply.
