@@ -304,3 +304,29 @@ fn labsocket_get_reads_a_pull_socket() {
     assert_eq!(old.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&old.stderr).contains("OLD_DATA"));
 }
+
+#[test]
+fn sigterm_stops_udp_sockets_gracefully() {
+    let mut server = Server::start(
+        "[[pull_socket]]\nname = \"p\"\nport = 0\ncodenames = [\"a\"]\n\
+         [[push_socket]]\nname = \"q\"\nport = 0\naction = \"callback_async\"\ncommand = \"echo\"\n",
+    );
+    assert_eq!(
+        UdpClient::new(server.address("pull.0")).request("name"),
+        "p"
+    );
+    let started = Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(server.stderr().contains("stopped"), "{}", server.stderr());
+    assert!(
+        !server.stderr().contains("did not finish"),
+        "{}",
+        server.stderr()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
