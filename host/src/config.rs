@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::pyexplabsys::config::{LiveSocketConfig, PullKind, PullSocketConfig, PushSocketConfig};
+
 /// A config the server refuses, with the file and the key.
 #[derive(Debug, thiserror::Error)]
 #[error("config error in {file}: {message}")]
@@ -30,6 +32,14 @@ pub struct Config {
     pub plugins: PluginsSection,
     /// Timed-point sources, `[[source]]`.
     pub source: Vec<crate::sources::SourceConfig>,
+    /// PyExpLabSys UDP sockets. Field defaults are empty lists: the built-in default's
+    /// pull socket must not appear in a config file that lists none.
+    #[serde(default)]
+    pub pull_socket: Vec<PullSocketConfig>,
+    #[serde(default)]
+    pub push_socket: Vec<PushSocketConfig>,
+    #[serde(default)]
+    pub live_socket: Vec<LiveSocketConfig>,
     /// The folder relative paths are resolved against: the config file's, else the
     /// working directory.
     #[serde(skip)]
@@ -90,10 +100,38 @@ impl Default for Config {
             native: NativeSection::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
-            source: Vec::new(),
+            source: vec![system_source()],
+            pull_socket: vec![system_pull_socket()],
+            push_socket: Vec::new(),
+            live_socket: Vec::new(),
             base_dir: PathBuf::from("."),
             file: None,
         }
+    }
+}
+
+/// The built-in default's date pull socket on 9000, serving the `system` plugin's metrics
+/// (SPEC §3). The timeout marks them `OLD_DATA` if the source feeding them stops.
+/// The built-in default's source: the machine's own metrics every second, which feed
+/// [`system_pull_socket`].
+fn system_source() -> crate::sources::SourceConfig {
+    crate::sources::SourceConfig {
+        command: "system.sample".to_owned(),
+        interval_secs: 1.0,
+        params: None,
+    }
+}
+
+fn system_pull_socket() -> PullSocketConfig {
+    PullSocketConfig {
+        name: "labsocket system".to_owned(),
+        kind: PullKind::Date,
+        port: Some(9000),
+        codenames: system::CODENAMES.iter().map(|c| (*c).to_owned()).collect(),
+        timeouts: BTreeMap::new(),
+        timeout: Some(5.0),
+        check_activity: true,
+        activity_timeout: 900.0,
     }
 }
 
@@ -228,7 +266,11 @@ impl Config {
             ));
         }
         crate::sources::config::validate(&self.source)?;
-        Ok(())
+        crate::pyexplabsys::config::validate(
+            &self.pull_socket,
+            &self.push_socket,
+            &self.live_socket,
+        )
     }
 }
 
@@ -276,6 +318,46 @@ mod tests {
         assert_eq!(config.plugin_tables_json()["hello"]["x"], 1);
         let err = Config::parse("[plugins]\ndylib = \"a.so\"\n", "f").unwrap_err();
         assert!(err.to_string().contains("[plugins] dylib"), "{err}");
+    }
+
+    #[test]
+    fn udp_sockets_only_come_from_the_file() {
+        assert_eq!(Config::default().pull_socket[0].port(), 9000);
+        let config = Config::parse("", "f").unwrap();
+        assert!(config.pull_socket.is_empty());
+        let config = Config::parse(
+            "[[pull_socket]]\nname = \"p\"\ncodenames = [\"a\"]\ntimeouts = { a = 1.5 }\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(config.pull_socket[0].timeout_of("a"), Some(1.5));
+        let err = Config::parse(
+            "[[pull_socket]]\nname = \"p\"\ncodenames = [\"a\", \"a\"]\n",
+            "lab.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config error in lab.toml: [[pull_socket]] #1 \"p\" codenames: Codenames must be \
+             unique; 'a' is present more than once"
+        );
+        let err = Config::parse(
+            "[[push_socket]]\nname = \"q\"\naction = \"shout\"\n",
+            "lab.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Unknown action 'shout'"), "{err}");
+        let err = Config::parse(
+            "[[pull_socket]]\nname = \"p\"\ncodenames = []\n[[push_socket]]\nname = \"q\"\nport = 9000\n",
+            "lab.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "[[push_socket]] #1 \"q\" port: A UDP server already exists on port: 9000"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

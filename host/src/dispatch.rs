@@ -95,6 +95,18 @@ pub const CORE_COMMANDS: &[(&str, &str)] = &[
         "get_point",
         "The latest point of [codename]: {\"x\",\"y\",\"set_at\"}",
     ),
+    (
+        "push_state",
+        "A UDP push socket's received data: [port] -> {\"last\",\"last_time\",\"updated\",\"updated_time\"}",
+    ),
+    (
+        "push_take",
+        "Removes and returns the oldest queued dicts of an 'enqueue' push socket: [port, max]",
+    ),
+    (
+        "live_reset",
+        "Sends \"RESET\" for [codenames] from the live sockets that list them",
+    ),
 ];
 
 /// The names of [`CORE_COMMANDS`], for the loader's clash check.
@@ -113,6 +125,9 @@ pub async fn call(core: &Core, method: &str, params: Value) -> Result<Value, Cal
         "set_point" => set_point(core, &params),
         "set_point_now" => set_point_now(core, &params),
         "get_point" => get_point(core, &params),
+        "push_state" => crate::pyexplabsys::push::push_state(core, &params),
+        "push_take" => crate::pyexplabsys::push::push_take(core, &params),
+        "live_reset" => crate::pyexplabsys::live::live_reset(core, &params).await,
         "subscribe" | "unsubscribe" => Err(CallError::new(
             codes::INVALID_REQUEST,
             format!("'{method}' is only available on a native protocol connection"),

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use crate::events::EventBus;
 use crate::plugins::Registry;
 use crate::points::PointTable;
+use crate::pyexplabsys;
 use crate::sources::SourceList;
 
 /// The host core; front ends hold an `Arc<Core>`.
@@ -24,6 +25,8 @@ pub struct Core {
     pub max_connections: usize,
     /// The running timed-point sources, for `status`.
     pub sources: SourceList,
+    /// The PyExpLabSys UDP sockets, for `status`, `push_state`/`push_take`, `live_reset`.
+    pub udp: pyexplabsys::Directory,
 }
 
 /// A listening front end, for `status`.
@@ -57,6 +60,7 @@ impl Core {
             connection_slots: Arc::new(Semaphore::new(max_connections)),
             max_connections,
             sources: SourceList::default(),
+            udp: pyexplabsys::Directory::default(),
         }
     }
 

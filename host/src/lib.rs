@@ -10,6 +10,7 @@
 //! - [`config`]: the TOML configuration and its validation.
 //! - [`server`]: starts everything from a [`config::Config`] and shuts it down cleanly.
 //! - [`native`]: the JSON-RPC 2.0 front end (TCP, one JSON object per line).
+//! - [`pyexplabsys`]: the PyExpLabSys UDP front ends (pull, push and live sockets).
 //! - [`dispatch`]: the core commands and routing to plugin commands, shared by every
 //!   front end.
 //! - [`plugins`]: loading (compiled-in and dylib), the command registry, the host functions
@@ -31,6 +32,7 @@ pub mod host_core;
 pub mod native;
 pub mod plugins;
 pub mod points;
+pub mod pyexplabsys;
 pub mod pyjson;
 pub mod server;
 pub mod shutdown;
@@ -46,3 +48,4 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // plugin's `inventory` registration (an unreferenced crate is silently dropped).
 use hello as _;
 use sine as _;
+use system as _;

@@ -34,6 +34,13 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen on {address} for the {front_end} front end ({name}): {source}")]
+    UdpBind {
+        front_end: String,
+        name: String,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("plugin loading stopped unexpectedly: {0}")]
     Loader(String),
     /// A `[[source]]` names a command no plugin provides: a config mistake found only
@@ -116,6 +123,8 @@ impl Server {
             };
             native::spawn(core.clone(), listener, settings, &shutdown);
         }
+        crate::pyexplabsys::start(&core, config, &shutdown).await?;
+        // Sources last: their first points then reach every front end's subscribers.
         sources::spawn_all(&core, sources, &shutdown);
         Ok(Server {
             core,

@@ -4,6 +4,8 @@
 //! - [`build`]: runs `cargo build` for the binary and plugin dylibs once per test process.
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
+//! - [`UdpClient`], [`UdpListener`]: PyExpLabSys-style UDP requests, and a stand-in
+//!   live server.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
@@ -12,10 +14,12 @@ pub mod bench;
 pub mod build;
 pub mod rpc;
 pub mod server;
+pub mod udp;
 
-pub use build::{bad_plugin, labsocket_bin, units_dylib};
+pub use build::{bad_plugin, labsocket_bin, labsocket_release_bin, units_dylib};
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
+pub use udp::{UdpClient, UdpListener};
 
 /// How long any single wait in a test may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -1,0 +1,482 @@
+//! The PyExpLabSys front ends: UDP pull, push and live sockets that existing PyExpLabSys
+//! clients talk to byte for byte (SPEC §4, `reference/pyexplabsys-sockets.md`).
+//!
+//! - [`config`]: the `[[pull_socket]]`, `[[push_socket]]`, `[[live_socket]]` tables.
+//! - [`pull`]: pull command dispatch and rendering; [`push`]: push parsing, replies,
+//!   actions; [`raw_format`]: `callback_direct`'s raw return format;
+//!   [`python_literals`]: Python `int()`/`float()` for `raw_wn`.
+//! - [`status`]: the `status` reply; [`live`]: the live socket (UDP sender).
+//!
+//! This module binds the sockets, serves each on its own loop (requests on one port are
+//! handled in order, as by Python's `UDPServer`; ports run in parallel), and keeps the
+//! process-wide [`Directory`] that `status`, `push_state`/`push_take` and `live_reset`
+//! read. A pull socket's loop is a blocking thread: its answers never wait, and a thread
+//! blocked in `recv_from` is woken by the kernel directly, which measured faster for a
+//! single client than an async task woken through the reactor (`bench-udp`). Push
+//! sockets are async tasks, because `callback_direct` awaits a command. Requests up to `[limits] max_datagram` bytes are read whole (Python cut them at
+//! 8192). Replies are ASCII: like the original, a reply that would not be is not sent
+//! (and is logged).
+
+pub mod config;
+pub mod live;
+pub mod pull;
+pub mod push;
+pub mod python_literals;
+pub mod raw_format;
+pub mod status;
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+
+use crate::config::Config;
+use crate::dispatch;
+use crate::host_core::Core;
+use crate::pyjson::Value;
+use crate::server::StartError;
+use crate::shutdown::Shutdown;
+
+use self::config::{PullKind, PullSocketConfig};
+use self::pull::PullSocket;
+use self::push::PushSocket;
+
+/// The pull sockets' (and, after `ERROR#`, the push sockets') unknown-command reply.
+/// Three M's: the typo is on the wire and clients compare it.
+pub const UNKNOWN_COMMAND: &str = "UNKNOWN_COMMMAND";
+/// Served in place of a point older than its timeout.
+pub const OLD_DATA: &str = "OLD_DATA";
+/// The largest UDP payload over IPv4.
+const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// How a socket's activity is judged in `status`.
+#[derive(Clone, Copy)]
+pub struct Activity {
+    pub check: bool,
+    pub timeout: f64,
+}
+
+/// What a registered socket is.
+#[derive(Clone)]
+enum Role {
+    Pull(Arc<PullSocket>),
+    Push(Arc<PushSocket>),
+}
+
+/// One UDP server of the process, for `status`.
+#[derive(Clone)]
+struct Registered {
+    port: u16,
+    started: f64,
+    activity: Activity,
+    role: Role,
+}
+
+/// Every PyExpLabSys socket of the process (Python's module-level `DATA`).
+#[derive(Default)]
+pub struct Directory {
+    sockets: RwLock<Vec<Registered>>,
+    lives: RwLock<Vec<Arc<live::LiveSocket>>>,
+    status: status::StatusCache,
+}
+
+impl Directory {
+    fn register(&self, socket: Registered) {
+        self.sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(socket);
+    }
+
+    fn sockets(&self) -> Vec<Registered> {
+        self.sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The push socket bound to `port`.
+    pub fn push_socket(&self, port: u16) -> Option<Arc<PushSocket>> {
+        self.sockets().into_iter().find_map(|s| match s.role {
+            Role::Push(push) if s.port == port => Some(push),
+            _ => None,
+        })
+    }
+
+    fn add_live(&self, live: Arc<live::LiveSocket>) {
+        self.lives
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(live);
+    }
+
+    /// The live sockets, in start order.
+    pub fn lives(&self) -> Vec<Arc<live::LiveSocket>> {
+        self.lives.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `socket_server_status`: `{port: {"name","type","status","since_last_activity"}}`.
+    ///
+    /// As in PyExpLabSys, requests never count as activity: a pull socket is active when
+    /// one of its points was set within `activity_timeout` (or it started that recently);
+    /// a push socket only by its start.
+    pub fn socket_server_status(&self, now: f64) -> Value {
+        let entries = self.sockets().into_iter().map(|socket| {
+            let (name, kind, last) = match &socket.role {
+                Role::Pull(pull) => (
+                    pull.name.clone(),
+                    pull.kind.as_str(),
+                    socket.started.max(pull.last_set()),
+                ),
+                Role::Push(push) => (push.name.clone(), "push", socket.started),
+            };
+            let (state, since) = if !socket.activity.check {
+                ("DISABLED", Value::Null)
+            } else {
+                let since = now - last;
+                let state = if since < socket.activity.timeout {
+                    "OK"
+                } else {
+                    "INACTIVE"
+                };
+                (state, Value::Float(since))
+            };
+            let entry = dispatch::object([
+                ("name", Value::Str(name)),
+                ("type", Value::Str(kind.to_owned())),
+                ("status", Value::Str(state.to_owned())),
+                ("since_last_activity", since),
+            ]);
+            (socket.port.to_string(), entry)
+        });
+        Value::Dict(entries.collect())
+    }
+}
+
+/// Binds and starts every configured PyExpLabSys socket.
+pub async fn start(
+    core: &Arc<Core>,
+    config: &Config,
+    shutdown: &Shutdown,
+) -> Result<(), StartError> {
+    let bind = config.server.bind;
+    let max_datagram = config.limits.max_datagram;
+    for (i, pull) in config.pull_socket.iter().enumerate() {
+        let front_end = format!("pull.{i}");
+        let address = SocketAddr::new(bind, pull.port());
+        let socket = bind_udp(&front_end, &pull.name, address).await?;
+        let activity = Activity {
+            check: pull.check_activity,
+            timeout: pull.activity_timeout,
+        };
+        let pull = PullSocket::new(pull, core.points.clone());
+        spawn_pull(
+            core,
+            shutdown,
+            &front_end,
+            socket,
+            pull,
+            activity,
+            max_datagram,
+        )?;
+    }
+    for (i, push_config) in config.push_socket.iter().enumerate() {
+        let front_end = format!("push.{i}");
+        let address = SocketAddr::new(bind, push_config.port);
+        let socket = bind_udp(&front_end, &push_config.name, address).await?;
+        let (push, callbacks) = PushSocket::new(push_config);
+        let push = Arc::new(push);
+        if let (Some(queue), Some(command)) = (callbacks, push_config.command.clone()) {
+            shutdown.spawn(push::run_callbacks(
+                core.clone(),
+                push_config.name.clone(),
+                command,
+                queue,
+                shutdown.token.clone(),
+            ));
+        }
+        if let Some(command) = &push_config.command {
+            if !dispatch::core_command_names().contains(&command.as_str())
+                && !core.registry.contains(command)
+            {
+                tracing::warn!(
+                    socket = %push_config.name,
+                    "push: command '{command}' is not registered (is its plugin loaded?); \
+                     callbacks will fail"
+                );
+            }
+        }
+        let activity = Activity {
+            check: push_config.check_activity,
+            timeout: push_config.activity_timeout,
+        };
+        let socket = Arc::new(socket);
+        let port = register(
+            core,
+            &front_end,
+            socket.local_addr(),
+            activity,
+            Role::Push(push.clone()),
+        );
+        let (core, shutdown_for_task) = (core.clone(), shutdown.clone());
+        shutdown.spawn(async move {
+            serve_push(core, socket, push, max_datagram, shutdown_for_task).await;
+            tracing::debug!(port, "push socket stopped");
+        });
+    }
+    for (i, live_config) in config.live_socket.iter().enumerate() {
+        let front_end = format!("live.{i}");
+        if live_config.internal_pull_socket {
+            let address = SocketAddr::new(bind, live_config.internal_port);
+            let socket = bind_udp(&front_end, &live_config.name, address).await?;
+            let pull = PullSocketConfig {
+                name: live_config.name.clone(),
+                kind: PullKind::Data,
+                port: Some(live_config.internal_port),
+                codenames: live_config.codenames.clone(),
+                timeouts: Default::default(),
+                timeout: None,
+                check_activity: true,
+                activity_timeout: 900.0,
+            };
+            let activity = Activity {
+                check: pull.check_activity,
+                timeout: pull.activity_timeout,
+            };
+            let pull = PullSocket::new(&pull, core.points.clone());
+            spawn_pull(
+                core,
+                shutdown,
+                &front_end,
+                socket,
+                pull,
+                activity,
+                max_datagram,
+            )?;
+        }
+        let live = live::LiveSocket::start(core, live_config, shutdown)
+            .await
+            .map_err(|source| StartError::UdpBind {
+                front_end: front_end.clone(),
+                name: live_config.name.clone(),
+                address: SocketAddr::new(bind, 0),
+                source,
+            })?;
+        core.udp.add_live(live);
+    }
+    Ok(())
+}
+
+async fn bind_udp(
+    front_end: &str,
+    name: &str,
+    address: SocketAddr,
+) -> Result<UdpSocket, StartError> {
+    UdpSocket::bind(address)
+        .await
+        .map_err(|source| StartError::UdpBind {
+            front_end: front_end.to_owned(),
+            name: name.to_owned(),
+            address,
+            source,
+        })
+}
+
+/// Records a bound socket as a front end and in the directory; returns its port.
+fn register(
+    core: &Core,
+    front_end: &str,
+    address: std::io::Result<SocketAddr>,
+    activity: Activity,
+    role: Role,
+) -> u16 {
+    let address = address.unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    core.add_front_end(front_end, address);
+    core.udp.register(Registered {
+        port: address.port(),
+        started: labsocket_plugin_api::unix_now(),
+        activity,
+        role,
+    });
+    address.port()
+}
+
+fn spawn_pull(
+    core: &Arc<Core>,
+    shutdown: &Shutdown,
+    front_end: &str,
+    socket: UdpSocket,
+    pull: PullSocket,
+    activity: Activity,
+    max_datagram: usize,
+) -> Result<(), StartError> {
+    let address = socket.local_addr();
+    let fallback = SocketAddr::from(([0, 0, 0, 0], 0));
+    let blocking = socket
+        .into_std()
+        .and_then(|socket| {
+            socket.set_nonblocking(false)?;
+            socket.set_read_timeout(Some(SHUTDOWN_POLL))?;
+            Ok(socket)
+        })
+        .map_err(|source| StartError::UdpBind {
+            front_end: front_end.to_owned(),
+            name: pull.name.clone(),
+            address: *address.as_ref().unwrap_or(&fallback),
+            source,
+        })?;
+    let pull = Arc::new(pull);
+    let port = register(core, front_end, address, activity, Role::Pull(pull.clone()));
+    let (core, tasks) = (core.clone(), shutdown.clone());
+    let runtime = tokio::runtime::Handle::current();
+    shutdown.tracker.spawn_blocking(move || {
+        serve_pull(core, Arc::new(blocking), pull, max_datagram, tasks, runtime);
+        tracing::debug!(port, "pull socket stopped");
+    });
+    Ok(())
+}
+
+/// How often a pull socket's thread, blocked in `recv_from`, looks for shutdown.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+
+fn serve_pull(
+    core: Arc<Core>,
+    socket: Arc<std::net::UdpSocket>,
+    pull: Arc<PullSocket>,
+    max_datagram: usize,
+    shutdown: Shutdown,
+    runtime: tokio::runtime::Handle,
+) {
+    let mut buffer = vec![0u8; max_datagram + 1];
+    let mut reply = String::new();
+    while !shutdown.token.is_cancelled() {
+        let (length, peer) = match socket.recv_from(&mut buffer) {
+            Ok(received) => received,
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                continue
+            }
+            // E.g. ECONNREFUSED from an ICMP error about an earlier reply: per datagram,
+            // not fatal for the socket.
+            Err(err) => {
+                tracing::debug!("udp: receive failed: {err}");
+                continue;
+            }
+        };
+        if length > max_datagram {
+            tracing::warn!(%peer, "pull: request longer than {max_datagram} bytes ([limits] max_datagram)");
+            send_blocking(&socket, UNKNOWN_COMMAND, peer);
+            continue;
+        }
+        let now = labsocket_plugin_api::unix_now();
+        match pull.answer(&buffer[..length], now, &mut reply) {
+            pull::Answer::Reply => send_blocking(&socket, &reply, peer),
+            pull::Answer::Status => {
+                let Some(permit) = runtime.block_on(status::permit(&core)) else {
+                    continue;
+                };
+                let (core, socket) = (core.clone(), socket.clone());
+                let task = async move {
+                    let reply = status::status_json(&core).await;
+                    // A UDP send never waits for the peer: fine on an async worker.
+                    send_blocking(&socket, &reply, peer);
+                    drop(permit);
+                };
+                shutdown.tracker.spawn_on(task, &runtime);
+            }
+            pull::Answer::Nothing => {
+                tracing::debug!(%peer, "pull: request is not ASCII; no reply (as PyExpLabSys)")
+            }
+        }
+    }
+}
+
+/// Receives one datagram; `None` at shutdown. Oversized requests come back longer than
+/// `max_datagram` so the caller can refuse them.
+async fn receive(
+    socket: &UdpSocket,
+    buffer: &mut [u8],
+    shutdown: &Shutdown,
+) -> Option<(usize, SocketAddr)> {
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.token.cancelled() => return None,
+            received = socket.recv_from(buffer) => received,
+        };
+        match received {
+            Ok(received) => return Some(received),
+            // E.g. ECONNREFUSED from an ICMP error about an earlier reply: per datagram,
+            // not fatal for the socket.
+            Err(err) => tracing::debug!("udp: receive failed: {err}"),
+        }
+    }
+}
+
+async fn serve_push(
+    core: Arc<Core>,
+    socket: Arc<UdpSocket>,
+    push: Arc<PushSocket>,
+    max_datagram: usize,
+    shutdown: Shutdown,
+) {
+    let mut buffer = vec![0u8; max_datagram + 1];
+    while let Some((length, peer)) = receive(&socket, &mut buffer, &shutdown).await {
+        if length > max_datagram {
+            let reply = format!(
+                "ERROR#The request is longer than {max_datagram} bytes ([limits] max_datagram); \
+                 nothing was stored"
+            );
+            send(&socket, &reply, peer).await;
+            continue;
+        }
+        match push.answer(&core, &buffer[..length]).await {
+            push::Answer::Reply(reply) => send(&socket, &reply, peer).await,
+            push::Answer::Status => {
+                let Some(permit) = status::permit(&core).await else {
+                    continue;
+                };
+                let (core, socket) = (core.clone(), socket.clone());
+                shutdown.spawn(async move {
+                    let reply = status::status_json(&core).await;
+                    send(&socket, &reply, peer).await;
+                    drop(permit);
+                });
+            }
+            push::Answer::Nothing => {
+                tracing::debug!(%peer, "push: request is not ASCII; no reply (as PyExpLabSys)")
+            }
+        }
+    }
+}
+
+/// Whether `reply` can go as PyExpLabSys would send it: ASCII, one datagram.
+fn sendable(reply: &str, peer: SocketAddr) -> bool {
+    if !reply.is_ascii() {
+        tracing::warn!(%peer, "udp: reply is not ASCII; nothing sent (as PyExpLabSys)");
+        return false;
+    }
+    if reply.len() > MAX_UDP_PAYLOAD {
+        tracing::warn!(%peer, "udp: reply of {} bytes is larger than a datagram; nothing sent", reply.len());
+        return false;
+    }
+    true
+}
+
+/// Sends `reply` from an async socket if it is [`sendable`].
+async fn send(socket: &UdpSocket, reply: &str, peer: SocketAddr) {
+    if sendable(reply, peer) {
+        if let Err(err) = socket.send_to(reply.as_bytes(), peer).await {
+            tracing::debug!(%peer, "udp: send failed: {err}");
+        }
+    }
+}
+
+/// Sends `reply` from a blocking socket if it is [`sendable`].
+fn send_blocking(socket: &std::net::UdpSocket, reply: &str, peer: SocketAddr) {
+    if sendable(reply, peer) {
+        if let Err(err) = socket.send_to(reply.as_bytes(), peer) {
+            tracing::debug!(%peer, "udp: send failed: {err}");
+        }
+    }
+}
