@@ -4,12 +4,14 @@
 //! - [`build`]: runs `cargo build` for the binary and plugin dylibs once per test process.
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
+//! - [`python`]: the virtual environment the Python-client tests run in.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
 pub mod bench;
 pub mod build;
+pub mod python;
 pub mod rpc;
 pub mod server;
 
