@@ -9,10 +9,10 @@ use std::process::Command;
 use labsocket_e2e::build::workspace_root;
 use labsocket_e2e::labsocket_bin;
 
-/// Whether the server has the workspace plugin (`workspace.*` commands). Until it does,
-/// the tests marked `requires_workspace` (clients/python/tests/test_workspace.py) are
-/// deselected; turn this on when the plugin is merged.
-const WORKSPACE_MERGED: bool = false;
+/// Whether the server has the workspace plugin (`workspace.*` commands): this crate's
+/// `workspace-merged` feature, off until that plugin is merged. Until then the tests
+/// marked `requires_workspace` (clients/python/tests/test_workspace.py) are deselected.
+const WORKSPACE_MERGED: bool = cfg!(feature = "workspace-merged");
 
 #[test]
 fn python_client_suite_passes_against_the_real_server() {
