@@ -207,11 +207,13 @@ class Client:
 
     def status(self) -> Dict[str, Any]:
         """The server's ``status``: version, uptime, front ends, counts."""
-        return self.call("status")
+        status: Dict[str, Any] = self.call("status")
+        return status
 
     def commands(self) -> List[Dict[str, Any]]:
         """Every command the server offers, with its plugin and description."""
-        return self.call("commands")
+        commands: List[Dict[str, Any]] = self.call("commands")
+        return commands
 
     # ---- points (what the UDP pull sockets serve) ----
 
@@ -227,7 +229,8 @@ class Client:
 
     def set_point_now(self, codename: str, value: Any) -> float:
         """Sets ``codename`` to ``(now, value)``; returns the x (Unix time) used."""
-        return self.call("set_point_now", [codename, value])
+        x: float = self.call("set_point_now", [codename, value])
+        return x
 
     def get_point(self, codename: str) -> Tuple[float, Any]:
         """The latest ``(x, y)`` of ``codename``; :class:`NotFound` if never set."""

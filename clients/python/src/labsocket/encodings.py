@@ -26,6 +26,7 @@ fetch formats this module does not know.
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import json
 import pickle
@@ -55,27 +56,23 @@ class Encoded:
 
 
 def _numpy() -> Any:
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
+    return _optional("numpy")
 
 
 def _pandas() -> Any:
-    try:
-        import pandas
-    except ImportError:
-        return None
-    return pandas
+    return _optional("pandas")
 
 
 def _pyarrow() -> Any:
+    return _optional("pyarrow")
+
+
+def _optional(name: str) -> Any:
+    """The module ``name`` if it is installed, else None (it is an optional dependency)."""
     try:
-        import pyarrow
+        return importlib.import_module(name)
     except ImportError:
         return None
-    return pyarrow
 
 
 def _require(module: Any, package: str, encoding: str) -> Any:
@@ -154,14 +151,10 @@ def encode_bytes(value: Any, encoding: str) -> bytes:
                 raise EncodingError(f"cannot store this as {encoding}: {err}") from None
         out = io.BytesIO()
         if encoding == ARROW:
-            import pyarrow.ipc
-
-            with pyarrow.ipc.new_file(out, table.schema) as writer:
+            with _optional("pyarrow.ipc").new_file(out, table.schema) as writer:
                 writer.write_table(table)
         else:
-            import pyarrow.parquet
-
-            pyarrow.parquet.write_table(table, out)
+            _optional("pyarrow.parquet").write_table(table, out)
         return out.getvalue()
     raise EncodingError(
         f"unknown encoding {encoding!r}: use one of {', '.join(KNOWN)},"
@@ -194,14 +187,11 @@ def decode_bytes(encoding: str, data: bytes, allow_pickle: bool = False) -> Any:
         return numpy.load(io.BytesIO(data), allow_pickle=False)
     if encoding in (ARROW, PARQUET):
         pyarrow = _require(_pyarrow(), "pyarrow", encoding)
+        source = pyarrow.BufferReader(data)
         if encoding == ARROW:
-            import pyarrow.ipc
-
-            table = pyarrow.ipc.open_file(pyarrow.BufferReader(data)).read_all()
+            table = _optional("pyarrow.ipc").open_file(source).read_all()
         else:
-            import pyarrow.parquet
-
-            table = pyarrow.parquet.read_table(pyarrow.BufferReader(data))
+            table = _optional("pyarrow.parquet").read_table(source)
         return table.to_pandas() if _pandas() is not None else table
     if encoding == JSON:
         return json.loads(data)

@@ -7,7 +7,7 @@ sent carry its JSON-RPC ``code``, ``message`` and ``data``.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 
 class LabsocketError(ConnectionError):
@@ -104,7 +104,7 @@ class PullError(LabsocketError):
 class OldData(PullError):
     """The codename's value is older than its timeout (the socket sent ``OLD_DATA``)."""
 
-    def __init__(self, message: str, codenames: Optional[list] = None) -> None:
+    def __init__(self, message: str, codenames: Optional[List[str]] = None) -> None:
         super().__init__(message)
         self.codenames = list(codenames or [])
 
