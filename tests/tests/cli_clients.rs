@@ -203,6 +203,8 @@ fn watch_notices_a_hung_server_and_no_reconnect_exits_one() {
     let server = Server::start("[native]\nheartbeat_secs = 0.2\n");
     let port = server.native().port().to_string();
     let mut watch = Running::start(&["watch", "--heartbeats", "--no-reconnect", "--port", &port]);
+    // Two heartbeats: the period is measured between them.
+    watch.poke_until("heartbeat", || {});
     watch.poke_until("heartbeat", || {});
     // SAFETY: stopping our own child process by its pid (the harness kills it later).
     unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGSTOP) };

@@ -5,7 +5,7 @@
 //! reconnects with backoff and subscribes again. `--no-reconnect` exits 1 instead.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::terminal::{styles, utc_timestamp, Painter};
 use super::{init_logging, report, ServerAddress};
@@ -101,8 +101,9 @@ async fn reconnect(server: &ServerAddress, topics: &[String]) -> Client {
 /// Prints notifications until the connection fails or goes silent.
 async fn watch_connection(client: &mut Client, args: &WatchArgs, painter: &Painter) -> End {
     let mut out = std::io::stdout();
-    let opened = Instant::now();
-    let mut last_heartbeat: Option<Instant> = None;
+    // The server's `ts` of the latest heartbeat: periods come from the server's clock, so
+    // a watcher that fell behind and reads several heartbeats at once still measures right.
+    let mut last_heartbeat: Option<f64> = None;
     let mut period: Option<Duration> = None;
     loop {
         // Without a heartbeat seen yet (the server may have them off), wait indefinitely.
@@ -126,9 +127,15 @@ async fn watch_connection(client: &mut Client, args: &WatchArgs, painter: &Paint
             Err(err) => return End::Lost(err),
         };
         if notification.method == "heartbeat" {
-            let now = Instant::now();
-            period = Some(now - last_heartbeat.unwrap_or(opened));
-            last_heartbeat = Some(now);
+            let ts = notification
+                .params
+                .get("ts")
+                .and_then(Value::as_f64)
+                .unwrap_or_else(labsocket_plugin_api::unix_now);
+            if let Some(previous) = last_heartbeat.filter(|previous| ts > *previous) {
+                period = Duration::try_from_secs_f64(ts - previous).ok();
+            }
+            last_heartbeat = Some(ts);
             if !args.heartbeats {
                 continue;
             }
@@ -145,17 +152,17 @@ async fn watch_connection(client: &mut Client, args: &WatchArgs, painter: &Paint
 }
 
 /// The notification's params with `"received"` (Unix seconds) and, for heartbeats,
-/// `"topic": "heartbeat"`, as one compact JSON line.
+/// `"topic": "heartbeat"`, as one compact JSON line. A payload's own field of either name
+/// is kept as it is.
 fn json_line(notification: Notification) -> String {
     let mut params = notification.params;
     if let Value::Dict(fields) = &mut params {
         if !fields.contains_key("topic") {
             fields.insert("topic".to_owned(), Value::Str(notification.method));
         }
-        fields.insert(
-            "received".to_owned(),
-            Value::Float(labsocket_plugin_api::unix_now()),
-        );
+        fields
+            .entry("received".to_owned())
+            .or_insert(Value::Float(labsocket_plugin_api::unix_now()));
     }
     pyjson::to_compact_json(&params)
 }

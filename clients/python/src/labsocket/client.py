@@ -16,6 +16,7 @@ with :class:`ConnectionLost` instead of being resent: it may have run.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import logging
@@ -146,7 +147,8 @@ class Client:
         self.reconnects = 0
         """How many times the connection was re-established."""
         self.heartbeat_period: Optional[float] = None
-        """The server's heartbeat period as measured, once a heartbeat has arrived."""
+        """The server's heartbeat period, once two heartbeats have arrived (from their
+        ``ts``, so a client that fell behind and read several at once measures it right)."""
 
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
@@ -284,8 +286,6 @@ class Client:
         encoding = reply.get("encoding", encodings.JSON)
         if encoding == encodings.JSON:
             return Encoded(encoding, json.dumps(reply.get("value")).encode("ascii"))
-        import base64
-
         return Encoded(encoding, base64.b64decode(reply.get("data", "")))
 
     def delete(self, name: str, *, provider: Optional[str] = None) -> bool:
@@ -523,8 +523,8 @@ class Client:
         """Reads and dispatches until the connection breaks; returns why."""
         buffer = bytearray()
         scanned = 0
-        opened = last_traffic = time.monotonic()
-        last_heartbeat: Optional[float] = None
+        last_traffic = time.monotonic()
+        last_heartbeat: Optional[float] = None  # the server's ts of the latest one
         probe_sent = False
         while not self._stopping.is_set():
             dead_after = self._dead_after()
@@ -557,10 +557,11 @@ class Client:
                 line = bytes(buffer[:end])
                 del buffer[: end + 1]
                 scanned = 0
-                if self._handle_line(line):
-                    previous = last_heartbeat if last_heartbeat is not None else opened
-                    self.heartbeat_period = max(0.01, now - previous)
-                    last_heartbeat = now
+                heartbeat = self._handle_line(line)
+                if heartbeat is not None:
+                    if last_heartbeat is not None and heartbeat > last_heartbeat:
+                        self.heartbeat_period = heartbeat - last_heartbeat
+                    last_heartbeat = heartbeat
             if len(buffer) > MAX_LINE_BYTES:
                 return f"the server sent a line longer than {MAX_LINE_BYTES} bytes"
         return "the client is closed"
@@ -574,32 +575,35 @@ class Client:
             return False
         return True
 
-    def _handle_line(self, line: bytes) -> bool:
-        """Dispatches one line; True if it was a heartbeat."""
+    def _handle_line(self, line: bytes) -> Optional[float]:
+        """Dispatches one line; returns a heartbeat's ``ts`` (None for anything else)."""
         if not line.strip():
-            return False
+            return None
         try:
             message = json.loads(line)
         except ValueError:
             log.warning("labsocket: ignoring a line that is not JSON: %.200r", line)
-            return False
-        heartbeat = False
+            return None
+        heartbeat = None
         for item in message if isinstance(message, list) else [message]:
             if not isinstance(item, dict):
                 continue
             if "method" in item:
-                heartbeat |= self._handle_notification(item)
+                ts = self._handle_notification(item)
+                heartbeat = heartbeat if ts is None else ts
             else:
                 self._handle_reply(item)
         return heartbeat
 
-    def _handle_notification(self, message: Dict[str, Any]) -> bool:
+    def _handle_notification(self, message: Dict[str, Any]) -> Optional[float]:
         method = message.get("method")
         params = message.get("params")
         if method == "heartbeat":
-            return True
+            ts = params.get("ts") if isinstance(params, dict) else None
+            # Without a server time, the arrival time is the next best thing.
+            return float(ts) if isinstance(ts, (int, float)) else time.time()
         if method != "event" or not isinstance(params, dict):
-            return False
+            return None
         fields = dict(params)
         topic = fields.pop("topic", None)
         if not isinstance(topic, str):
@@ -609,7 +613,7 @@ class Client:
             subscriptions = [s for s in self._subscriptions if s.wants(topic)]
         for subscription in subscriptions:
             subscription._deliver(event)
-        return False
+        return None
 
     def _handle_reply(self, message: Dict[str, Any]) -> None:
         request_id = message.get("id")
