@@ -35,25 +35,37 @@ impl Shutdown {
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C only on platforms without Unix signals).
-pub async fn signal() {
+///
+/// The handlers are installed when this is called, not when the future is first polled:
+/// call it before announcing `ready`, or a signal sent right after the announcement takes
+/// the default action and kills the process without a graceful shutdown.
+pub fn signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(err) => {
-                tracing::warn!("cannot listen for SIGTERM: {err}");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+        let handlers = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        );
+        async move {
+            match handlers {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::warn!("cannot listen for SIGTERM/SIGINT: {err}");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -57,8 +57,9 @@ pub async fn run(args: ServeArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
-    // Machine-readable start-up lines on stdout (logs go to stderr): one per front end,
-    // then `ready`. Scripts and tests wait for `ready` instead of sleeping.
+    let stop = crate::shutdown::signal(); // before `ready`: see shutdown::signal
+                                          // Machine-readable start-up lines on stdout (logs go to stderr): one per front end,
+                                          // then `ready`. Scripts and tests wait for `ready` instead of sleeping.
     {
         let mut out = std::io::stdout().lock();
         for front_end in server.core.front_ends() {
@@ -72,7 +73,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         let _ = writeln!(out, "ready");
         let _ = out.flush();
     }
-    crate::shutdown::signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.stop(Duration::from_secs(5)).await;
     tracing::info!("stopped");
