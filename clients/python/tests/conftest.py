@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
@@ -86,7 +85,3 @@ def callback_push_socket() -> Iterator[PushSocketUnderTest]:
 
     with pyexplabsys_fake.push_socket(double) as fake:
         yield PushSocketUnderTest(fake.port, lambda: fake.state.last)
-
-
-def now() -> float:
-    return time.time()

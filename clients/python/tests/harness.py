@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 #: How long any single wait in a test may take.
 WAIT = 20.0
@@ -128,22 +128,8 @@ class LabServer:
     def restart(self) -> None:
         """Kills the server and starts a new one on the same native port."""
         port = self.native_port
-        self.kill()
-        deadline = time.monotonic() + WAIT
-        while True:  # the port is free as soon as the old process is gone
-            try:
-                self.start(port)
-                return
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-
-    def cli(self, *args: str, timeout: float = WAIT) -> subprocess.CompletedProcess:
-        """Runs ``labsocket ARGS --port <native port>``."""
-        return subprocess.run(
-            [labsocket_bin(), *args, "--port", str(self.native_port)],
-            capture_output=True, text=True, timeout=timeout,
-        )
+        self.kill()  # the listening socket is closed with the process: the port is free
+        self.start(port)
 
 
 def wait_until(predicate, what: str, timeout: float = WAIT, step: float = 0.02) -> None:
@@ -153,7 +139,3 @@ def wait_until(predicate, what: str, timeout: float = WAIT, step: float = 0.02) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(step)
-
-
-def all_lines(text: str) -> List[str]:
-    return [line for line in text.splitlines() if line.strip()]
