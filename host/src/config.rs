@@ -30,7 +30,9 @@ pub struct Config {
     pub native: NativeSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
-    /// Timed-point sources, `[[source]]`.
+    /// Timed-point sources, `[[source]]`. Empty by default in a file: the built-in
+    /// default's system source must not appear in a config file that lists none.
+    #[serde(default)]
     pub source: Vec<crate::sources::SourceConfig>,
     /// PyExpLabSys UDP sockets. Field defaults are empty lists: the built-in default's
     /// pull socket must not appear in a config file that lists none.

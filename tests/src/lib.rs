@@ -6,12 +6,14 @@
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
 //! - [`UdpClient`], [`UdpListener`]: PyExpLabSys-style UDP requests, and a stand-in
 //!   live server.
+//! - [`python`]: the virtual environment the Python-client tests run in.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
 pub mod bench;
 pub mod build;
+pub mod python;
 pub mod rpc;
 pub mod server;
 pub mod udp;

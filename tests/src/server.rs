@@ -169,6 +169,11 @@ impl Server {
         RpcClient::connect(self.native())
     }
 
+    /// The server's process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the server logged so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()

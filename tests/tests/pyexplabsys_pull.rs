@@ -298,7 +298,7 @@ fn labsocket_get_reads_a_pull_socket() {
     assert!(fresh.status.success());
     assert_eq!(
         String::from_utf8_lossy(&fresh.stdout),
-        "[1995238169.2582886, 42.0]\n"
+        "1995238169.2582886 42.0\n"
     );
     let old = get("b");
     assert_eq!(old.status.code(), Some(1));

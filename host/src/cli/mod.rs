@@ -1,11 +1,18 @@
-//! The command line: `labsocket serve | plugins | call | watch | get`.
+//! The command line: `labsocket serve | plugins` run a server or inspect its plugins; the
+//! client subcommands (`call`, `watch`, `status`, `vars`, `get`, `push`) talk to a running
+//! one, one file per family.
 //!
 //! Exit codes scripts can rely on: 0 success, 1 the operation failed (server error,
 //! unreachable server, a plugin that failed to load), 2 bad usage or a bad config.
 
-pub mod client_commands;
+pub mod call;
 pub mod plugins;
+pub mod pull;
 pub mod serve;
+pub mod status;
+pub mod terminal;
+pub mod vars;
+pub mod watch;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -40,11 +47,17 @@ enum Command {
     /// Load the configured plugins without serving and list them with their commands.
     Plugins(plugins::PluginsArgs),
     /// Call a command on a running server and print its result as JSON.
-    Call(client_commands::CallArgs),
-    /// Print events from a running server as they arrive.
-    Watch(client_commands::WatchArgs),
-    /// Read a codename from a PyExpLabSys-style UDP pull socket.
-    Get(client_commands::GetArgs),
+    Call(call::CallArgs),
+    /// Print events from a running server as they arrive (reconnects by itself).
+    Watch(watch::WatchArgs),
+    /// Show a running server's version, uptime, front ends and counts.
+    Status(status::StatusArgs),
+    /// List the workspace variables of a running server.
+    Vars(vars::VarsArgs),
+    /// Read codenames from a PyExpLabSys-style UDP pull socket.
+    Get(pull::GetArgs),
+    /// Send values to a PyExpLabSys-style UDP push socket.
+    Push(pull::PushArgs),
 }
 
 /// Where a client subcommand finds the server.
@@ -56,6 +69,24 @@ pub struct ServerAddress {
     /// Native protocol port.
     #[arg(long, default_value_t = 12307)]
     pub port: u16,
+}
+
+impl ServerAddress {
+    /// What `connect` takes.
+    pub fn socket_address(&self) -> (&str, u16) {
+        (self.host.as_str(), self.port)
+    }
+
+    /// `host:port`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Prints a client error on stderr; returns the exit code for it.
+pub fn report(err: &crate::native::client::ClientError) -> u8 {
+    eprintln!("labsocket: {err}");
+    EXIT_FAILURE
 }
 
 /// Options every server-side subcommand shares.
@@ -83,9 +114,12 @@ pub fn run() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Plugins(args) => plugins::run(args).await,
-            Command::Call(args) => client_commands::call(args).await,
-            Command::Watch(args) => client_commands::watch(args).await,
-            Command::Get(args) => client_commands::get(args).await,
+            Command::Call(args) => call::run(args).await,
+            Command::Watch(args) => watch::run(args).await,
+            Command::Status(args) => status::run(args).await,
+            Command::Vars(args) => vars::run(args).await,
+            Command::Get(args) => pull::get(args).await,
+            Command::Push(args) => pull::push(args).await,
         }
     });
     // Blocking plugin calls cannot be aborted; do not wait for a hung one at exit.

@@ -1,0 +1,378 @@
+//! The client subcommands a person uses on a running server: `status`, `vars`, `watch`
+//! (readable, JSON, across restarts, a hung server), `get` and `push` (UDP), colours.
+//!
+//! `get` and `push` talk to [`FakeUdpSocket`], which answers with the exact bytes of
+//! PyExpLabSys' sockets (shared/reference/pyexplabsys-sockets.md §2, §4): the CLI must
+//! work against legacy sockets as well as labsocket's own.
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use labsocket_e2e::{labsocket_bin, Server, WAIT};
+
+fn labsocket(args: &[&str]) -> Output {
+    Command::new(labsocket_bin()).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string()
+}
+
+/// A running `labsocket` client subcommand whose stdout lines arrive on a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(labsocket_bin())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// Repeats `poke` until a line containing `wanted` is printed; returns that line.
+    fn poke_until(&self, wanted: &str, mut poke: impl FnMut()) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            poke();
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                if line.contains(wanted) {
+                    return line;
+                }
+            }
+            assert!(Instant::now() < deadline, "never printed '{wanted}'");
+        }
+    }
+
+    /// Kills the process; returns its stderr.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        text(&self.child.wait_with_output().unwrap().stderr)
+    }
+}
+
+#[test]
+fn status_summarises_the_server_and_json_has_it_all() {
+    let server = Server::start("");
+    let port = server.native().port().to_string();
+    let out = labsocket(&["status", "--port", &port]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.starts_with("labsocket 0.1.0 at 127.0.0.1:"),
+        "{summary}"
+    );
+    assert!(summary.contains("front end  address"), "{summary}");
+    assert!(
+        summary.contains(&format!("native     {}", server.native())),
+        "{summary}"
+    );
+    assert!(
+        !summary.contains('\u{1b}'),
+        "colours on a pipe: {summary:?}"
+    );
+    let out = labsocket(&["status", "--json", "--port", &port]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["front_ends"][0]["name"], "native");
+}
+
+#[test]
+fn colours_follow_clicolor_force_and_no_color() {
+    let server = Server::start("");
+    let port = server.native().port().to_string();
+    let run = |env: &[(&str, &str)]| {
+        let mut command = Command::new(labsocket_bin());
+        command.args(["status", "--port", &port]);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        text(&command.output().unwrap().stdout)
+    };
+    assert!(run(&[("CLICOLOR_FORCE", "1")]).contains("\u{1b}["));
+    assert!(!run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+}
+
+#[test]
+fn vars_without_a_workspace_says_so_and_exits_one() {
+    let server = Server::start("");
+    let port = server.native().port().to_string();
+    let out = labsocket(&["vars", "--port", &port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("has no workspace"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn client_subcommands_exit_one_when_no_server_listens() {
+    let port = free_port();
+    for command in ["status", "vars", "watch"] {
+        let out = labsocket(&[command, "--port", &port]);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        assert!(
+            text(&out.stderr).contains("cannot reach the server"),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn watch_prints_readable_lines_with_timestamps() {
+    let server = Server::start("");
+    let port = server.native().port().to_string();
+    let watch = Running::start(&["watch", "points", "--port", &port]);
+    let mut rpc = server.rpc();
+    let line = watch.poke_until("temp=", || {
+        rpc.call("set_point", serde_json::json!(["temp", 1.5, 21.5]));
+    });
+    watch.stop();
+    // 2026-11-21T10:00:00.123Z points temp=[1.5,21.5]
+    let (stamp, rest) = line.split_once(' ').unwrap();
+    assert_eq!(stamp.len(), 24, "{line}");
+    assert!(
+        stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{line}"
+    );
+    assert_eq!(rest, "points temp=[1.5,21.5]");
+}
+
+#[test]
+fn watch_json_lines_carry_topic_and_receive_time() {
+    let server = Server::start("[native]\nheartbeat_secs = 0.2\n");
+    let port = server.native().port().to_string();
+    let watch = Running::start(&["watch", "--json", "--heartbeats", "--port", &port]);
+    let heartbeat = watch.poke_until("heartbeat", || {});
+    let heartbeat: serde_json::Value = serde_json::from_str(&heartbeat).unwrap();
+    assert_eq!(heartbeat["topic"], "heartbeat");
+    assert!(heartbeat["ts"].is_f64() && heartbeat["received"].is_f64());
+    watch.stop();
+}
+
+#[test]
+fn watch_survives_a_server_restart() {
+    let port = free_port();
+    let server = Server::start_with_args("", &["--native-port", &port]).unwrap();
+    let watch = Running::start(&["watch", "points", "--port", &port]);
+    let mut rpc = server.rpc();
+    watch.poke_until("before=", || {
+        rpc.call("set_point", serde_json::json!(["before", 1, 1]));
+    });
+    let dir = server.kill9();
+    let server = Server::start_in(dir, "", &["--native-port", &port]).unwrap();
+    let mut rpc = server.rpc();
+    watch.poke_until("after=", || {
+        rpc.call("set_point", serde_json::json!(["after", 2, 2]));
+    });
+    let stderr = watch.stop();
+    assert!(stderr.contains("connection lost"), "{stderr}");
+    assert!(stderr.contains("reconnected"), "{stderr}");
+}
+
+#[test]
+fn watch_notices_a_hung_server_and_no_reconnect_exits_one() {
+    let server = Server::start("[native]\nheartbeat_secs = 0.2\n");
+    let port = server.native().port().to_string();
+    let mut watch = Running::start(&["watch", "--heartbeats", "--no-reconnect", "--port", &port]);
+    // Two heartbeats: the period is measured between them.
+    watch.poke_until("heartbeat", || {});
+    watch.poke_until("heartbeat", || {});
+    // SAFETY: stopping our own child process by its pid (the harness kills it later).
+    unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGSTOP) };
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = watch.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopped.elapsed() < WAIT, "watch did not notice the silence");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let noticed = stopped.elapsed();
+    unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGCONT) };
+    assert_eq!(status.code(), Some(1));
+    assert!(noticed < Duration::from_secs(3), "took {noticed:?}");
+    let stderr = watch.stop();
+    assert!(stderr.contains("no heartbeat for 0."), "{stderr}");
+}
+
+/// A UDP socket answering each request with `answer(request)` (no reply for `None`).
+struct FakeUdpSocket {
+    port: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeUdpSocket {
+    fn start(answer: impl Fn(&str) -> Option<String> + Send + 'static) -> FakeUdpSocket {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let port = socket.local_addr().unwrap().port().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 65_536];
+            while !stopping.load(Ordering::Relaxed) {
+                if let Ok((n, peer)) = socket.recv_from(&mut buffer) {
+                    if let Some(reply) = answer(&String::from_utf8_lossy(&buffer[..n])) {
+                        let _ = socket.send_to(reply.as_bytes(), peer);
+                    }
+                }
+            }
+        });
+        FakeUdpSocket { port, stop }
+    }
+}
+
+impl Drop for FakeUdpSocket {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A date pull socket: `alpha` fresh, `beta` OLD_DATA, `gamma` a string dated long ago.
+fn pull_socket() -> (FakeUdpSocket, f64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 5.0;
+    let socket = FakeUdpSocket::start(move |request| {
+        Some(match request {
+            "alpha#json" => format!("[{now:?}, 42.0]"),
+            "beta#json" => "\"OLD_DATA\"".to_owned(),
+            "json_wn" => format!(
+                "{{\"alpha\": [{now:?}, 42.0], \"beta\": \"OLD_DATA\", \"gamma\": [1.0, \"hello\"]}}"
+            ),
+            _ => "UNKNOWN_COMMMAND".to_owned(),
+        })
+    });
+    (socket, now)
+}
+
+#[test]
+fn get_prints_x_and_y_or_the_json_reply() {
+    let (socket, now) = pull_socket();
+    let out = labsocket(&["get", "alpha", "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{now:?} 42.0\n"));
+    let out = labsocket(&["get", "alpha", "--json", "--port", &socket.port]);
+    assert_eq!(text(&out.stdout), format!("[{now:?}, 42.0]\n"));
+}
+
+#[test]
+fn get_exits_one_for_old_data_unknown_codenames_and_silence() {
+    let (socket, _) = pull_socket();
+    let out = labsocket(&["get", "beta", "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("'beta' is OLD_DATA"));
+    let out = labsocket(&["get", "delta", "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("has no codename 'delta'"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mute = FakeUdpSocket::start(|_| None);
+    let out = labsocket(&["get", "alpha", "--timeout", "0.2", "--port", &mute.port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no reply from 127.0.0.1:"));
+    let out = labsocket(&["get", "--port", &socket.port]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a codename or --all is required"
+    );
+}
+
+#[test]
+fn get_all_prints_a_table_that_marks_old_data() {
+    let (socket, now) = pull_socket();
+    let out = labsocket(&["get", "--all", "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(1), "beta is OLD_DATA");
+    assert_eq!(text(&out.stderr), "labsocket: OLD_DATA: beta\n");
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("codename  value"), "{table}");
+    let alpha: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(alpha[..3], ["alpha", "42.0", &format!("{now:?}")]);
+    assert!(alpha[3].parse::<f64>().unwrap() >= 5.0, "age: {table}");
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>()[..2],
+        ["beta", "OLD_DATA"]
+    );
+    // x = 1.0 is not a Unix time: no age.
+    assert_eq!(
+        lines[3].split_whitespace().collect::<Vec<_>>(),
+        ["gamma", "hello", "1.0", "-"]
+    );
+}
+
+#[test]
+fn get_watch_repeats_plain_output_when_not_on_a_terminal() {
+    let (socket, now) = pull_socket();
+    let watch = Running::start(&["get", "alpha", "--watch", "0.05", "--port", &socket.port]);
+    let expected = format!("{now:?} 42.0");
+    for _ in 0..3 {
+        let line = watch.lines.recv_timeout(WAIT).unwrap();
+        assert_eq!(line, expected);
+    }
+    watch.stop();
+    let out = labsocket(&["get", "alpha", "--watch", "0", "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn push_sends_json_wn_and_reports_refusals() {
+    let socket = FakeUdpSocket::start(|request| {
+        Some(match request {
+            r#"json_wn#{"a": 1, "b": "x"}"# => "ACK#{'a': 1, 'b': 'x'}".to_owned(),
+            r#"json_wn#{"fail": true}"# => "EXCEP#You messed up!".to_owned(),
+            other => format!("ERROR#unexpected {other}"),
+        })
+    });
+    let out = labsocket(&["push", r#"{"a":1,"b":"x"}"#, "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ACK#{'a': 1, 'b': 'x'}\n");
+    let out = labsocket(&["push", r#"{"fail": true}"#, "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("callback failed: You messed up!"));
+    let out = labsocket(&["push", r#"{"c": 1}"#, "--port", &socket.port]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("refused the data: unexpected json_wn#{\"c\": 1}"));
+    for bad in ["[1, 2]", "{oops", r##"{"a#b": 1}"##] {
+        let out = labsocket(&["push", bad, "--port", &socket.port]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
