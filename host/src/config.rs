@@ -26,6 +26,8 @@ pub struct ConfigError {
 pub struct Config {
     pub server: ServerSection,
     pub native: NativeSection,
+    pub http: crate::http::HttpSection,
+    pub live_server: crate::live_server::LiveServerSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
     /// Timed-point sources, `[[source]]`.
@@ -88,6 +90,8 @@ impl Default for Config {
         Self {
             server: ServerSection::default(),
             native: NativeSection::default(),
+            http: Default::default(),
+            live_server: Default::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             source: Vec::new(),
@@ -228,6 +232,8 @@ impl Config {
             ));
         }
         crate::sources::config::validate(&self.source)?;
+        self.http.validate()?;
+        self.live_server.validate()?;
         Ok(())
     }
 }

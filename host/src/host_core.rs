@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use crate::events::EventBus;
+use crate::live_server::LiveHosts;
 use crate::plugins::Registry;
 use crate::points::PointTable;
 use crate::sources::SourceList;
@@ -24,6 +25,8 @@ pub struct Core {
     pub max_connections: usize,
     /// The running timed-point sources, for `status`.
     pub sources: SourceList,
+    /// The last values the live server received, per host (empty unless it runs).
+    pub live_hosts: LiveHosts,
 }
 
 /// A listening front end, for `status`.
@@ -57,6 +60,7 @@ impl Core {
             connection_slots: Arc::new(Semaphore::new(max_connections)),
             max_connections,
             sources: SourceList::default(),
+            live_hosts: LiveHosts::default(),
         }
     }
 

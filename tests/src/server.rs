@@ -56,8 +56,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with the native
-    /// port overridden to 0 (a free port), and waits for `ready`. Panics with the server's
+    /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with the native,
+    /// HTTP and live-server ports overridden to 0 (free ports), and waits for `ready`. Panics with the server's
     /// stderr if it does not start.
     pub fn start(config: &str) -> Server {
         Self::start_with_args(config, &[]).unwrap_or_else(|failure| {
@@ -102,6 +102,16 @@ impl Server {
                 &[][..]
             } else {
                 &["--native-port", "0"][..]
+            })
+            .args(if args.contains(&"--http-port") {
+                &[][..]
+            } else {
+                &["--http-port", "0"][..]
+            })
+            .args(if args.contains(&"--live-server-port") {
+                &[][..]
+            } else {
+                &["--live-server-port", "0"][..]
             })
             .args(args)
             .env("RUST_LOG", "info")
