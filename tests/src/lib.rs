@@ -4,18 +4,23 @@
 //! - [`build`]: runs `cargo build` for the binary and plugin dylibs once per test process.
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
+//! - [`web`]: an HTTP `GET` and the live view's WebSocket client.
+//! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
 pub mod bench;
+pub mod browser;
 pub mod build;
 pub mod rpc;
 pub mod server;
+pub mod web;
 
 pub use build::{bad_plugin, labsocket_bin, units_dylib};
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
+pub use web::{http_get, LiveViewClient};
 
 /// How long any single wait in a test may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

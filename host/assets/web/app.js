@@ -92,6 +92,7 @@ function formatBytes(n) {
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
   return value.toFixed(value < 10 ? 1 : 0) + " " + units[unit];
 }
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 function formatTime(unix) {
   return typeof unix === "number" ? new Date(unix * 1000).toLocaleString() : "";
 }
@@ -401,7 +402,7 @@ function buildPointTable() {
   if (others.length && state.sockets.length) rows.push(groupRow("Other points", "not in a pull socket"));
   for (const codename of others) rows.push(pointRow(codename, null));
   tbody.replaceChildren(...rows);
-  $("points-count").textContent = `${state.points.size} codenames`;
+  $("points-count").textContent = plural(state.points.size, "codename");
   updatePointRows(null);
 }
 
@@ -461,7 +462,7 @@ function buildLiveTables() {
   }
   $("live").replaceChildren(...blocks);
   $("live-empty").hidden = blocks.length > 0;
-  $("live-count").textContent = blocks.length ? `${blocks.length} hosts · ${series} series` : "";
+  $("live-count").textContent = blocks.length ? `${plural(blocks.length, "host")} · ${series} series` : "";
   updateLiveRows(null);
 }
 
@@ -506,12 +507,26 @@ function plotData(keys) {
   return tables.length === 1 ? tables[0] : uPlot.join(tables);
 }
 
-function plotOptions(keys) {
+const twoDigits = (n) => String(n).padStart(2, "0");
+function clockLabel(secs, tenths) {
+  const d = new Date(secs * 1000);
+  const label = `${twoDigits(d.getHours())}:${twoDigits(d.getMinutes())}:${twoDigits(d.getSeconds())}`;
+  return tenths ? `${label}.${Math.floor(d.getMilliseconds() / 100)}` : label;
+}
+
+// x is normally a Unix time; a socket may also plot against anything else (a data socket's
+// x), which is drawn as a plain number.
+const isUnixTime = (data) => data[0].length === 0 || data[0][data[0].length - 1] > 1e8;
+
+function plotOptions(keys, time) {
   const axis = { stroke: "#6b7785", grid: { stroke: "#eef1f4", width: 1 }, ticks: { stroke: "#e3e7ec", width: 1 } };
+  const xAxis = time
+    ? { ...axis, space: 90, values: (_, splits, _i, _space, step) => splits.map((v) => clockLabel(v, step < 1)) }
+    : axis;
   return {
     width: Math.max(200, $("plot").clientWidth),
     height: PLOT_HEIGHT,
-    scales: { x: { time: true } },
+    scales: { x: { time } },
     series: [
       { label: "time" },
       ...keys.map((key) => ({
@@ -523,7 +538,7 @@ function plotOptions(keys) {
         value: (_, v) => (v === null || v === undefined ? "—" : formatValue(v)),
       })),
     ],
-    axes: [axis, { ...axis, size: 60 }],
+    axes: [xAxis, { ...axis, size: 60 }],
     legend: { live: true },
   };
 }
@@ -539,10 +554,11 @@ function renderPlot() {
     return;
   }
   const data = plotData(keys);
-  const signature = keys.join("\u0002");
+  const time = isUnixTime(data);
+  const signature = keys.join("\u0002") + (time ? "\u0002time" : "");
   if (!plot || signature !== plotSignature) {
     if (plot) plot.destroy();
-    plot = new uPlot(plotOptions(keys), data, $("plot"));
+    plot = new uPlot(plotOptions(keys, time), data, $("plot"));
     plotSignature = signature;
   } else {
     plot.setData(data);
@@ -628,7 +644,7 @@ function renderVariables() {
   });
   state.flash.clear();
   $("variables").tBodies[0].replaceChildren(...rows);
-  $("variables-count").textContent = `${state.variables.length} variables`;
+  $("variables-count").textContent = plural(state.variables.length, "variable");
 }
 
 // ---- the connection ------------------------------------------------------------------

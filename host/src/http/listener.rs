@@ -14,12 +14,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::host_core::Core;
 use crate::shutdown::Shutdown;
+
+/// The most a refused connection's request is read before closing anyway.
+const MAX_DRAIN_BYTES: usize = 64 * 1024;
 
 /// A [`TcpListener`] that hands out only connections holding a slot.
 pub struct Limited {
@@ -57,10 +60,22 @@ impl Limited {
             body.len()
         );
         self.tasks.spawn(async move {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                stream.write_all(response.as_bytes()),
-            )
+            // Answer, then read what the client sent until it closes: closing a socket
+            // with unread request bytes sends a reset, which can destroy the answer before
+            // the client reads it.
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                stream.write_all(response.as_bytes()).await?;
+                stream.shutdown().await?;
+                let mut sink = [0u8; 4096];
+                let mut drained = 0;
+                while drained < MAX_DRAIN_BYTES {
+                    match stream.read(&mut sink).await? {
+                        0 => break,
+                        n => drained += n,
+                    }
+                }
+                Ok::<_, io::Error>(())
+            })
             .await;
         });
     }
