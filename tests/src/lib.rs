@@ -5,6 +5,7 @@
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
 //! - [`web`]: an HTTP `GET` and the live view's WebSocket client.
+//! - [`points`]: pipelined `set_point`s for load tests.
 //! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
@@ -13,6 +14,7 @@
 pub mod bench;
 pub mod browser;
 pub mod build;
+pub mod points;
 pub mod rpc;
 pub mod server;
 pub mod web;

@@ -5,9 +5,10 @@
 //! made this way).
 
 use std::net::UdpSocket;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use labsocket_e2e::browser::Chromium;
+use labsocket_e2e::points::{now, PointSetter};
 use labsocket_e2e::Server;
 use serde_json::Value;
 
@@ -15,13 +16,6 @@ use serde_json::Value;
 const FIRST_SERIES_RGB: [u8; 3] = [0x1f, 0x77, 0xb4];
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 1040;
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
 
 #[test]
 fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
@@ -139,6 +133,67 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
         height: plot.y,
     };
     assert!(image.matching_pixels(above, FIRST_SERIES_RGB, 12).count < 50);
+}
+
+#[test]
+fn page_keeps_up_with_a_hundred_codenames_at_10_hz() {
+    const CODENAMES: usize = 100;
+    const ROUNDS: usize = 30; // 3 s
+    let server = Server::start("");
+    let codenames: Vec<String> = (0..CODENAMES).map(|i| format!("c{i:03}")).collect();
+    let mut browser = Chromium::launch(WIDTH, HEIGHT);
+    // Ten of them plotted, over a 10 s window.
+    let tab = browser.open(&format!(
+        "http://{}/?window=10&plot={}",
+        server.address("http"),
+        codenames[..10].join(",")
+    ));
+    browser.wait_for(&tab, "document.body?.dataset.ws", |v| v == "open");
+    let mut setter = PointSetter::connect(server.native());
+    let start = Instant::now();
+    for round in 0..ROUNDS {
+        let due = start + Duration::from_millis(100 * round as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        setter.set_all(codenames.iter().map(|c| (c.clone(), round.to_string())));
+    }
+    let last_set = Instant::now();
+    let last = (ROUNDS - 1).to_string();
+    let shown = browser.wait_for(
+        &tab,
+        &format!(
+            "[...document.querySelectorAll('td.value[data-codename]')]\
+               .filter(td => td.lastChild.textContent === '{last}').length"
+        ),
+        |v| v == CODENAMES,
+    );
+    let caught_up = last_set.elapsed();
+    assert_eq!(setter.finish(), (ROUNDS * CODENAMES) as u64);
+    let page = browser.eval(
+        &tab,
+        "({messages: +document.body.dataset.messages, updates: +document.body.dataset.updates, \
+           plotted: +document.body.dataset.plotted})",
+    );
+    println!(
+        "page under load: {} rounds of {CODENAMES} codenames; all {shown} rows showed the last value {:.0} ms after it was set; page state {page}",
+        ROUNDS,
+        caught_up.as_secs_f64() * 1e3
+    );
+    assert!(
+        caught_up < Duration::from_secs(2),
+        "the page fell behind: {caught_up:?}"
+    );
+    // Every point event reached the page (none lost), and the plot was redrawn per frame,
+    // not per message.
+    assert!(
+        page["messages"].as_u64() >= Some((ROUNDS * CODENAMES) as u64),
+        "{page}"
+    );
+    let updates = page["updates"].as_u64().unwrap();
+    assert!(
+        updates > 10 && updates < (ROUNDS * CODENAMES) as u64,
+        "{page}"
+    );
+    assert_eq!(page["plotted"], 10 * ROUNDS, "{page}");
 }
 
 struct Image {
