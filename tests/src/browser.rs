@@ -41,10 +41,7 @@ pub fn chromium_binary() -> PathBuf {
         root,
         "headless Chromium is needed for the live-view test: install Debian's `chromium` package (sudo apt-get install chromium)"
     );
-    for args in [
-        &["update"][..],
-        &["install", "-y", "--no-install-recommends", "chromium"],
-    ] {
+    for args in [&["update"][..], &["install", "-y", "chromium"]] {
         let status = Command::new("apt-get")
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")

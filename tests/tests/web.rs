@@ -20,7 +20,7 @@ const HEIGHT: u32 = 1040;
 #[test]
 fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
     let server = Server::start(
-        "[[source]]\ncommand = \"sine.sample\"\ninterval_secs = 0.1\nparams = { period_secs = 20 }\n\
+        "[[source]]\ncommand = \"sine.sample\"\ninterval_secs = 0.1\nparams = { period_secs = 4 }\n\
          [live_server]\nenabled = true\n",
     );
     // A PyExpLabSys LiveSocket on "another machine", as it sends (json.dumps bytes).
