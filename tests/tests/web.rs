@@ -87,6 +87,17 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
         "document.querySelector('[data-live=\"furnace-pc:state\"] .v')?.textContent",
     );
     assert_eq!(state_text, "heating");
+    // LiveSocket.reset(["state"]) takes the series off the page.
+    live.send_to(
+        br#"{"host": "furnace-pc", "data": {"state": "RESET"}}"#,
+        server.address("live_server"),
+    )
+    .unwrap();
+    browser.wait_for(
+        &tab,
+        "document.querySelector('[data-live=\"furnace-pc:state\"]') === null",
+        |v| v == true,
+    );
     // No pull socket is configured: nothing is marked OLD_DATA.
     let old = browser.eval(&tab, "document.querySelectorAll('tr.old').length");
     assert_eq!(old, 0);
