@@ -28,6 +28,8 @@ pub struct ConfigError {
 pub struct Config {
     pub server: ServerSection,
     pub native: NativeSection,
+    pub http: crate::http::HttpSection,
+    pub live_server: crate::live_server::LiveServerSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
     /// Timed-point sources, `[[source]]`. Empty by default in a file: the built-in
@@ -100,6 +102,8 @@ impl Default for Config {
         Self {
             server: ServerSection::default(),
             native: NativeSection::default(),
+            http: Default::default(),
+            live_server: Default::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             source: vec![system_source()],
@@ -272,7 +276,10 @@ impl Config {
             &self.pull_socket,
             &self.push_socket,
             &self.live_socket,
-        )
+        )?;
+        self.http.validate()?;
+        self.live_server.validate()?;
+        Ok(())
     }
 }
 

@@ -234,6 +234,7 @@ fn status(core: &Core) -> Value {
         ),
         ("points", Value::Int(core.points.len() as i64)),
         ("sources", core.sources.to_value()),
+        ("live_server", core.live_hosts.stats()),
     ])
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use crate::events::EventBus;
+use crate::live_server::LiveHosts;
 use crate::plugins::Registry;
 use crate::points::PointTable;
 use crate::pyexplabsys;
@@ -27,6 +28,8 @@ pub struct Core {
     pub sources: SourceList,
     /// The PyExpLabSys UDP sockets, for `status`, `push_state`/`push_take`, `live_reset`.
     pub udp: pyexplabsys::Directory,
+    /// The last values the live server received, per host (empty unless it runs).
+    pub live_hosts: LiveHosts,
 }
 
 /// A listening front end, for `status`.
@@ -61,6 +64,7 @@ impl Core {
             max_connections,
             sources: SourceList::default(),
             udp: pyexplabsys::Directory::default(),
+            live_hosts: LiveHosts::default(),
         }
     }
 

@@ -11,6 +11,8 @@
 //! - [`server`]: starts everything from a [`config::Config`] and shuts it down cleanly.
 //! - [`native`]: the JSON-RPC 2.0 front end (TCP, one JSON object per line).
 //! - [`pyexplabsys`]: the PyExpLabSys UDP front ends (pull, push and live sockets).
+//! - [`http`]: the live web view (a page, its WebSocket stream, a JSON API).
+//! - [`live_server`]: the PyExpLabSys live server (LiveSocket datagrams over UDP).
 //! - [`dispatch`]: the core commands and routing to plugin commands, shared by every
 //!   front end.
 //! - [`plugins`]: loading (compiled-in and dylib), the command registry, the host functions
@@ -29,6 +31,8 @@ pub mod config;
 pub mod dispatch;
 pub mod events;
 pub mod host_core;
+pub mod http;
+pub mod live_server;
 pub mod native;
 pub mod plugins;
 pub mod points;

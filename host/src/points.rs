@@ -68,6 +68,18 @@ impl PointTable {
         table.get(codename).cloned()
     }
 
+    /// Every point, sorted by codename (the live view's snapshot).
+    pub fn snapshot(&self) -> Vec<(String, Arc<Point>)> {
+        let table = self.points.read().unwrap_or_else(|e| e.into_inner());
+        let mut points: Vec<_> = table
+            .iter()
+            .map(|(codename, point)| (codename.clone(), point.clone()))
+            .collect();
+        drop(table);
+        points.sort_by(|a, b| a.0.cmp(&b.0));
+        points
+    }
+
     /// How many codenames have a point.
     pub fn len(&self) -> usize {
         self.points.read().unwrap_or_else(|e| e.into_inner()).len()
@@ -100,6 +112,8 @@ mod tests {
         assert_eq!(table.get("a").unwrap().set_at, 7.0);
         assert!(table.get("c").is_none());
         assert_eq!(table.len(), 2);
+        let snapshot: Vec<String> = table.snapshot().into_iter().map(|(c, _)| c).collect();
+        assert_eq!(snapshot, ["a", "b"]);
         let event = events.recv().await.unwrap();
         assert_eq!(event.topic, "points");
         match &event.payload {

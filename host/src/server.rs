@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::dispatch;
 use crate::events::EventBus;
 use crate::host_core::Core;
+use crate::http;
+use crate::live_server;
 use crate::native;
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
@@ -124,6 +126,26 @@ impl Server {
             native::spawn(core.clone(), listener, settings, &shutdown);
         }
         crate::pyexplabsys::start(&core, config, &shutdown).await?;
+        if config.http.enabled {
+            let address = config.http.address(config.server.bind);
+            let listener = bind_tcp("http", address).await?;
+            http::spawn(core.clone(), listener, &config.http, &shutdown);
+        }
+        if config.live_server.enabled {
+            let address = config.live_server.address(config.server.bind);
+            let socket = tokio::net::UdpSocket::bind(address)
+                .await
+                .map_err(|source| StartError::Bind {
+                    front_end: "live_server",
+                    address,
+                    source,
+                })?;
+            let settings = live_server::Settings {
+                max_datagram: config.limits.max_datagram,
+                max_series: config.live_server.max_series,
+            };
+            live_server::spawn(core.clone(), socket, settings, &shutdown);
+        }
         // Sources last: their first points then reach every front end's subscribers.
         sources::spawn_all(&core, sources, &shutdown);
         Ok(Server {

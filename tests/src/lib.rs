@@ -7,21 +7,28 @@
 //! - [`UdpClient`], [`UdpListener`]: PyExpLabSys-style UDP requests, and a stand-in
 //!   live server.
 //! - [`python`]: the virtual environment the Python-client tests run in.
+//! - [`web`]: an HTTP `GET` and the live view's WebSocket client.
+//! - [`points`]: pipelined `set_point`s for load tests.
+//! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
 pub mod bench;
+pub mod browser;
 pub mod build;
+pub mod points;
 pub mod python;
 pub mod rpc;
 pub mod server;
 pub mod udp;
+pub mod web;
 
 pub use build::{bad_plugin, labsocket_bin, labsocket_release_bin, units_dylib};
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
 pub use udp::{UdpClient, UdpListener};
+pub use web::{http_get, LiveViewClient};
 
 /// How long any single wait in a test may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -13,6 +13,20 @@ use crate::build::{labsocket_bin, labsocket_release_bin};
 use crate::rpc::RpcClient;
 use crate::WAIT;
 
+/// Every `serve` option that sets a TCP/UDP port with a fixed default. The harness passes
+/// 0 (a free port) for each one a test does not set itself, so parallel tests never fight
+/// over a default port.
+const PORT_OPTIONS: &[&str] = &["--native-port", "--http-port", "--live-server-port"];
+
+/// `--<front end>-port 0` for every [`PORT_OPTIONS`] entry not already in `args`.
+fn free_port_defaults(args: &[&str]) -> Vec<&'static str> {
+    PORT_OPTIONS
+        .iter()
+        .filter(|option| !args.contains(option))
+        .flat_map(|option| [*option, "0"])
+        .collect()
+}
+
 /// A fresh folder under the system temp dir, removed when dropped.
 pub struct TempDir(PathBuf);
 
@@ -56,8 +70,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with the native
-    /// port overridden to 0 (a free port), and waits for `ready`. Panics with the server's
+    /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with the native,
+    /// HTTP and live-server ports overridden to 0 (free ports), and waits for `ready`. Panics with the server's
     /// stderr if it does not start.
     pub fn start(config: &str) -> Server {
         Self::start_with_args(config, &[]).unwrap_or_else(|failure| {
@@ -98,11 +112,7 @@ impl Server {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
-            .args(if args.contains(&"--native-port") {
-                &[][..]
-            } else {
-                &["--native-port", "0"][..]
-            })
+            .args(free_port_defaults(args))
             .args(args)
             .env("RUST_LOG", "info")
             .env("RUST_BACKTRACE", "0")

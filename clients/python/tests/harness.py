@@ -66,8 +66,9 @@ class LabServer:
         args = [labsocket_bin(), "serve", "--config", str(config_path),
                 "--native-port", str(native_port)]
         # Front ends with fixed default ports would collide between parallel tests.
-        if "--pyminer-port" in _serve_help():
-            args += ["--pyminer-port", "0"]
+        for option in ("--pyminer-port", "--http-port", "--live-server-port"):
+            if option in _serve_help():
+                args += [option, "0"]
         stderr = open(self.folder / "stderr.log", "ab")
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL,

@@ -20,6 +20,12 @@ pub struct ServeArgs {
     /// Native JSON-RPC port (overrides [native] port; 0 picks a free port).
     #[arg(long)]
     pub native_port: Option<u16>,
+    /// HTTP live-view port (overrides [http] port; 0 picks a free port).
+    #[arg(long)]
+    pub http_port: Option<u16>,
+    /// Live-server UDP port (overrides [live_server] port; 0 picks a free port).
+    #[arg(long)]
+    pub live_server_port: Option<u16>,
 }
 
 /// Loads the config (or the default) and applies command-line overrides.
@@ -33,6 +39,12 @@ fn configure(args: &ServeArgs) -> Result<Config, String> {
     }
     if let Some(port) = args.native_port {
         config.native.port = port;
+    }
+    if let Some(port) = args.http_port {
+        config.http.port = port;
+    }
+    if let Some(port) = args.live_server_port {
+        config.live_server.port = port;
     }
     config
         .validate()

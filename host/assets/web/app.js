@@ -1,0 +1,734 @@
+// labsocket live view.
+//
+// One WebSocket (/ws) brings a snapshot, then events (points, live, data_changed, ...) and
+// heartbeats with the server status. Messages only update the model and mark what changed;
+// the DOM and the plot are redrawn at most once per animation frame, so 100 codenames at
+// 10 Hz cost one redraw per frame, not 1000 a second. The /api endpoints fill in what the
+// stream does not carry (pull sockets, workspace variables) and resynchronise after a
+// reported loss.
+//
+// For tests and scripts, <body> carries data-ws (connection state), data-messages
+// (messages received), data-updates (plot redraws with new data) and data-plotted (points
+// drawn in the last redraw).
+
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                 "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
+// Points kept per series (about 16 min at 10 Hz); older ones are dropped.
+const MAX_SERIES_POINTS = 10000;
+// Numeric codenames plotted automatically until the user picks.
+const MAX_AUTO_SELECTED = 4;
+const PLOT_HEIGHT = 320;
+
+const $ = (id) => document.getElementById(id);
+const body = document.body;
+const query = new URLSearchParams(location.search);
+
+const state = {
+  offset: 0,                 // server clock minus this browser's clock, seconds
+  heartbeatSecs: 2,
+  lastMessage: 0,
+  messages: 0,
+  points: new Map(),         // codename -> {x, y, setAt}
+  sockets: [],               // pull sockets from /api/sockets
+  live: new Map(),           // host -> Map(codename -> {x, y, receivedAt})
+  series: new Map(),         // series key -> {xs: [], ys: []}
+  selected: [],              // series keys, in plot order
+  userChose: false,
+  windowSecs: 60,
+  status: null,
+  variables: [],
+  flash: new Set(),          // variable names changed since the last render
+  updates: 0,
+};
+
+const dirty = {
+  pointRows: new Set(), pointTable: true,
+  liveRows: new Set(), liveTables: true,
+  plot: false, ages: false, status: false, variables: false,
+};
+
+// ---- series keys ---------------------------------------------------------------------
+
+const SEP = "\u0001";
+const pointKey = (codename) => "p" + SEP + codename;
+const liveKey = (host, codename) => "l" + SEP + host + SEP + codename;
+function keyLabel(key) {
+  const [kind, a, b] = key.split(SEP);
+  return kind === "p" ? a : `${a}:${b}`;
+}
+function colorOf(key) {
+  const index = state.selected.indexOf(key);
+  return index < 0 ? null : PALETTE[index % PALETTE.length];
+}
+
+// ---- formatting ----------------------------------------------------------------------
+
+const decimal = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 6, useGrouping: false });
+function formatValue(y) {
+  if (typeof y === "number") {
+    if (Number.isInteger(y)) return String(y);
+    const magnitude = Math.abs(y);
+    if (magnitude >= 1e6 || (magnitude !== 0 && magnitude < 1e-3)) return y.toExponential(4);
+    return decimal.format(y);
+  }
+  if (y === null || y === undefined) return "null";
+  if (typeof y === "string") return y;
+  return JSON.stringify(y);
+}
+function formatAge(secs) {
+  if (!Number.isFinite(secs)) return "";
+  if (secs < 0) secs = 0;
+  if (secs < 10) return secs.toFixed(1) + " s";
+  if (secs < 60) return Math.round(secs) + " s";
+  if (secs < 3600) return (secs / 60).toFixed(1) + " min";
+  if (secs < 86400) return (secs / 3600).toFixed(1) + " h";
+  return (secs / 86400).toFixed(1) + " d";
+}
+function formatBytes(n) {
+  if (typeof n !== "number") return "";
+  if (n < 1024) return n + " B";
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = n / 1024, unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+  return value.toFixed(value < 10 ? 1 : 0) + " " + units[unit];
+}
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+function formatTime(unix) {
+  return typeof unix === "number" ? new Date(unix * 1000).toLocaleString() : "";
+}
+const serverNow = () => Date.now() / 1000 + state.offset;
+const plotNumber = (y) =>
+  typeof y === "number" ? (Number.isFinite(y) ? y : null) : typeof y === "boolean" ? Number(y) : null;
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ---- the model -----------------------------------------------------------------------
+
+function setClock(ts) {
+  if (typeof ts === "number") state.offset = ts - Date.now() / 1000;
+}
+
+function appendSeries(key, x, y) {
+  if (typeof x !== "number" || !Number.isFinite(x)) return;
+  let series = state.series.get(key);
+  if (!series) {
+    series = { xs: [], ys: [] };
+    state.series.set(key, series);
+  }
+  const n = series.xs.length;
+  // uPlot needs increasing x; a late, older point (a snapshot racing an event) is skipped.
+  if (n && x <= series.xs[n - 1]) return;
+  series.xs.push(x);
+  series.ys.push(plotNumber(y));
+  if (series.xs.length > MAX_SERIES_POINTS + 1000) {
+    const drop = series.xs.length - MAX_SERIES_POINTS;
+    series.xs.splice(0, drop);
+    series.ys.splice(0, drop);
+  }
+  if (state.selected.includes(key)) dirty.plot = true;
+}
+
+function autoSelect(key, y) {
+  if (!state.userChose && state.selected.length < MAX_AUTO_SELECTED && typeof y === "number") {
+    state.selected.push(key);
+    dirty.plot = true;
+  }
+}
+
+function setPoint(codename, x, y, setAt) {
+  let point = state.points.get(codename);
+  if (!point) {
+    point = {};
+    state.points.set(codename, point);
+    dirty.pointTable = true;
+    autoSelect(pointKey(codename), y);
+  }
+  point.x = x;
+  point.y = y;
+  point.setAt = setAt;
+  dirty.pointRows.add(codename);
+  appendSeries(pointKey(codename), x, y);
+}
+
+function setLive(host, codename, value, receivedAt) {
+  let codenames = state.live.get(host);
+  const key = liveKey(host, codename);
+  if (value === "RESET") {
+    if (codenames && codenames.delete(codename)) dirty.liveTables = true;
+    if (codenames && codenames.size === 0) state.live.delete(host);
+    state.series.delete(key);
+    if (state.selected.includes(key)) dirty.plot = true;
+    return;
+  }
+  if (!Array.isArray(value) || value.length !== 2) return;
+  if (!codenames) {
+    codenames = new Map();
+    state.live.set(host, codenames);
+  }
+  if (!codenames.has(codename)) {
+    dirty.liveTables = true;
+    autoSelect(key, value[1]);
+  }
+  codenames.set(codename, { x: value[0], y: value[1], receivedAt });
+  dirty.liveRows.add(key);
+  appendSeries(key, value[0], value[1]);
+}
+
+function onMessage(message) {
+  state.messages++;
+  state.lastMessage = Date.now();
+  switch (message.type) {
+    case "snapshot":
+      setClock(message.ts);
+      if (typeof message.heartbeat_secs === "number") state.heartbeatSecs = message.heartbeat_secs;
+      state.status = message.status;
+      dirty.status = true;
+      for (const [codename, p] of Object.entries(message.points || {})) setPoint(codename, p.x, p.y, p.set_at);
+      for (const [host, codenames] of Object.entries(message.live || {})) {
+        for (const [codename, p] of Object.entries(codenames)) setLive(host, codename, [p.x, p.y], p.received_at);
+      }
+      break;
+    case "event":
+      onEvent(message);
+      break;
+    case "heartbeat":
+      setClock(message.ts);
+      state.status = message.status;
+      dirty.status = true;
+      break;
+    case "lost":
+      // Some events never reached us: reload what the stream would have changed.
+      resync();
+      break;
+  }
+  schedule();
+}
+
+function onEvent({ topic, ts, data }) {
+  if (topic === "points" && data && typeof data === "object") {
+    for (const [codename, pair] of Object.entries(data)) {
+      if (Array.isArray(pair) && pair.length === 2) setPoint(codename, pair[0], pair[1], ts);
+    }
+  } else if (topic === "live" && data && typeof data.data === "object") {
+    for (const [codename, value] of Object.entries(data.data)) setLive(String(data.host), codename, value, ts);
+  } else if (topic === "data_changed" || topic === "data_deleted") {
+    if (data && typeof data.data_name === "string" && topic === "data_changed") state.flash.add(data.data_name);
+    loadVariables();
+  }
+}
+
+// ---- loading from the JSON API -------------------------------------------------------
+
+async function getJson(path) {
+  const response = await fetch(path, { cache: "no-store" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function loadSockets() {
+  try {
+    const body = await getJson("/api/sockets");
+    state.sockets = Array.isArray(body.sockets) ? body.sockets : [];
+    const note = $("points-note");
+    note.hidden = !body.note;
+    note.textContent = body.note || "";
+    dirty.pointTable = true;
+    schedule();
+  } catch (error) {
+    console.warn(error);
+  }
+}
+
+let variablesLoading = null;
+let variablesAgain = false;
+function loadVariables() {
+  // One request at a time; a change during a request asks for one more afterwards.
+  if (variablesLoading) {
+    variablesAgain = true;
+    return;
+  }
+  variablesLoading = getJson("/api/variables")
+    .then((body) => {
+      state.variables = Array.isArray(body.variables) ? body.variables : [];
+      const note = $("variables-note");
+      note.hidden = !body.note;
+      note.textContent = body.note || "";
+      dirty.variables = true;
+      schedule();
+    })
+    .catch((error) => console.warn(error))
+    .finally(() => {
+      variablesLoading = null;
+      if (variablesAgain) {
+        variablesAgain = false;
+        loadVariables();
+      }
+    });
+}
+
+async function resync() {
+  loadVariables();
+  try {
+    const [points, live] = await Promise.all([getJson("/api/points"), getJson("/api/live")]);
+    setClock(points.ts);
+    for (const [codename, p] of Object.entries(points.points || {})) setPoint(codename, p.x, p.y, p.set_at);
+    for (const [host, codenames] of Object.entries(live.hosts || {})) {
+      for (const [codename, p] of Object.entries(codenames)) setLive(host, codename, [p.x, p.y], p.received_at);
+    }
+    schedule();
+  } catch (error) {
+    console.warn(error);
+  }
+}
+
+// ---- rendering, once per animation frame ---------------------------------------------
+
+let frameRequested = false;
+function schedule() {
+  if (!frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(render);
+  }
+}
+
+function render() {
+  frameRequested = false;
+  if (dirty.pointTable) buildPointTable();
+  if (dirty.liveTables) buildLiveTables();
+  updatePointRows(dirty.ages ? null : dirty.pointRows);
+  updateLiveRows(dirty.ages ? null : dirty.liveRows);
+  dirty.pointRows.clear();
+  dirty.liveRows.clear();
+  dirty.ages = false;
+  if (dirty.plot) renderPlot();
+  if (dirty.status) renderStatus();
+  if (dirty.variables) renderVariables();
+  body.dataset.messages = String(state.messages);
+}
+
+// Point rows: a codename listed by several pull sockets has a row in each.
+let pointRows = new Map(); // codename -> [{tr, value, age, check, socket}]
+
+function socketTimeout(socket, codename) {
+  const timeouts = socket.timeouts || {};
+  if (typeof timeouts[codename] === "number") return timeouts[codename];
+  return typeof socket.timeout === "number" ? socket.timeout : null;
+}
+
+function plotCheckbox(key) {
+  const cell = element("td", "check");
+  const box = element("input");
+  box.type = "checkbox";
+  box.checked = state.selected.includes(key);
+  box.dataset.key = key;
+  box.title = "plot " + keyLabel(key);
+  box.addEventListener("change", () => {
+    state.userChose = true;
+    if (box.checked) {
+      if (!state.selected.includes(key)) state.selected.push(key);
+    } else {
+      state.selected = state.selected.filter((k) => k !== key);
+    }
+    dirty.plot = true;
+    dirty.pointTable = true;
+    dirty.liveTables = true;
+    schedule();
+  });
+  cell.append(box);
+  return cell;
+}
+
+function codenameCell(key, text) {
+  const cell = element("td", "codename");
+  const color = colorOf(key);
+  if (color) {
+    const swatch = element("span", "swatch");
+    swatch.style.background = color;
+    cell.append(swatch);
+  }
+  cell.append(text);
+  return cell;
+}
+
+function valueCell(attribute, name) {
+  const cell = element("td", "value");
+  cell.setAttribute(attribute, name);
+  const tag = element("span", "old-tag", "OLD_DATA");
+  tag.hidden = true;
+  cell.append(tag, element("span", "v", "—"));
+  return cell;
+}
+
+function pointRow(codename, socket) {
+  const key = pointKey(codename);
+  const tr = element("tr");
+  const value = valueCell("data-codename", codename);
+  const age = element("td", "age");
+  tr.append(plotCheckbox(key), codenameCell(key, codename), value, age);
+  const rows = pointRows.get(codename) || [];
+  rows.push({ tr, value, age, socket });
+  pointRows.set(codename, rows);
+  return tr;
+}
+
+function groupRow(title, detail) {
+  const tr = element("tr", "group");
+  const cell = element("td", "", title);
+  cell.colSpan = 4;
+  if (detail) cell.append(element("span", "subtle", detail));
+  tr.append(cell);
+  return tr;
+}
+
+function buildPointTable() {
+  dirty.pointTable = false;
+  pointRows = new Map();
+  const tbody = $("points").tBodies[0];
+  const rows = [];
+  const listed = new Set();
+  for (const socket of state.sockets) {
+    rows.push(groupRow(socket.name, `${socket.kind} socket · UDP ${socket.port}`));
+    for (const codename of socket.codenames || []) {
+      listed.add(codename);
+      rows.push(pointRow(codename, socket));
+    }
+  }
+  const others = [...state.points.keys()].filter((c) => !listed.has(c)).sort();
+  if (others.length && state.sockets.length) rows.push(groupRow("Other points", "not in a pull socket"));
+  for (const codename of others) rows.push(pointRow(codename, null));
+  tbody.replaceChildren(...rows);
+  $("points-count").textContent = plural(state.points.size, "codename");
+  updatePointRows(null);
+}
+
+function updatePointRows(only) {
+  const now = serverNow();
+  const codenames = only || pointRows.keys();
+  for (const codename of codenames) {
+    const point = state.points.get(codename);
+    for (const row of pointRows.get(codename) || []) {
+      if (!point) continue;
+      row.value.lastChild.textContent = formatValue(point.y);
+      row.age.textContent = formatAge(now - point.setAt);
+      let old = false;
+      if (row.socket) {
+        const timeout = socketTimeout(row.socket, codename);
+        // As PyExpLabSys judges it: a date socket by the point's x, a data socket by when
+        // it was set.
+        const since = row.socket.kind === "date" ? now - point.x : now - point.setAt;
+        old = timeout !== null && since > timeout;
+      }
+      row.tr.classList.toggle("old", old);
+      row.value.firstChild.hidden = !old;
+    }
+  }
+}
+
+let liveRows = new Map(); // live key -> {value, age}
+
+function buildLiveTables() {
+  dirty.liveTables = false;
+  liveRows = new Map();
+  const blocks = [];
+  let series = 0;
+  for (const host of [...state.live.keys()].sort()) {
+    const block = element("div", "host");
+    block.append(element("h3", "", host));
+    const table = element("table");
+    const head = element("thead");
+    const headRow = element("tr");
+    headRow.append(element("th", "check", "plot"), element("th", "", "codename"),
+                   element("th", "num", "value"), element("th", "num", "age"));
+    head.append(headRow);
+    const tbody = element("tbody");
+    for (const codename of state.live.get(host).keys()) {
+      const key = liveKey(host, codename);
+      const tr = element("tr");
+      const value = valueCell("data-live", `${host}:${codename}`);
+      const age = element("td", "age");
+      tr.append(plotCheckbox(key), codenameCell(key, codename), value, age);
+      tbody.append(tr);
+      liveRows.set(key, { value, age, host, codename });
+      series++;
+    }
+    table.append(head, tbody);
+    block.append(table);
+    blocks.push(block);
+  }
+  $("live").replaceChildren(...blocks);
+  $("live-empty").hidden = blocks.length > 0;
+  $("live-count").textContent = blocks.length ? `${plural(blocks.length, "host")} · ${series} series` : "";
+  updateLiveRows(null);
+}
+
+function updateLiveRows(only) {
+  const now = serverNow();
+  for (const key of only || liveRows.keys()) {
+    const row = liveRows.get(key);
+    const point = row && state.live.get(row.host)?.get(row.codename);
+    if (!point) continue;
+    row.value.lastChild.textContent = formatValue(point.y);
+    row.age.textContent = formatAge(now - point.receivedAt);
+  }
+}
+
+// ---- the plot ------------------------------------------------------------------------
+
+let plot = null;
+let plotSignature = "";
+
+function lowerBound(xs, x) {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+// The selected series over the window that ends at their newest x, aligned on one x axis.
+function plotData(keys) {
+  let newest = -Infinity;
+  for (const key of keys) {
+    const series = state.series.get(key);
+    if (series && series.xs.length) newest = Math.max(newest, series.xs[series.xs.length - 1]);
+  }
+  const tables = keys.map((key) => {
+    const series = state.series.get(key);
+    if (!series || newest === -Infinity) return [[], []];
+    const from = lowerBound(series.xs, newest - state.windowSecs);
+    return [series.xs.slice(from), series.ys.slice(from)];
+  });
+  return tables.length === 1 ? tables[0] : uPlot.join(tables);
+}
+
+const twoDigits = (n) => String(n).padStart(2, "0");
+function clockLabel(secs, tenths) {
+  const d = new Date(secs * 1000);
+  const label = `${twoDigits(d.getHours())}:${twoDigits(d.getMinutes())}:${twoDigits(d.getSeconds())}`;
+  return tenths ? `${label}.${Math.floor(d.getMilliseconds() / 100)}` : label;
+}
+
+// x is normally a Unix time; a socket may also plot against anything else (a data socket's
+// x), which is drawn as a plain number.
+const isUnixTime = (data) => data[0].length === 0 || data[0][data[0].length - 1] > 1e8;
+
+function plotOptions(keys, time) {
+  const axis = { stroke: "#6b7785", grid: { stroke: "#eef1f4", width: 1 }, ticks: { stroke: "#e3e7ec", width: 1 } };
+  const xAxis = time
+    ? { ...axis, space: 90, values: (_, splits, _i, _space, step) => splits.map((v) => clockLabel(v, step < 1)) }
+    : axis;
+  return {
+    width: Math.max(200, $("plot").clientWidth),
+    height: PLOT_HEIGHT,
+    scales: { x: { time } },
+    series: [
+      { label: "time" },
+      ...keys.map((key) => ({
+        label: keyLabel(key),
+        stroke: colorOf(key),
+        width: 2,
+        spanGaps: true,
+        points: { show: false },
+        value: (_, v) => (v === null || v === undefined ? "—" : formatValue(v)),
+      })),
+    ],
+    axes: [xAxis, { ...axis, size: 60 }],
+    legend: { live: true },
+  };
+}
+
+function renderPlot() {
+  dirty.plot = false;
+  const keys = state.selected;
+  $("plot-hint").hidden = keys.length > 0;
+  if (!keys.length) {
+    if (plot) plot.destroy();
+    plot = null;
+    plotSignature = "";
+    return;
+  }
+  const data = plotData(keys);
+  const time = isUnixTime(data);
+  const signature = keys.join("\u0002") + (time ? "\u0002time" : "");
+  if (!plot || signature !== plotSignature) {
+    if (plot) plot.destroy();
+    plot = new uPlot(plotOptions(keys, time), data, $("plot"));
+    plotSignature = signature;
+  } else {
+    plot.setData(data);
+  }
+  let plotted = 0;
+  for (let i = 1; i < data.length; i++) for (const y of data[i]) if (y !== null && y !== undefined) plotted++;
+  state.updates++;
+  body.dataset.updates = String(state.updates);
+  body.dataset.plotted = String(plotted);
+}
+
+// ---- status and variables ------------------------------------------------------------
+
+function definitionList(entries) {
+  const list = element("dl");
+  for (const [term, value, className] of entries) {
+    list.append(element("dt", "", term), element("dd", className || "", String(value)));
+  }
+  return list;
+}
+
+function renderStatus() {
+  dirty.status = false;
+  const status = state.status;
+  if (!status || typeof status !== "object") return;
+  $("server-line").textContent = `version ${status.version} · up ${formatAge(status.uptime_secs)}`;
+  const blocks = [];
+  const server = element("div");
+  server.append(element("h3", "", "server"), definitionList([
+    ["version", status.version],
+    ["plugin API", status.api_version],
+    ["uptime", formatAge(status.uptime_secs)],
+    ["points", status.points],
+    ["plugins", status.plugins],
+    ["commands", status.commands],
+    ["max connections", status.max_connections],
+  ]));
+  blocks.push(server);
+  if (Array.isArray(status.front_ends)) {
+    const frontEnds = element("div");
+    frontEnds.append(element("h3", "", "front ends"), definitionList(
+      status.front_ends.map((f) => [f.name, `${f.address} · ${f.connections} open`])));
+    blocks.push(frontEnds);
+  }
+  if (Array.isArray(status.sources) && status.sources.length) {
+    const sources = element("div");
+    sources.append(element("h3", "", "sources"), definitionList(status.sources.map((s) => [
+      `#${s.source} ${s.command}`,
+      `every ${s.interval_secs} s · ${s.calls} calls · ${s.errors} errors`,
+      s.failing ? "bad" : "",
+    ])));
+    blocks.push(sources);
+  }
+  if (status.live_server && typeof status.live_server === "object") {
+    const live = element("div");
+    const l = status.live_server;
+    live.append(element("h3", "", "live server"), definitionList([
+      ["datagrams", l.datagrams], ["malformed", l.malformed, l.malformed ? "bad" : ""],
+      ["refused series", l.refused_series], ["hosts", l.hosts], ["series", l.series],
+    ]));
+    blocks.push(live);
+  }
+  $("status").replaceChildren(...blocks);
+}
+
+function renderVariables() {
+  dirty.variables = false;
+  const rows = state.variables.map((v) => {
+    const tr = element("tr");
+    if (state.flash.has(v.name)) tr.className = "flash";
+    tr.dataset.variable = v.name;
+    tr.append(
+      element("td", "codename", v.name),
+      element("td", "", v.type_hint ?? ""),
+      element("td", "", v.encoding ?? ""),
+      element("td", "num", formatBytes(v.size)),
+      element("td", "num", v.version ?? ""),
+      element("td", "", v.provider ?? ""),
+      element("td", "", formatTime(v.created)),
+      element("td", "", formatTime(v.modified)),
+    );
+    return tr;
+  });
+  state.flash.clear();
+  $("variables").tBodies[0].replaceChildren(...rows);
+  $("variables-count").textContent = plural(state.variables.length, "variable");
+}
+
+// ---- the connection ------------------------------------------------------------------
+
+function setConnection(text, kind, wsState) {
+  const pill = $("connection");
+  pill.textContent = text;
+  pill.className = "pill pill-" + kind;
+  body.dataset.ws = wsState;
+}
+
+let retryMs = 500;
+function connect() {
+  setConnection("connecting…", "wait", "connecting");
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const socket = new WebSocket(scheme + location.host + "/ws");
+  socket.onopen = () => {
+    retryMs = 500;
+    setConnection("live", "ok", "open");
+  };
+  socket.onmessage = (message) => {
+    let parsed;
+    try {
+      parsed = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    onMessage(parsed);
+  };
+  socket.onclose = () => {
+    setConnection("disconnected · retrying", "bad", "closed");
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 5000);
+  };
+}
+
+function watchdog() {
+  // A connection that has gone quiet for three heartbeats is shown as such.
+  if (body.dataset.ws === "open" && Date.now() - state.lastMessage > 3000 * state.heartbeatSecs) {
+    setConnection("no heartbeat", "wait", "open");
+  } else if (body.dataset.ws === "open") {
+    setConnection("live", "ok", "open");
+  }
+  $("heartbeat").textContent = state.lastMessage ? `last message ${formatAge((Date.now() - state.lastMessage) / 1000)} ago` : "";
+  dirty.ages = true;
+  schedule();
+}
+
+function start() {
+  const windowSelect = $("window");
+  const wanted = Number(query.get("window"));
+  if (wanted > 0) {
+    if (![...windowSelect.options].some((o) => Number(o.value) === wanted)) {
+      windowSelect.add(new Option(formatAge(wanted), String(wanted)));
+    }
+    windowSelect.value = String(wanted);
+  }
+  state.windowSecs = Number(windowSelect.value);
+  windowSelect.addEventListener("change", () => {
+    state.windowSecs = Number(windowSelect.value);
+    dirty.plot = true;
+    schedule();
+  });
+  // ?plot=codename,... and ?live=host:codename,... choose the plotted series.
+  const chosen = [
+    ...(query.get("plot") || "").split(",").filter(Boolean).map(pointKey),
+    ...(query.get("live") || "").split(",").filter((s) => s.includes(":")).map((s) => {
+      const at = s.indexOf(":");
+      return liveKey(s.slice(0, at), s.slice(at + 1));
+    }),
+  ];
+  if (chosen.length) {
+    state.selected = chosen;
+    state.userChose = true;
+    dirty.plot = true;
+  }
+  window.addEventListener("resize", () => {
+    if (plot) plot.setSize({ width: Math.max(200, $("plot").clientWidth), height: PLOT_HEIGHT });
+  });
+  setInterval(watchdog, 500);
+  loadSockets();
+  loadVariables();
+  connect();
+  schedule();
+}
+
+start();

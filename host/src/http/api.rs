@@ -1,0 +1,160 @@
+//! The JSON endpoints: what the page loads at start and what scripts can poll.
+//!
+//! Each endpoint is a thin view over a command that already exists (`status`,
+//! `workspace.list`) or over the core's tables, so the HTTP API never disagrees with the
+//! native protocol. Bodies are standard JSON for browsers: `JSON.parse` has no `NaN` or
+//! `Infinity`, so non-finite floats are written as `null` here (the native protocol keeps
+//! them, for Python clients).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::dispatch::{self, codes, object, CallError};
+use crate::host_core::Core;
+use crate::pyjson::Value;
+
+/// `value` as standard JSON (non-finite floats become `null`, as in `JSON.stringify`).
+pub fn browser_json(value: &Value) -> String {
+    value.to_serde_json().to_string()
+}
+
+fn json(status: StatusCode, value: &Value) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        browser_json(value),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, error: &CallError) -> Response {
+    let body = object([(
+        "error",
+        object([
+            ("code", Value::Int(error.code)),
+            ("message", Value::Str(error.message.clone())),
+        ]),
+    )]);
+    json(status, &body)
+}
+
+/// `GET /api/status`: the `status` command's result.
+pub async fn status(State(state): State<AppState>) -> Response {
+    match dispatch::call(&state.core, "status", Value::Null).await {
+        Ok(status) => json(StatusCode::OK, &status),
+        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, &err),
+    }
+}
+
+/// `GET /api/points`: `{"ts", "points": {codename: {"x", "y", "set_at", "age_secs"}}}`,
+/// where `age_secs` is the time since the point was set.
+pub async fn points(State(state): State<AppState>) -> Response {
+    let now = labsocket_plugin_api::unix_now();
+    let body = object([
+        ("ts", Value::Float(now)),
+        ("points", points_value(&state.core, Some(now))),
+    ]);
+    json(StatusCode::OK, &body)
+}
+
+/// Every point as `{codename: {"x", "y", "set_at"}}`, with `age_secs` when `now` is given.
+pub fn points_value(core: &Core, now: Option<f64>) -> Value {
+    let points = core.points.snapshot().into_iter().map(|(codename, point)| {
+        let mut fields = indexmap::IndexMap::with_capacity(4);
+        fields.insert("x".to_owned(), point.x.clone());
+        fields.insert("y".to_owned(), point.y.clone());
+        fields.insert("set_at".to_owned(), Value::Float(point.set_at));
+        if let Some(now) = now {
+            fields.insert("age_secs".to_owned(), Value::Float(now - point.set_at));
+        }
+        (codename, Value::Dict(fields))
+    });
+    Value::Dict(points.collect())
+}
+
+/// `GET /api/sockets`: `{"sockets": [...], "note"?}`, see [`pull_sockets`].
+pub async fn sockets(State(state): State<AppState>) -> Response {
+    json(StatusCode::OK, &sockets_value(&state.core))
+}
+
+/// The body of `/api/sockets`, also part of the WebSocket snapshot.
+pub fn sockets_value(core: &Core) -> Value {
+    let sockets = pull_sockets(core);
+    if sockets.is_empty() {
+        return object([
+            ("sockets", Value::List(sockets)),
+            (
+                "note",
+                Value::Str(
+                    "no [[pull_socket]] is configured: points are listed without timeouts"
+                        .to_owned(),
+                ),
+            ),
+        ]);
+    }
+    object([("sockets", Value::List(sockets))])
+}
+
+/// The PyExpLabSys pull sockets, each `{"name", "kind": "date"|"data", "port",
+/// "codenames": [...], "timeouts": {codename: seconds}}` (a codename without a timeout
+/// never goes `OLD_DATA`). The page marks a point `OLD_DATA` exactly as that socket would:
+/// a `date` socket by `now - x`, a `data` socket by `now - set_at`.
+///
+/// The PyExpLabSys front end is built on its own branch; this is the one place to list
+/// its sockets once it is merged. Until then this build has none.
+fn pull_sockets(_core: &Core) -> Vec<Value> {
+    Vec::new()
+}
+
+/// `GET /api/variables`: `{"variables": [meta, ...]}` from `workspace.list`, or an empty
+/// list and a `note` when no workspace plugin is loaded.
+pub async fn variables(State(state): State<AppState>) -> Response {
+    match variables_value(&state.core).await {
+        Ok(body) => json(StatusCode::OK, &body),
+        Err(err) => error(StatusCode::BAD_GATEWAY, &err),
+    }
+}
+
+/// The body of `/api/variables`.
+pub async fn variables_value(core: &Core) -> Result<Value, CallError> {
+    let params = Value::Dict(indexmap::IndexMap::new());
+    match dispatch::call(core, "workspace.list", params).await {
+        Ok(list) => Ok(object([("variables", list)])),
+        Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(object([
+            ("variables", Value::List(Vec::new())),
+            (
+                "note",
+                Value::Str(
+                    "no workspace plugin is loaded (the workspace.list command is not registered)"
+                        .to_owned(),
+                ),
+            ),
+        ])),
+        Err(err) => Err(err),
+    }
+}
+
+/// `GET /api/live`: `{"ts", "hosts": {host: {codename: {"x", "y", "received_at"}}},
+/// "stats": {...}}`, what the live server received.
+pub async fn live(State(state): State<AppState>) -> Response {
+    let core = &state.core;
+    let body = object([
+        ("ts", Value::Float(labsocket_plugin_api::unix_now())),
+        ("hosts", core.live_hosts.snapshot()),
+        ("stats", core.live_hosts.stats()),
+    ]);
+    json(StatusCode::OK, &body)
+}
+
+/// Anything else: a 404 that says where to look.
+pub async fn not_found() -> Response {
+    let err = CallError::not_found(
+        "no such page: the live view is at /, the API at /api/status, /api/points, /api/sockets, /api/variables, /api/live and /ws",
+    );
+    error(StatusCode::NOT_FOUND, &err)
+}
