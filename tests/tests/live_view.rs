@@ -262,3 +262,25 @@ fn http_can_be_turned_off_and_closes_websockets_on_shutdown() {
     assert!(exit.success(), "{}", server.stderr());
     ws.wait_closed();
 }
+
+#[test]
+fn api_sockets_lists_pull_sockets_with_their_timeouts() {
+    let server = Server::start(
+        "[[pull_socket]]\nname = \"gauges\"\nkind = \"data\"\nport = 0\ncodenames = [\"p1\", \"p2\"]\ntimeouts = { p2 = 0.5 }\n",
+    );
+    let http = server.address("http");
+    let sockets = http_get(http, "/api/sockets", None).json();
+    let port = server.address("pull.0").port();
+    assert_eq!(
+        sockets["sockets"],
+        json!([{
+            "name": "gauges",
+            "kind": "data",
+            "port": port,
+            "codenames": ["p1", "p2"],
+            "timeouts": {"p2": 0.5}
+        }]),
+        "{sockets}"
+    );
+    assert!(sockets.get("note").is_none(), "{sockets}");
+}

@@ -104,11 +104,29 @@ pub fn sockets_value(core: &Core) -> Value {
 /// "codenames": [...], "timeouts": {codename: seconds}}` (a codename without a timeout
 /// never goes `OLD_DATA`). The page marks a point `OLD_DATA` exactly as that socket would:
 /// a `date` socket by `now - x`, a `data` socket by `now - set_at`.
-///
-/// The PyExpLabSys front end is built on its own branch; this is the one place to list
-/// its sockets once it is merged. Until then this build has none.
-fn pull_sockets(_core: &Core) -> Vec<Value> {
-    Vec::new()
+fn pull_sockets(core: &Core) -> Vec<Value> {
+    core.udp
+        .pull_sockets()
+        .into_iter()
+        .map(|(port, socket)| {
+            let timeouts = socket
+                .timeouts()
+                .filter_map(|(codename, timeout)| {
+                    Some((codename.to_owned(), Value::Float(timeout?)))
+                })
+                .collect();
+            object([
+                ("name", Value::Str(socket.name.clone())),
+                ("kind", Value::Str(socket.kind.as_str().to_owned())),
+                ("port", Value::Int(i64::from(port))),
+                (
+                    "codenames",
+                    Value::List(socket.codenames.iter().cloned().map(Value::Str).collect()),
+                ),
+                ("timeouts", Value::Dict(timeouts)),
+            ])
+        })
+        .collect()
 }
 
 /// `GET /api/variables`: `{"variables": [meta, ...]}` from `workspace.list`, or an empty

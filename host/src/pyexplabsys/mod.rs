@@ -97,6 +97,17 @@ impl Directory {
             .clone()
     }
 
+    /// Every pull socket with the port it is bound to, in start order.
+    pub fn pull_sockets(&self) -> Vec<(u16, Arc<PullSocket>)> {
+        self.sockets()
+            .into_iter()
+            .filter_map(|s| match s.role {
+                Role::Pull(pull) => Some((s.port, pull)),
+                Role::Push(_) => None,
+            })
+            .collect()
+    }
+
     /// The push socket bound to `port`.
     pub fn push_socket(&self, port: u16) -> Option<Arc<PushSocket>> {
         self.sockets().into_iter().find_map(|s| match s.role {

@@ -50,6 +50,14 @@ pub struct PullSocket {
 type Served = Option<Arc<Point>>;
 
 impl PullSocket {
+    /// Each codename with its timeout in seconds (`None`: never `OLD_DATA`).
+    pub fn timeouts(&self) -> impl Iterator<Item = (&str, Option<f64>)> {
+        self.codenames
+            .iter()
+            .map(String::as_str)
+            .zip(self.timeouts.iter().copied())
+    }
+
     pub fn new(config: &PullSocketConfig, points: PointTable) -> Self {
         let codenames = config.codenames.clone();
         let as_json = |codename: &String| {
