@@ -82,7 +82,8 @@ fn a_directory_of_dylibs_loads_every_library_in_it() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["hello", "units"]);
+    // Compiled-in plugins first (sorted by name), then the dylibs.
+    assert_eq!(names, ["hello", "settings", "workspace", "units"]);
 }
 
 #[test]
@@ -98,11 +99,12 @@ fn plugins_subcommand_lists_compiled_in_and_dylib_plugins() {
         .as_array()
         .unwrap()
         .contains(&json!("hello.greet")));
-    assert_eq!(list[1]["name"], "units");
-    assert_eq!(list[1]["source"], "dylib");
-    assert_eq!(list[1]["api_version"], "1.0.0");
-    assert_eq!(list[1]["commands"], json!(["units.convert", "units.list"]));
-    assert_eq!(list[1]["error"], Value::Null);
+    let units = list.last().unwrap();
+    assert_eq!(units["name"], "units");
+    assert_eq!(units["source"], "dylib");
+    assert_eq!(units["api_version"], "1.0.0");
+    assert_eq!(units["commands"], json!(["units.convert", "units.list"]));
+    assert_eq!(units["error"], Value::Null);
 }
 
 /// Loads `config` with `labsocket plugins` and with `labsocket serve`; returns the error
