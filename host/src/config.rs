@@ -26,6 +26,7 @@ pub struct ConfigError {
 pub struct Config {
     pub server: ServerSection,
     pub native: NativeSection,
+    pub pyminer: crate::pyminer::PyMinerSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
     /// The folder relative paths are resolved against: the config file's, else the
@@ -86,6 +87,7 @@ impl Default for Config {
         Self {
             server: ServerSection::default(),
             native: NativeSection::default(),
+            pyminer: crate::pyminer::PyMinerSection::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             base_dir: PathBuf::from("."),
@@ -198,6 +200,7 @@ impl Config {
                 "[native] heartbeat_secs: must be 0 (off) or a positive number of seconds, not {heartbeat}"
             ));
         }
+        self.pyminer.validate()?;
         let limits = &self.limits;
         if limits.max_connections == 0 {
             return Err("[limits] max_connections: must be at least 1".to_owned());
@@ -236,6 +239,8 @@ mod tests {
     fn empty_file_is_the_default() {
         let config = Config::parse("", "x.toml").unwrap();
         assert_eq!(config.native.port, 12307);
+        assert_eq!(config.pyminer.port, 12306);
+        assert!(config.pyminer.enabled);
         assert_eq!(config.server.bind, IpAddr::from([127, 0, 0, 1]));
     }
 
@@ -257,6 +262,11 @@ mod tests {
     fn range_checks_name_section_and_key() {
         let err = Config::parse("[native]\nheartbeat_secs = -1\n", "lab.toml").unwrap_err();
         assert!(err.to_string().contains("[native] heartbeat_secs"), "{err}");
+        let err = Config::parse("[pyminer]\nheartbeat_secs = nan\n", "lab.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("[pyminer] heartbeat_secs"),
+            "{err}"
+        );
         let err = Config::parse("[limits]\nmax_datagram = 70000\n", "lab.toml").unwrap_err();
         assert!(err.to_string().contains("[limits] max_datagram"), "{err}");
     }

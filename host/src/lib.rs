@@ -10,6 +10,7 @@
 //! - [`config`]: the TOML configuration and its validation.
 //! - [`server`]: starts everything from a [`config::Config`] and shuts it down cleanly.
 //! - [`native`]: the JSON-RPC 2.0 front end (TCP, one JSON object per line).
+//! - [`pyminer`]: the PyMiner front end (TCP, JSON frames ending in `PMEND`).
 //! - [`dispatch`]: the core commands and routing to plugin commands, shared by every
 //!   front end.
 //! - [`plugins`]: loading (compiled-in and dylib), the command registry, the host functions
@@ -30,6 +31,7 @@ pub mod native;
 pub mod plugins;
 pub mod points;
 pub mod pyjson;
+pub mod pyminer;
 pub mod server;
 pub mod shutdown;
 

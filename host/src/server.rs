@@ -17,6 +17,7 @@ use crate::host_core::Core;
 use crate::native;
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
+use crate::pyminer;
 use crate::shutdown::Shutdown;
 
 /// Why the server could not start.
@@ -102,6 +103,18 @@ impl Server {
                 max_line_bytes: config.limits.max_line_bytes,
             };
             native::spawn(core.clone(), listener, settings, &shutdown);
+        }
+        if config.pyminer.enabled {
+            let address = SocketAddr::new(config.server.bind, config.pyminer.port);
+            let listener = bind_tcp("pyminer", address).await?;
+            let max_frame_bytes = config.limits.max_frame_bytes;
+            pyminer::spawn(
+                core.clone(),
+                listener,
+                &config.pyminer,
+                max_frame_bytes,
+                &shutdown,
+            );
         }
         Ok(Server {
             core,

@@ -57,8 +57,8 @@ pub struct Server {
 
 impl Server {
     /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with the native
-    /// port overridden to 0 (a free port), and waits for `ready`. Panics with the server's
-    /// stderr if it does not start.
+    /// and PyMiner ports overridden to 0 (free ports), and waits for `ready`. Panics with
+    /// the server's stderr if it does not start.
     pub fn start(config: &str) -> Server {
         Self::start_with_args(config, &[]).unwrap_or_else(|failure| {
             panic!(
@@ -87,6 +87,11 @@ impl Server {
                 &[][..]
             } else {
                 &["--native-port", "0"][..]
+            })
+            .args(if args.contains(&"--pyminer-port") {
+                &[][..]
+            } else {
+                &["--pyminer-port", "0"][..]
             })
             .args(args)
             .env("RUST_LOG", "info")
@@ -147,6 +152,11 @@ impl Server {
     /// The native front end's address.
     pub fn native(&self) -> SocketAddr {
         self.address("native")
+    }
+
+    /// The PyMiner front end's address.
+    pub fn pyminer(&self) -> SocketAddr {
+        self.address("pyminer")
     }
 
     /// A new native-protocol connection.

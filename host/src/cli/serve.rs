@@ -20,6 +20,9 @@ pub struct ServeArgs {
     /// Native JSON-RPC port (overrides [native] port; 0 picks a free port).
     #[arg(long)]
     pub native_port: Option<u16>,
+    /// PyMiner port (overrides [pyminer] port; 0 picks a free port).
+    #[arg(long)]
+    pub pyminer_port: Option<u16>,
 }
 
 /// Loads the config (or the default) and applies command-line overrides.
@@ -33,6 +36,9 @@ fn configure(args: &ServeArgs) -> Result<Config, String> {
     }
     if let Some(port) = args.native_port {
         config.native.port = port;
+    }
+    if let Some(port) = args.pyminer_port {
+        config.pyminer.port = port;
     }
     config
         .validate()
