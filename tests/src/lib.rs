@@ -4,11 +4,13 @@
 //! - [`build`]: runs `cargo build` for the binary and plugin dylibs once per test process.
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
+//! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
 pub mod build;
+pub mod pyminer;
 pub mod rpc;
 pub mod server;
 

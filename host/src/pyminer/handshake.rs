@@ -95,8 +95,9 @@ pub fn classify(bytes: &[u8], complete: bool) -> Classified {
         if !rest.is_empty() && TERMINATOR.starts_with(rest) && !complete {
             return Classified::NeedMore;
         }
-        if rest.is_empty() || handshake == Handshake::G1Short {
-            // `request_data` directly followed by a request: the rest is the request.
+        if rest.is_empty() || handshake == Handshake::G1Short || rest.starts_with(b"{") {
+            // The word directly followed by a request (both in one packet): the rest is
+            // the request.
             return Classified::Done {
                 handshake,
                 used: word.len(),
