@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+
 use labsocket_e2e::pyminer::{g1_call, g1_call_text, g1_request, g2_call, PmConnection, HEARTBEAT};
 use labsocket_e2e::{Server, WAIT};
 use serde_json::{json, Value};
@@ -214,22 +216,7 @@ fn g2_short_connections_get_json_greetings_and_succeeded() {
 }
 
 fn b64_of(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[test]
