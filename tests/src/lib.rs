@@ -5,12 +5,14 @@
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
 //! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
+//! - [`python`]: a venv with the real PyMiner clients, and running test scripts in it.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
 
 pub mod build;
 pub mod pyminer;
+pub mod python;
 pub mod rpc;
 pub mod server;
 
