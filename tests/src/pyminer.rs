@@ -76,12 +76,18 @@ impl PmConnection {
 
     /// Reads the next frame, without its terminator; `None` at EOF.
     pub fn read_frame(&mut self) -> Option<Vec<u8>> {
+        // Only bytes that arrived since the last search are new (a terminator may
+        // straddle the boundary): big frames are searched once, not once per read.
+        let mut searched = 0usize;
         loop {
-            if let Some(at) = find(&self.buffer, PMEND) {
+            let from = searched.saturating_sub(PMEND.len() - 1);
+            if let Some(at) = find(&self.buffer[from..], PMEND) {
+                let at = from + at;
                 let frame = self.buffer[..at].to_vec();
                 self.buffer.drain(..at + PMEND.len());
                 return Some(frame);
             }
+            searched = self.buffer.len();
             if !self.fill() {
                 return None;
             }
@@ -154,7 +160,7 @@ impl PmConnection {
 
     /// Reads once more into the buffer; false at EOF. Panics after the read timeout.
     fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 65536];
+        let mut chunk = vec![0u8; 1 << 20];
         match self.stream.read(&mut chunk) {
             Ok(0) => false,
             Ok(n) => {

@@ -425,6 +425,43 @@ fn pmend_inside_json_strings_is_data_in_both_directions() {
         rpc.call("workspace.meta", json!({"name": "p"}))["provider"],
         "xPMENDy"
     );
+    // A pickle whose base64 contains PMEND (about 9 % of 100 MB values do), up and down.
+    let tricky = "gARDCwAAPMENDAAAAQEBLg==";
+    assert_eq!(
+        g1_call_text(pm, "write_p", json!(["t", tricky])),
+        r#"{"message": "success"}"#
+    );
+    assert_eq!(
+        g1_call_text(pm, "read_p", json!(["t"])),
+        r#"{"t": "gARDCwAA\u0050MENDAAAAQEBLg==", "message": "success"}"#
+    );
+    assert_eq!(g1_call(pm, "read_p", json!(["t"]))["t"], tricky);
+}
+
+#[test]
+fn large_values_round_trip_intact() {
+    let server = Server::start(QUIET);
+    let pm = server.pyminer();
+    // 12 MB of pickled bytes (16 MB of base64), in a BINBYTES pickle.
+    let payload: Vec<u8> = (0..12_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let mut pickle = b"\x80\x04B".to_vec();
+    pickle.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    pickle.extend_from_slice(&payload);
+    pickle.push(b'.');
+    let data = b64_of(&pickle);
+    assert_eq!(
+        g1_call_text(pm, "write_p", json!(["big", data, "bulk"])),
+        r#"{"message": "success"}"#
+    );
+    let reply = g1_call(pm, "read_p", json!(["big"]));
+    assert!(reply["big"] == json!(data), "the value came back changed");
+    let mut rpc = server.rpc();
+    assert_eq!(
+        rpc.call("workspace.meta", json!({"name": "big"}))["size"],
+        json!(pickle.len())
+    );
 }
 
 #[test]
