@@ -60,6 +60,16 @@ pub fn labsocket_bin() -> PathBuf {
     path
 }
 
+/// The optimised `labsocket` binary (for benchmarks), built if needed.
+pub fn labsocket_release_bin() -> PathBuf {
+    cargo_build(&["--release", "-p", "labsocket", "--bin", "labsocket"]);
+    let path = target_dir()
+        .join("release")
+        .join(format!("labsocket{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
 fn dylib_name(stem: &str) -> String {
     format!(
         "{}{stem}{}",

@@ -16,7 +16,7 @@ pub mod python;
 pub mod rpc;
 pub mod server;
 
-pub use build::{bad_plugin, labsocket_bin, units_dylib};
+pub use build::{bad_plugin, labsocket_bin, labsocket_release_bin, units_dylib};
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
 

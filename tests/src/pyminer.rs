@@ -160,7 +160,7 @@ impl PmConnection {
 
     /// Reads once more into the buffer; false at EOF. Panics after the read timeout.
     fn fill(&mut self) -> bool {
-        let mut chunk = vec![0u8; 1 << 20];
+        let mut chunk = [0u8; 64 * 1024];
         match self.stream.read(&mut chunk) {
             Ok(0) => false,
             Ok(n) => {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::build::labsocket_bin;
+use crate::build::{labsocket_bin, labsocket_release_bin};
 use crate::rpc::RpcClient;
 use crate::WAIT;
 
@@ -76,10 +76,26 @@ impl Server {
 
     /// Starts a server in an existing folder (to restart on the same data dir).
     pub fn start_in(dir: TempDir, config: &str, args: &[&str]) -> Result<Server, StartFailure> {
+        Self::start_program(&labsocket_bin(), dir, config, args)
+    }
+
+    /// Like [`Server::start`] with the optimised build (for benchmarks).
+    pub fn start_release(config: &str) -> Server {
+        Self::start_program(&labsocket_release_bin(), TempDir::new("bench"), config, &[])
+            .unwrap_or_else(|failure| panic!("server did not start: {}", failure.stderr))
+    }
+
+    /// Starts `program serve` in `dir`.
+    fn start_program(
+        program: &Path,
+        dir: TempDir,
+        config: &str,
+        args: &[&str],
+    ) -> Result<Server, StartFailure> {
         let config_path = dir.path().join("labsocket.toml");
         std::fs::write(&config_path, config).expect("config can be written");
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("log file");
-        let mut child = Command::new(labsocket_bin())
+        let mut child = Command::new(program)
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
