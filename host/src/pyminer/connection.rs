@@ -93,6 +93,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
     decoder.extend(&leftover);
     let mut pending: Option<PendingReply> = None;
     let mut reading = true;
+    let mut grace_ends: Option<tokio::time::Instant> = None;
     loop {
         if pending.is_none() {
             match decoder.next_frame() {
@@ -125,7 +126,14 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
                 return;
             }
         }
-        let waiting_at_terminator = reading && pending.is_none() && decoder.waiting_at_terminator();
+        // The grace period runs from when the bytes stopped at the terminator, however
+        // many pushed frames are written meanwhile.
+        let waiting = reading && pending.is_none() && decoder.waiting_at_terminator();
+        grace_ends = match (waiting, grace_ends) {
+            (false, _) => None,
+            (true, Some(deadline)) => Some(deadline),
+            (true, None) => Some(tokio::time::Instant::now() + OPEN_JSON_GRACE),
+        };
         tokio::select! {
             _ = stop.cancelled() => return,
             reply = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
@@ -149,7 +157,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
                     reading = false;
                 }
             }
-            _ = tokio::time::sleep(OPEN_JSON_GRACE), if waiting_at_terminator => {
+            _ = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)), if grace_ends.is_some() => {
                 match decoder.cut_at_terminator() {
                     Ok(frame) => pending = Some(answer(&shared.core, generation, frame)),
                     Err(_) => return,
