@@ -30,6 +30,7 @@ pub struct Config {
     pub native: NativeSection,
     pub http: crate::http::HttpSection,
     pub live_server: crate::live_server::LiveServerSection,
+    pub pyminer: crate::pyminer::PyMinerSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
     /// Timed-point sources, `[[source]]`. Empty by default in a file: the built-in
@@ -104,6 +105,7 @@ impl Default for Config {
             native: NativeSection::default(),
             http: Default::default(),
             live_server: Default::default(),
+            pyminer: crate::pyminer::PyMinerSection::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             source: vec![system_source()],
@@ -245,6 +247,7 @@ impl Config {
                 "[native] heartbeat_secs: must be 0 (off) or a positive number of seconds, not {heartbeat}"
             ));
         }
+        self.pyminer.validate()?;
         let limits = &self.limits;
         if limits.max_connections == 0 {
             return Err("[limits] max_connections: must be at least 1".to_owned());
@@ -291,6 +294,8 @@ mod tests {
     fn empty_file_is_the_default() {
         let config = Config::parse("", "x.toml").unwrap();
         assert_eq!(config.native.port, 12307);
+        assert_eq!(config.pyminer.port, 12306);
+        assert!(config.pyminer.enabled);
         assert_eq!(config.server.bind, IpAddr::from([127, 0, 0, 1]));
     }
 
@@ -312,6 +317,11 @@ mod tests {
     fn range_checks_name_section_and_key() {
         let err = Config::parse("[native]\nheartbeat_secs = -1\n", "lab.toml").unwrap_err();
         assert!(err.to_string().contains("[native] heartbeat_secs"), "{err}");
+        let err = Config::parse("[pyminer]\nheartbeat_secs = nan\n", "lab.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("[pyminer] heartbeat_secs"),
+            "{err}"
+        );
         let err = Config::parse("[limits]\nmax_datagram = 70000\n", "lab.toml").unwrap_err();
         assert!(err.to_string().contains("[limits] max_datagram"), "{err}");
     }

@@ -13,6 +13,7 @@
 //! - [`pyexplabsys`]: the PyExpLabSys UDP front ends (pull, push and live sockets).
 //! - [`http`]: the live web view (a page, its WebSocket stream, a JSON API).
 //! - [`live_server`]: the PyExpLabSys live server (LiveSocket datagrams over UDP).
+//! - [`pyminer`]: the PyMiner front end (TCP, JSON frames ending in `PMEND`).
 //! - [`dispatch`]: the core commands and routing to plugin commands, shared by every
 //!   front end.
 //! - [`plugins`]: loading (compiled-in and dylib), the command registry, the host functions
@@ -38,6 +39,7 @@ pub mod plugins;
 pub mod points;
 pub mod pyexplabsys;
 pub mod pyjson;
+pub mod pyminer;
 pub mod server;
 pub mod shutdown;
 pub mod sources;
@@ -51,5 +53,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // Compiled-in plugins. Naming each crate makes the linker keep it, and with it the
 // plugin's `inventory` registration (an unreferenced crate is silently dropped).
 use hello as _;
+use settings as _;
 use sine as _;
 use system as _;
+use workspace as _;

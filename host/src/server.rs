@@ -19,6 +19,7 @@ use crate::live_server;
 use crate::native;
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
+use crate::pyminer;
 use crate::shutdown::Shutdown;
 use crate::sources;
 
@@ -124,6 +125,18 @@ impl Server {
                 max_line_bytes: config.limits.max_line_bytes,
             };
             native::spawn(core.clone(), listener, settings, &shutdown);
+        }
+        if config.pyminer.enabled {
+            let address = SocketAddr::new(config.server.bind, config.pyminer.port);
+            let listener = bind_tcp("pyminer", address).await?;
+            let max_frame_bytes = config.limits.max_frame_bytes;
+            pyminer::spawn(
+                core.clone(),
+                listener,
+                &config.pyminer,
+                max_frame_bytes,
+                &shutdown,
+            );
         }
         crate::pyexplabsys::start(&core, config, &shutdown).await?;
         if config.http.enabled {

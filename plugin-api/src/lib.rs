@@ -8,6 +8,7 @@
 //! - [`abi`]: the `#[repr(C)]` types, constants and status codes (the stable contract).
 //! - [`ctx`]: [`Ctx`], the host as plugin code sees it (emit, set points, log).
 //! - [`error`]: [`CommandError`], a command's error reply.
+//! - [`float`]: how `NaN` and `Infinity` cross the boundary (strict JSON has neither).
 //! - [`guard`]: the panic-catching bodies of the generated `extern "C"` thunks.
 //! - [`plugin!`] and [`export_dylib!`]: the two registration macros.
 //!
@@ -16,11 +17,13 @@
 pub mod abi;
 pub mod ctx;
 pub mod error;
+pub mod float;
 pub mod guard;
 mod macros;
 
 pub use ctx::{unix_now, Ctx, HostError, Level};
 pub use error::CommandError;
+pub use float::{as_float, float_value};
 pub use serde_json::{self, json, Value};
 
 #[doc(hidden)]

@@ -10,6 +10,8 @@
 //! - [`web`]: an HTTP `GET` and the live view's WebSocket client.
 //! - [`points`]: pipelined `set_point`s for load tests.
 //! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
+//! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
+//! - [`python`]: a venv with the real PyMiner clients, and running test scripts in it.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
@@ -18,6 +20,7 @@ pub mod bench;
 pub mod browser;
 pub mod build;
 pub mod points;
+pub mod pyminer;
 pub mod python;
 pub mod rpc;
 pub mod server;

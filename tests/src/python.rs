@@ -1,4 +1,5 @@
-//! The Python environment the Python-client tests run in.
+//! The Python environment of the end-to-end tests: the Python client's pytest suite and
+//! the real PyMiner clients (pmgwidgets) run in it.
 //!
 //! [`interpreter`] creates a virtual environment once under the target directory
 //! (`target/labsocket-pyenv`), installs `tests/python/requirements.txt` and the
@@ -11,12 +12,18 @@
 use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::build::{target_dir, workspace_root};
 
-/// The venv's Python, with pytest, numpy, pandas, pyarrow and `labsocket` installed.
+/// The folder of the Python test scripts and requirements.
+pub fn scripts_dir() -> PathBuf {
+    workspace_root().join("tests").join("python")
+}
+
+/// The venv's Python, with `tests/python/requirements.txt` and `labsocket` installed.
 pub fn interpreter() -> PathBuf {
     static READY: Mutex<Option<PathBuf>> = Mutex::new(None);
     let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
@@ -92,4 +99,30 @@ fn run(command: &mut Command, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs `tests/python/<script>` with `args` under the venv's Python (Qt headless),
+/// killing it after `timeout`. Returns its output.
+pub fn run_script(script: &str, args: &[String], timeout: Duration) -> Output {
+    let mut child = Command::new(interpreter())
+        .arg(scripts_dir().join(script))
+        .args(args)
+        .current_dir(scripts_dir())
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the venv's python runs");
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().expect("child can be waited for").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output can be read")
 }

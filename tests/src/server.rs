@@ -16,7 +16,12 @@ use crate::WAIT;
 /// Every `serve` option that sets a TCP/UDP port with a fixed default. The harness passes
 /// 0 (a free port) for each one a test does not set itself, so parallel tests never fight
 /// over a default port.
-const PORT_OPTIONS: &[&str] = &["--native-port", "--http-port", "--live-server-port"];
+const PORT_OPTIONS: &[&str] = &[
+    "--native-port",
+    "--pyminer-port",
+    "--http-port",
+    "--live-server-port",
+];
 
 /// `--<front end>-port 0` for every [`PORT_OPTIONS`] entry not already in `args`.
 fn free_port_defaults(args: &[&str]) -> Vec<&'static str> {
@@ -70,9 +75,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with the native,
-    /// HTTP and live-server ports overridden to 0 (free ports), and waits for `ready`. Panics with the server's
-    /// stderr if it does not start.
+    /// Starts `labsocket serve` with `config` (TOML) in a fresh folder, with every
+    /// front end's port overridden to 0 (free ports), and waits for `ready`. Panics with the
+    /// server's stderr if it does not start.
     pub fn start(config: &str) -> Server {
         Self::start_with_args(config, &[]).unwrap_or_else(|failure| {
             panic!(
@@ -172,6 +177,11 @@ impl Server {
     /// The native front end's address.
     pub fn native(&self) -> SocketAddr {
         self.address("native")
+    }
+
+    /// The PyMiner front end's address.
+    pub fn pyminer(&self) -> SocketAddr {
+        self.address("pyminer")
     }
 
     /// A new native-protocol connection.

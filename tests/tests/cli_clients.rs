@@ -120,19 +120,6 @@ fn colours_follow_clicolor_force_and_no_color() {
 }
 
 #[test]
-fn vars_without_a_workspace_says_so_and_exits_one() {
-    let server = Server::start("");
-    let port = server.native().port().to_string();
-    let out = labsocket(&["vars", "--port", &port]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("has no workspace"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
-#[test]
 fn client_subcommands_exit_one_when_no_server_listens() {
     let port = free_port();
     for command in ["status", "vars", "watch"] {

@@ -1,6 +1,4 @@
-//! `labsocket vars` against a server with the workspace plugin. Built only with the
-//! `workspace-merged` feature of this crate (see its Cargo.toml), which the lead turns on
-//! when the workspace plugin is merged.
+//! `labsocket vars` against the real workspace plugin.
 
 use std::process::Command;
 

@@ -9,11 +9,6 @@ use std::process::Command;
 use labsocket_e2e::build::workspace_root;
 use labsocket_e2e::labsocket_bin;
 
-/// Whether the server has the workspace plugin (`workspace.*` commands): this crate's
-/// `workspace-merged` feature, off until that plugin is merged. Until then the tests
-/// marked `requires_workspace` (clients/python/tests/test_workspace.py) are deselected.
-const WORKSPACE_MERGED: bool = cfg!(feature = "workspace-merged");
-
 #[test]
 fn python_client_suite_passes_against_the_real_server() {
     let python = labsocket_e2e::python::interpreter();
@@ -29,9 +24,6 @@ fn python_client_suite_passes_against_the_real_server() {
         ])
         .current_dir(workspace_root())
         .env("LABSOCKET_BIN", labsocket_bin());
-    if !WORKSPACE_MERGED {
-        pytest.args(["-m", "not requires_workspace"]);
-    }
     let out = pytest.output().expect("pytest can be run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

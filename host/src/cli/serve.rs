@@ -26,6 +26,9 @@ pub struct ServeArgs {
     /// Live-server UDP port (overrides [live_server] port; 0 picks a free port).
     #[arg(long)]
     pub live_server_port: Option<u16>,
+    /// PyMiner port (overrides [pyminer] port; 0 picks a free port).
+    #[arg(long)]
+    pub pyminer_port: Option<u16>,
 }
 
 /// Loads the config (or the default) and applies command-line overrides.
@@ -45,6 +48,9 @@ fn configure(args: &ServeArgs) -> Result<Config, String> {
     }
     if let Some(port) = args.live_server_port {
         config.live_server.port = port;
+    }
+    if let Some(port) = args.pyminer_port {
+        config.pyminer.port = port;
     }
     config
         .validate()

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use labsocket_plugin_api::abi::{log_level, status, HostApi, HostCtx, StrRef, ABI_VERSION};
 
+use super::payload;
 use crate::events::EventBus;
 use crate::points::PointTable;
 use crate::pyjson::{self, Value};
@@ -80,7 +81,9 @@ unsafe extern "C" fn emit(ctx: *const HostCtx, topic: StrRef, payload_json: StrR
         };
         match pyjson::parse(payload) {
             Ok(payload) if !topic.is_empty() => {
-                host.services.bus.publish(topic, payload);
+                host.services
+                    .bus
+                    .publish(topic, payload::from_plugin(payload));
                 status::OK
             }
             _ => status::BAD_REQUEST,
@@ -97,7 +100,7 @@ unsafe extern "C" fn set_point(ctx: *const HostCtx, codename: StrRef, point_json
         let (Some(codename), Some(point)) = (codename, point) else {
             return status::BAD_REQUEST;
         };
-        match pyjson::parse(point) {
+        match pyjson::parse(point).map(payload::from_plugin) {
             Ok(Value::List(mut xy)) if xy.len() == 2 => {
                 let y = xy.pop().unwrap_or(Value::Null);
                 let x = xy.pop().unwrap_or(Value::Null);

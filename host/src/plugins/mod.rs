@@ -2,6 +2,7 @@
 //!
 //! - [`load`]: finding dylibs, checking descriptors, the [`LoadError`] messages.
 //! - [`host_api`]: the functions plugins call back into (emit, set_point, log).
+//! - [`payload`]: how `NaN`/`Infinity` cross into plugins and back.
 //! - [`registry`]: the immutable command table and how a call crosses the C ABI.
 //!
 //! [`load_all`] runs once at start-up, before any listener binds: it runs foreign
@@ -10,6 +11,7 @@
 
 pub mod host_api;
 pub mod load;
+pub mod payload;
 pub mod registry;
 
 use std::collections::{BTreeMap, HashMap};

@@ -17,6 +17,7 @@ use labsocket_plugin_api::CommandError;
 use tokio::sync::Semaphore;
 
 use super::load::ValidatedCommand;
+use super::payload;
 use super::PluginInfo;
 use crate::dispatch::{codes, CallError};
 use crate::pyjson::{self, Value};
@@ -53,19 +54,23 @@ impl CommandEntry {
         let reply = Reply(reply);
         let bytes = reply.bytes();
         match code {
-            status::OK => pyjson::parse_bytes(bytes).map_err(|err| {
-                CallError::internal(format!(
-                    "command '{}' of plugin '{}' replied with invalid JSON: {err}",
-                    self.name, self.plugin
-                ))
-            }),
+            status::OK => pyjson::parse_bytes(bytes)
+                .map(payload::from_plugin)
+                .map_err(|err| {
+                    CallError::internal(format!(
+                        "command '{}' of plugin '{}' replied with invalid JSON: {err}",
+                        self.name, self.plugin
+                    ))
+                }),
             status::ERROR => Err(serde_json::from_slice(bytes)
                 .ok()
                 .and_then(|json| CommandError::from_json(&json))
                 .map(|error| CallError {
                     code: error.code,
                     message: error.message,
-                    data: error.data.map(Value::from),
+                    data: error
+                        .data
+                        .map(|data| payload::from_plugin(Value::from(data))),
                 })
                 .unwrap_or_else(|| {
                     CallError::internal(format!(
@@ -169,8 +174,8 @@ impl Registry {
     /// Calls plugin command `name`; `None` when no plugin has it.
     pub async fn call(&self, name: &str, params: &Value) -> Option<Result<Value, CallError>> {
         let entry = self.commands.get(name)?.clone();
-        // Plugins speak strict JSON (serde_json): non-finite floats become null here.
-        let request = match serde_json::to_vec(&params.to_serde_json()) {
+        // Plugins speak strict JSON: non-finite floats cross as tagged objects.
+        let request = match serde_json::to_vec(&payload::to_plugin(params)) {
             Ok(request) => request,
             Err(err) => return Some(Err(CallError::invalid_params(err.to_string()))),
         };

@@ -30,9 +30,15 @@
 //! * [`type_hint()`]: a static, non-executing classification of a stored blob's
 //!   top-level object (`string`, `array`, `table`, `numeric` or `other`), for
 //!   variable metadata and for `get_all_var_names_of_type`.
+//! * [`check_opcodes`]: refuses bytes that are not a well-formed opcode stream,
+//!   so garbage is not stored as a variable.
+//! * [`write_json_value`]: a pickle of a JSON value, so PyMiner clients can read
+//!   variables that native clients wrote as JSON.
 //!
 //! All functions ignore bytes after the `STOP` opcode, as `pickle.loads` does.
 
+mod check;
+mod from_json;
 mod opcodes;
 mod read;
 mod type_hint;
@@ -43,6 +49,8 @@ mod test_vectors;
 #[cfg(test)]
 mod tests;
 
+pub use check::check_opcodes;
+pub use from_json::write_json_value;
 pub use read::{is_pickled_none, read_str_dict};
 pub use type_hint::type_hint;
 pub use write::{write_dict_of_pickles, write_str_list};

@@ -1,0 +1,294 @@
+//! One PyMiner connection: handshake, then requests and (on long connections) pushed
+//! frames, until the client leaves.
+//!
+//! Each connection is its own task, so a slow, silent or hostile client only ever holds
+//! itself up (the original handled every short request inline on its accept thread: one
+//! client that connected and said nothing froze the server). Requests are answered in
+//! order, one at a time, on the connection they came on, long connections included (G1
+//! allowed requests there); while a request runs, pushed frames keep flowing. All writes go
+//! through this task, so a reply and a broadcast can never interleave mid-frame. Every
+//! failure is answered (see [`super::reply`]); a connection is closed only when the stream
+//! cannot be resynchronised (a frame over the size limit) or the client is gone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::{self, BoxFuture, FutureExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::broadcast::{LongConnections, Membership};
+use super::framing::FrameDecoder;
+use super::handshake::{self, Classified, Generation, Handshake};
+use super::reply;
+use crate::dispatch;
+use crate::host_core::Core;
+use crate::pyjson::{self, Value};
+
+/// How long a client may take to send its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a frame that ends in `PMEND` inside still-open JSON waits for more bytes
+/// before it is taken as a (malformed) frame.
+pub const OPEN_JSON_GRACE: Duration = Duration::from_millis(500);
+/// How long a closing connection may take to flush its last reply.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What every connection of the front end shares.
+pub struct Shared {
+    pub core: Arc<Core>,
+    pub long_connections: Arc<LongConnections>,
+    pub max_frame_bytes: usize,
+}
+
+type PendingReply = BoxFuture<'static, Bytes>;
+
+/// Serves one connection until the client leaves, it is dropped, or shutdown.
+pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: CancellationToken) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let stop = shutdown.child_token();
+    let Some((handshake, leftover)) = read_handshake(&mut reader, &stop).await else {
+        return;
+    };
+    let generation = handshake.generation();
+    let mut membership: Option<Membership> = None;
+    let greeting: Option<Bytes> = match &handshake {
+        Handshake::G1Long => {
+            membership = shared.long_connections.join(None, stop.clone()).ok();
+            None
+        }
+        Handshake::G1Short => Some(Bytes::from_static(b"conn_established")),
+        Handshake::G2Long { name: None } => {
+            let refusal = reply::g2_status("failed", "socket name is None");
+            close_with(writer, reader, refusal).await;
+            return;
+        }
+        Handshake::G2Long { name: Some(name) } => {
+            match shared
+                .long_connections
+                .join(Some(name.clone()), stop.clone())
+            {
+                Ok(joined) => {
+                    membership = Some(joined);
+                    Some(reply::g2_status("succeeded", "socket connected"))
+                }
+                Err(refusal) => {
+                    close_with(writer, reader, reply::g2_status("failed", &refusal)).await;
+                    return;
+                }
+            }
+        }
+        Handshake::G2Short => Some(reply::g2_status("succeeded", "connection established")),
+    };
+    if let Some(greeting) = greeting {
+        if !send(&mut writer, &greeting, &stop).await {
+            return;
+        }
+    }
+    tracing::debug!(?handshake, "pyminer: connection established");
+    let mut decoder = FrameDecoder::new(shared.max_frame_bytes);
+    decoder.extend(&leftover);
+    let mut pending: Option<PendingReply> = None;
+    let mut reading = true;
+    let mut grace_ends: Option<tokio::time::Instant> = None;
+    loop {
+        if pending.is_none() {
+            match decoder.next_frame() {
+                // A stray terminator (`long_conn` then `PMEND` in a later packet) asks nothing.
+                Ok(Some(frame)) if frame.iter().all(u8::is_ascii_whitespace) => continue,
+                Ok(Some(frame)) => {
+                    pending = Some(answer(&shared.core, generation, frame));
+                    continue;
+                }
+                Ok(None) => {}
+                Err(too_large) => {
+                    let reason = format!(
+                        "request frame larger than max_frame_bytes ({}); closing the connection",
+                        too_large.limit
+                    );
+                    close_with(writer, reader, reply::failure(generation, None, &reason)).await;
+                    return;
+                }
+            }
+            if !reading {
+                if decoder.has_partial_frame() {
+                    let reason = "the request ended without its PMEND terminator";
+                    let _ = send(
+                        &mut writer,
+                        &reply::failure(generation, None, reason),
+                        &stop,
+                    )
+                    .await;
+                }
+                return;
+            }
+        }
+        // The grace period runs from when the bytes stopped at the terminator, however
+        // many pushed frames are written meanwhile.
+        let waiting = reading && pending.is_none() && decoder.waiting_at_terminator();
+        grace_ends = match (waiting, grace_ends) {
+            (false, _) => None,
+            (true, Some(deadline)) => Some(deadline),
+            (true, None) => Some(tokio::time::Instant::now() + OPEN_JSON_GRACE),
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            reply = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
+                pending = None;
+                if !send(&mut writer, &reply, &stop).await {
+                    return;
+                }
+            }
+            pushed = async { membership.as_mut().expect("guarded").queue.recv().await }, if membership.is_some() => {
+                match pushed {
+                    Some(frame) => {
+                        if !send(&mut writer, &frame, &stop).await {
+                            return;
+                        }
+                    }
+                    None => return,
+                }
+            }
+            read = reader.read_buf(decoder.buffer_mut()), if reading && pending.is_none() => {
+                if !matches!(read, Ok(n) if n > 0) {
+                    reading = false;
+                }
+            }
+            _ = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)), if grace_ends.is_some() => {
+                match decoder.cut_at_terminator() {
+                    Ok(frame) => pending = Some(answer(&shared.core, generation, frame)),
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+}
+
+/// Reads until the first bytes can be classified; `None` if the client left or said
+/// nothing in time (it then gets a failure reply where possible).
+async fn read_handshake(
+    reader: &mut OwnedReadHalf,
+    stop: &CancellationToken,
+) -> Option<(Handshake, BytesMut)> {
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let mut bytes = BytesMut::with_capacity(1024);
+    loop {
+        let complete = tokio::select! {
+            _ = stop.cancelled() => return None,
+            read = tokio::time::timeout_at(deadline, reader.read_buf(&mut bytes)) => match read {
+                Ok(Ok(n)) if n > 0 && bytes.len() <= 64 * 1024 => false,
+                // EOF, error, time up or an endless first message: decide with what came.
+                _ => true,
+            },
+        };
+        if bytes.is_empty() {
+            return None;
+        }
+        if let Classified::Done { handshake, used } = handshake::classify(&bytes, complete) {
+            let leftover = bytes.split_off(used);
+            return Some((handshake, leftover));
+        }
+    }
+}
+
+/// Parses a request frame and starts answering it.
+fn answer(core: &Arc<Core>, generation: Generation, frame: BytesMut) -> PendingReply {
+    let (method, params) = match parse_request(&frame) {
+        Ok(request) => request,
+        Err(reason) => {
+            return future::ready(reply::failure(generation, None, &reason)).boxed();
+        }
+    };
+    let core = core.clone();
+    async move {
+        let outcome = dispatch::call(&core, &method, params).await;
+        reply::outcome(generation, &method, outcome)
+    }
+    .boxed()
+}
+
+/// `{"method": M, "params": [...]}` (G1) or G2's template; other keys are ignored.
+fn parse_request(frame: &[u8]) -> Result<(String, Value), String> {
+    let request = pyjson::parse_bytes(frame).map_err(|err| {
+        let shown = String::from_utf8_lossy(&frame[..frame.len().min(200)]).into_owned();
+        format!("invalid request json: {err}: {shown:?}")
+    })?;
+    let Value::Dict(mut fields) = request else {
+        return Err(
+            "invalid request: expected a JSON object with \"method\" and \"params\"".to_owned(),
+        );
+    };
+    let method = match fields.shift_remove("method") {
+        Some(Value::Str(method)) => method,
+        _ => return Err("invalid request: \"method\" (a string) is required".to_owned()),
+    };
+    let params = match fields.shift_remove("params") {
+        None | Some(Value::Null) => Value::List(Vec::new()),
+        Some(params @ (Value::List(_) | Value::Dict(_))) => params,
+        Some(_) => return Err("invalid request: \"params\" must be a list".to_owned()),
+    };
+    Ok((method, params))
+}
+
+/// Writes `bytes`; false if the peer is gone or the connection must stop.
+async fn send(writer: &mut OwnedWriteHalf, bytes: &[u8], stop: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        written = writer.write_all(bytes) => written.is_ok(),
+    }
+}
+
+/// Sends a last reply and closes so that the client can read it: half-close, then read
+/// and discard what the client still sends (closing with unread data would reset the
+/// connection and could destroy the reply in flight).
+async fn close_with(mut writer: OwnedWriteHalf, mut reader: OwnedReadHalf, last: Bytes) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        if writer.write_all(&last).await.is_ok() {
+            let _ = writer.shutdown().await;
+            let mut sink = vec![0u8; 64 * 1024];
+            while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_of_both_generations_parse() {
+        let (method, params) =
+            parse_request(br#"{"method": "read_p", "params": ["x"], "jsonrpc": "2.0", "id": 0}"#)
+                .unwrap();
+        assert_eq!(
+            (method.as_str(), params),
+            ("read_p", Value::List(vec![Value::Str("x".into())]))
+        );
+        let (method, params) = parse_request(
+            br#"{"timestamp": 1.5, "name": "A", "contents": "", "method": "get_var_dic"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (method.as_str(), params),
+            ("get_var_dic", Value::List(vec![]))
+        );
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        assert!(parse_request(b"nope")
+            .unwrap_err()
+            .starts_with("invalid request json: "));
+        assert!(parse_request(b"[1]").unwrap_err().contains("JSON object"));
+        assert!(parse_request(br#"{"params": []}"#)
+            .unwrap_err()
+            .contains("\"method\""));
+        assert!(parse_request(br#"{"method": "m", "params": 3}"#)
+            .unwrap_err()
+            .contains("\"params\""));
+    }
+}

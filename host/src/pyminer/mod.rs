@@ -1,0 +1,138 @@
+//! The PyMiner front end: PyMiner's TCP workspace protocol, frames ending in `PMEND`
+//! (SPEC §1; the wire facts are in `reference/pyminer-socket-server.md`).
+//!
+//! It serves both client generations on one port: G1 (PyMiner's 2020 plugin and clients)
+//! and G2 (pmgwidgets 0.9). It does not implement commands: each request's `method` and
+//! `params` go through [`dispatch::call`](crate::dispatch::call) like every front end's,
+//! and the PyMiner command names (`read_p`, `write_p`, ...) are registered by the
+//! `workspace` and `settings` plugins. What is PyMiner-specific lives here:
+//!
+//! - [`handshake`]: telling G1 from G2 and short from long connections;
+//! - [`framing`]: `PMEND` frames, robust to splits, coalescing and `PMEND` in data;
+//! - [`connection`]: one connection's task;
+//! - [`reply`]: reply bytes in each generation's words, failures included;
+//! - [`broadcast`]: long connections, the heartbeat and `data_changed` pushes.
+
+pub mod broadcast;
+pub mod connection;
+pub mod framing;
+pub mod handshake;
+pub mod reply;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+use crate::host_core::Core;
+use crate::shutdown::Shutdown;
+
+/// The `[pyminer]` config section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PyMinerSection {
+    pub enabled: bool,
+    pub port: u16,
+    /// Seconds between `Are you alive?` broadcasts to long connections; 0 turns them off.
+    pub heartbeat_secs: f64,
+}
+
+impl Default for PyMinerSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: 12306,
+            heartbeat_secs: 10.0,
+        }
+    }
+}
+
+impl PyMinerSection {
+    /// The checks types cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        let heartbeat = self.heartbeat_secs;
+        if !heartbeat.is_finite() || heartbeat < 0.0 {
+            return Err(format!(
+                "[pyminer] heartbeat_secs: must be 0 (off) or a positive number of seconds, not {heartbeat}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The heartbeat period, if on.
+    pub fn heartbeat(&self) -> Option<Duration> {
+        (self.heartbeat_secs > 0.0).then(|| Duration::from_secs_f64(self.heartbeat_secs))
+    }
+}
+
+/// Runs the accept loop on `listener`, and the broadcaster, until shutdown.
+pub fn spawn(
+    core: Arc<Core>,
+    listener: TcpListener,
+    section: &PyMinerSection,
+    max_frame_bytes: usize,
+    shutdown: &Shutdown,
+) {
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    let open = core.add_front_end("pyminer", address);
+    let shared = Arc::new(connection::Shared {
+        core: core.clone(),
+        long_connections: Arc::default(),
+        max_frame_bytes,
+    });
+    broadcast::spawn(
+        core.clone(),
+        shared.long_connections.clone(),
+        section.heartbeat(),
+        shutdown,
+    );
+    let tasks = shutdown.clone();
+    shutdown.spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                _ = tasks.token.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (mut stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Usually EMFILE: back off briefly instead of spinning on the error.
+                    tracing::warn!("pyminer: accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = core.connection_slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, "pyminer: refusing connection: max_connections reached");
+                let refusal = reply::failure(
+                    handshake::Generation::G1,
+                    None,
+                    &format!(
+                        "server busy: max_connections ({}) reached, try again later",
+                        core.max_connections
+                    ),
+                );
+                tasks.spawn(async move {
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), stream.write_all(&refusal))
+                            .await;
+                });
+                continue;
+            };
+            let (shared, token, open) = (shared.clone(), tasks.token.clone(), open.clone());
+            tasks.spawn(async move {
+                open.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%peer, "pyminer: connection opened");
+                connection::serve(shared, stream, token).await;
+                open.fetch_sub(1, Ordering::Relaxed);
+                tracing::debug!(%peer, "pyminer: connection closed");
+                drop(slot);
+            });
+        }
+    });
+}

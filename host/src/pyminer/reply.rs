@@ -1,0 +1,191 @@
+//! The bytes of replies: command results and failures in each generation's words.
+//!
+//! Plugins answer in G1's words (`success`, `succeed`, `succeeded`); G2 clients accept
+//! only `succeeded`, so on a G2 connection a top-level `"message"` of `success` or
+//! `succeed` becomes `succeeded` (reference §9). Every failure gets a reply:
+//! `{"message": "failed", "content": "<reason>"}` (G2 replies also carry a `timestamp`,
+//! like every G2 server reply), where G1 closed the socket silently. The one exception is
+//! a failed G1 write (`write_p`, `write_var_dic`), which keeps G1's exact
+//! `{"message":"failed"}`; the reason goes to the server log.
+
+use bytes::Bytes;
+use indexmap::IndexMap;
+
+use super::framing;
+use super::handshake::Generation;
+use crate::dispatch::CallError;
+use crate::pyjson::{self, Value};
+
+/// G1's literal reply to a failed write.
+const G1_WRITE_FAILED: &str = r#"{"message":"failed"}"#;
+
+/// The heartbeat every long connection gets.
+pub const HEARTBEAT: &[u8] = b"{\"name\": \"broadcast\", \"message\": \"Are you alive?\"}PMEND";
+
+fn object(fields: Vec<(&str, Value)>) -> Value {
+    Value::Dict(
+        fields
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect::<IndexMap<_, _>>(),
+    )
+}
+
+fn now() -> Value {
+    Value::Float(labsocket_plugin_api::unix_now())
+}
+
+/// A G2 status reply: `{"message": M, "content": C, "timestamp": T}`.
+pub fn g2_status(message: &str, content: &str) -> Bytes {
+    let reply = object(vec![
+        ("message", Value::Str(message.to_owned())),
+        ("content", Value::Str(content.to_owned())),
+        ("timestamp", now()),
+    ]);
+    framing::encode(pyjson::to_python_json(&reply))
+}
+
+/// A failure: `{"message": "failed", "content": reason}` (+ `timestamp` on G2, and G1's
+/// literal for failed writes).
+pub fn failure(generation: Generation, method: Option<&str>, reason: &str) -> Bytes {
+    match generation {
+        Generation::G1 if matches!(method, Some("write_p" | "write_var_dic")) => {
+            framing::encode(G1_WRITE_FAILED.to_owned())
+        }
+        Generation::G1 => {
+            let reply = object(vec![
+                ("message", Value::Str("failed".to_owned())),
+                ("content", Value::Str(reason.to_owned())),
+            ]);
+            framing::encode(pyjson::to_python_json(&reply))
+        }
+        Generation::G2 => g2_status("failed", reason),
+    }
+}
+
+/// The reply to a command: its result object (status word adapted), or a failure.
+pub fn outcome(generation: Generation, method: &str, outcome: Result<Value, CallError>) -> Bytes {
+    match outcome {
+        Ok(Value::Dict(mut fields)) => {
+            if generation == Generation::G2 {
+                if let Some(message) = fields.get_mut("message") {
+                    if matches!(message.as_str(), Some("success" | "succeed")) {
+                        *message = Value::Str("succeeded".to_owned());
+                    }
+                }
+            }
+            framing::encode(pyjson::to_python_json(&Value::Dict(fields)))
+        }
+        // A command that does not answer with an object (a native command such as
+        // `ping`): wrap it as PyMiner clients expect.
+        Ok(other) => {
+            let status = match generation {
+                Generation::G1 => "success",
+                Generation::G2 => "succeeded",
+            };
+            let reply = object(vec![
+                ("message", Value::Str(status.to_owned())),
+                ("result", other),
+            ]);
+            framing::encode(pyjson::to_python_json(&reply))
+        }
+        Err(error) => {
+            tracing::debug!(method, "pyminer: command failed: {error}");
+            if generation == Generation::G1 && matches!(method, "write_p" | "write_var_dic") {
+                tracing::warn!(method, "pyminer: write refused: {}", error.message);
+            }
+            failure(generation, Some(method), &error.message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(bytes: Bytes) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn dict(json: &str) -> Value {
+        pyjson::parse(json).unwrap()
+    }
+
+    #[test]
+    fn g1_replies_are_python_json_as_the_plugin_ordered_them() {
+        let reply = outcome(
+            Generation::G1,
+            "read_p",
+            Ok(dict(r#"{"x": "gAVLKi4=", "message": "success"}"#)),
+        );
+        assert_eq!(
+            text(reply),
+            r#"{"x": "gAVLKi4=", "message": "success"}PMEND"#
+        );
+        let reply = outcome(
+            Generation::G1,
+            "get_all_variable_names",
+            Ok(dict(r#"{"var_names": ["é"], "message": "succeed"}"#)),
+        );
+        assert_eq!(
+            text(reply),
+            r#"{"var_names": ["\u00e9"], "message": "succeed"}PMEND"#
+        );
+    }
+
+    #[test]
+    fn g2_replies_say_succeeded() {
+        for word in ["success", "succeed", "succeeded"] {
+            let reply = outcome(
+                Generation::G2,
+                "m",
+                Ok(dict(&format!(r#"{{"message": "{word}", "a": 1}}"#))),
+            );
+            assert_eq!(text(reply), r#"{"message": "succeeded", "a": 1}PMEND"#);
+        }
+        let reply = outcome(
+            Generation::G2,
+            "read_p",
+            Ok(dict(r#"{"message": "variable x not found!"}"#)),
+        );
+        assert_eq!(text(reply), r#"{"message": "variable x not found!"}PMEND"#);
+    }
+
+    #[test]
+    fn non_object_results_are_wrapped() {
+        let reply = outcome(Generation::G1, "ping", Ok(Value::Str("pong".into())));
+        assert_eq!(
+            text(reply),
+            r#"{"message": "success", "result": "pong"}PMEND"#
+        );
+        let reply = outcome(Generation::G2, "ping", Ok(Value::Str("pong".into())));
+        assert_eq!(
+            text(reply),
+            r#"{"message": "succeeded", "result": "pong"}PMEND"#
+        );
+    }
+
+    #[test]
+    fn failures_carry_the_reason_except_g1_writes() {
+        let error = || Err(CallError::invalid_params("the value is None"));
+        assert_eq!(
+            text(outcome(Generation::G1, "write_p", error())),
+            r#"{"message":"failed"}PMEND"#
+        );
+        assert_eq!(
+            text(outcome(Generation::G1, "write_var_dic", error())),
+            r#"{"message":"failed"}PMEND"#
+        );
+        assert_eq!(
+            text(outcome(Generation::G1, "read_p", error())),
+            r#"{"message": "failed", "content": "the value is None"}PMEND"#
+        );
+        let g2 = text(outcome(Generation::G2, "write_p", error()));
+        assert!(
+            g2.starts_with(
+                r#"{"message": "failed", "content": "the value is None", "timestamp": "#
+            ),
+            "{g2}"
+        );
+    }
+}

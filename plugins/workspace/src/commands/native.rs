@@ -1,0 +1,133 @@
+//! `workspace.*`: the JSON-first workspace API of the native protocol.
+//!
+//! A value is either JSON (`"value"`, stored with encoding `json`, readable by every
+//! client, served to PyMiner clients as a pickle) or opaque bytes in base64 with an
+//! encoding tag (`"encoding": "pickle"|"npy"|"arrow"|"parquet"|..., "data"`). Every reply
+//! carries the variable's metadata.
+
+use labsocket_plugin_api::{json, CommandError, Value};
+
+use super::{b64_decode, b64_encode, check_pickled_value, store_error, NOT_FOUND};
+use crate::events::Events;
+use crate::meta::{self, Meta};
+use crate::params::Params;
+use crate::pickle;
+use crate::workspace::{NewValue, Workspace};
+
+/// The provider of native writes and deletes unless the client names one.
+const DEFAULT_PROVIDER: &str = "native";
+
+fn not_found(name: &str) -> CommandError {
+    CommandError::new(format!("no variable named '{name}'")).with_code(NOT_FOUND)
+}
+
+/// `workspace.set {"name", "value"}` or `{"name", "encoding", "data"}`, optional
+/// `"provider"` and `"type_hint"` → the variable's metadata, once durable.
+pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+    let params = Params::new(
+        &params,
+        "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"",
+    )?;
+    let name = params.str(0, "name")?;
+    let provider = params.field_str_or("provider", DEFAULT_PROVIDER)?;
+    meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
+    let encoding = params.field_str_or("encoding", meta::JSON)?;
+    meta::check_encoding(encoding).map_err(CommandError::invalid_params)?;
+    let (bytes, derived_hint) = match (params.field("value"), params.field("data")) {
+        (Some(_), Some(_)) => {
+            return Err(CommandError::invalid_params(
+                "give either \"value\" (JSON) or \"data\" (base64), not both",
+            ))
+        }
+        (Some(value), None) if encoding == meta::JSON => {
+            let bytes = serde_json::to_vec(value).expect("a JSON value serialises");
+            (bytes, meta::json_type_hint(value))
+        }
+        (Some(_), None) => {
+            return Err(CommandError::invalid_params(format!(
+                "\"value\" is stored as JSON; for encoding '{encoding}' send \"data\" in base64"
+            )))
+        }
+        (None, Some(Value::String(data))) if encoding != meta::JSON => {
+            let bytes = b64_decode(data, "\"data\"").map_err(CommandError::invalid_params)?;
+            let hint = if encoding == meta::PICKLE {
+                check_pickled_value(&bytes).map_err(CommandError::invalid_params)?;
+                pickle::type_hint(&bytes)
+            } else {
+                meta::opaque_type_hint(encoding)
+            };
+            (bytes, hint)
+        }
+        (None, Some(Value::String(_))) => {
+            return Err(CommandError::invalid_params(
+                "a JSON value goes in \"value\", not in \"data\"",
+            ))
+        }
+        (None, Some(_)) => return Err(params.wrong_type("data", "a base64 string")),
+        (None, None) => {
+            return Err(CommandError::invalid_params(
+                "\"value\" (JSON) or \"encoding\" and \"data\" (base64) is required",
+            ))
+        }
+    };
+    let type_hint = params.field_str_or("type_hint", derived_hint)?;
+    meta::check_label("type_hint", type_hint).map_err(CommandError::invalid_params)?;
+    let value = NewValue {
+        name: name.to_owned(),
+        encoding: encoding.to_owned(),
+        type_hint: type_hint.to_owned(),
+        bytes,
+    };
+    let metas = ws.set_many(vec![value], provider)?;
+    events.changed(&metas);
+    Ok(metas[0].to_json())
+}
+
+/// `workspace.get {"name"}` → `{"name", "encoding", "value" | "data", "meta"}`.
+pub fn get(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+    let params = Params::new(&params, "workspace.get {\"name\"}")?;
+    let name = params.str(0, "name")?;
+    let found = ws
+        .read(name, |meta: &Meta, bytes| {
+            let mut reply = json!({"name": meta.name, "encoding": meta.encoding});
+            if meta.encoding == meta::JSON {
+                let value = serde_json::from_slice::<Value>(bytes).map_err(|err| {
+                    CommandError::new(format!("variable '{name}' holds unreadable JSON: {err}"))
+                })?;
+                reply["value"] = value;
+            } else {
+                reply["data"] = Value::from(b64_encode(bytes));
+            }
+            reply["meta"] = meta.to_json();
+            Ok(reply)
+        })
+        .map_err(store_error)?;
+    found.unwrap_or_else(|| Err(not_found(name)))
+}
+
+/// `workspace.delete {"name", "provider"?}` → `{"name", "deleted": bool}`.
+pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+    let params = Params::new(&params, "workspace.delete {\"name\", \"provider\"?}")?;
+    let name = params.str(0, "name")?;
+    let provider = params.str_or(1, "provider", DEFAULT_PROVIDER)?;
+    let deleted = ws.delete(&[name])?[0];
+    if deleted {
+        events.deleted(name, provider);
+    }
+    Ok(json!({"name": name, "deleted": deleted}))
+}
+
+/// `workspace.list {}` → every variable's metadata in insertion order.
+pub fn list(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+    Params::new(&params, "workspace.list {}")?;
+    Ok(Value::Array(ws.metas().iter().map(Meta::to_json).collect()))
+}
+
+/// `workspace.meta {"name"}` → the variable's metadata.
+pub fn meta(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+    let params = Params::new(&params, "workspace.meta {\"name\"}")?;
+    let name = params.str(0, "name")?;
+    ws.meta(name)
+        .map(|meta| meta.to_json())
+        .ok_or_else(|| not_found(name))
+}

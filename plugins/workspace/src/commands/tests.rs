@@ -1,0 +1,325 @@
+//! Command tests: exact reply shapes (key order included) and events, against a real
+//! store in a temporary folder.
+
+use labsocket_plugin_api::{json, Value};
+
+use super::{native, pyminer};
+use crate::pickle;
+use crate::test_support::{Recorder, TempFolder};
+use crate::workspace::Workspace;
+
+/// `cloudpickle.dumps(42)` on Python 3.11, base64.
+const PICKLED_42: &str = "gAVLKi4=";
+/// `pickle.dumps(None, protocol=5)`, base64.
+const PICKLED_NONE: &str = "gAVOLg==";
+
+fn open(label: &str) -> (TempFolder, Workspace, Recorder) {
+    let dir = TempFolder::new(label);
+    let ws = Workspace::open(dir.path()).unwrap();
+    (dir, ws, Recorder::default())
+}
+
+fn text(value: &Value) -> String {
+    value.to_string()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    super::b64_encode(bytes)
+}
+
+#[test]
+fn write_p_then_read_p_round_trips_with_g1_shapes_and_one_event() {
+    let (_dir, ws, events) = open("cmd-write-read");
+    let reply = pyminer::write_p(&ws, &events, json!(["x", PICKLED_42, "tester"])).unwrap();
+    assert_eq!(text(&reply), r#"{"message":"success"}"#);
+    assert_eq!(
+        events.take(),
+        [(
+            "data_changed".to_owned(),
+            json!({"data_name": "x", "data_source": "tester"})
+        )]
+    );
+    let reply = pyminer::read_p(&ws, &events, json!(["x"])).unwrap();
+    assert_eq!(text(&reply), r#"{"x":"gAVLKi4=","message":"success"}"#);
+    let meta = ws.meta("x").unwrap();
+    assert_eq!(
+        (meta.encoding.as_str(), meta.type_hint.as_str()),
+        ("pickle", "numeric")
+    );
+    assert!(events.take().is_empty());
+}
+
+#[test]
+fn write_p_defaults_the_provider_to_server() {
+    let (_dir, ws, events) = open("cmd-provider");
+    pyminer::write_p(&ws, &events, json!(["x", PICKLED_42])).unwrap();
+    assert_eq!(events.take()[0].1["data_source"], "server");
+}
+
+#[test]
+fn write_p_refuses_none_empty_garbage_and_bad_names_storing_nothing() {
+    let (_dir, ws, events) = open("cmd-refuse");
+    for (params, reason) in [
+        (json!(["x", PICKLED_NONE]), "None"),
+        (json!(["x", ""]), "failed to pickle"),
+        (json!(["x", null]), "failed to pickle"),
+        (json!(["x", "not base64!"]), "base64"),
+        (json!(["x", b64(b"hello")]), "not a pickle"),
+        (json!(["1bad", PICKLED_42]), "identifier"),
+        (json!(["Matrix", PICKLED_42]), "builtin"),
+        (json!(["x"]), "required"),
+        (json!("x"), "array or an object"),
+    ] {
+        let err = pyminer::write_p(&ws, &events, params.clone()).unwrap_err();
+        assert!(err.message.contains(reason), "{params}: {}", err.message);
+    }
+    assert!(ws.names().is_empty());
+    assert!(events.take().is_empty());
+}
+
+#[test]
+fn read_p_of_a_missing_name_escapes_it() {
+    let (_dir, ws, events) = open("cmd-missing");
+    let reply = pyminer::read_p(&ws, &events, json!(["a\"b"])).unwrap();
+    assert_eq!(text(&reply), r#"{"message":"variable a\"b not found!"}"#);
+    let err = pyminer::read_p(&ws, &events, json!(["message"])).unwrap_err();
+    assert!(err.message.contains("status key"), "{}", err.message);
+}
+
+#[test]
+fn write_var_dic_stores_in_order_skips_what_cannot_be_stored_and_emits_per_entry() {
+    let (_dir, ws, events) = open("cmd-var-dic");
+    let dict =
+        json!({"b": PICKLED_42, "bad": null, "a": PICKLED_42, "Matrix": PICKLED_42, "e": ""});
+    let outer = b64(&pickle::write_json_value(&dict));
+    let reply = pyminer::write_var_dic(&ws, &events, json!([outer, "ipython"])).unwrap();
+    assert_eq!(reply["message"], "success");
+    let skipped: Vec<&String> = reply["skipped"].as_object().unwrap().keys().collect();
+    assert_eq!(skipped, ["bad", "Matrix", "e"]);
+    assert_eq!(ws.names(), ["b", "a"]);
+    let topics: Vec<Value> = events.take().into_iter().map(|(_, p)| p).collect();
+    assert_eq!(
+        topics,
+        [
+            json!({"data_name": "b", "data_source": "ipython"}),
+            json!({"data_name": "a", "data_source": "ipython"}),
+        ]
+    );
+    // A clean dict gets G1's exact reply.
+    let outer = b64(&pickle::write_json_value(&json!({"c": PICKLED_42})));
+    let reply = pyminer::write_var_dic(&ws, &events, json!([outer])).unwrap();
+    assert_eq!(text(&reply), r#"{"message":"success"}"#);
+}
+
+#[test]
+fn write_var_dic_refuses_a_bad_outer_layer() {
+    let (_dir, ws, events) = open("cmd-var-dic-bad");
+    for params in [
+        json!([PICKLED_NONE]),
+        json!([""]),
+        json!([b64(b"\x80\x04K*.")]),
+        json!([b64(b"\x80\x04cos\nsystem\n.")]),
+    ] {
+        assert!(pyminer::write_var_dic(&ws, &events, params).is_err());
+    }
+    assert!(ws.names().is_empty());
+}
+
+#[test]
+fn get_var_dic_and_get_vars_wrap_the_stored_pickles() {
+    let (_dir, ws, events) = open("cmd-get-var-dic");
+    pyminer::write_p(&ws, &events, json!(["x", PICKLED_42])).unwrap();
+    native::set(&ws, &events, json!({"name": "j", "value": [1, "a"]})).unwrap();
+    native::set(
+        &ws,
+        &events,
+        json!({"name": "n", "encoding": "npy", "data": "AAAA"}),
+    )
+    .unwrap();
+    let reply = pyminer::get_var_dic(&ws, &events, json!([])).unwrap();
+    let keys: Vec<&String> = reply.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["message", "var_dic"]);
+    assert_eq!(reply["message"], "succeeded");
+    let json_pickle = pickle::write_json_value(&json!([1, "a"]));
+    let expected = pickle::write_dict_of_pickles(&[("x", b"\x80\x05K*."), ("j", &json_pickle)]);
+    assert_eq!(reply["var_dic"], b64(&expected));
+    let reply = pyminer::get_vars(&ws, &events, json!([["x", "missing"]])).unwrap();
+    let expected = pickle::write_dict_of_pickles(&[("x", b"\x80\x05K*.")]);
+    assert_eq!(reply["var_dic"], b64(&expected));
+}
+
+#[test]
+fn read_p_serves_json_variables_as_pickles_and_refuses_opaque_ones() {
+    let (_dir, ws, events) = open("cmd-read-json");
+    native::set(&ws, &events, json!({"name": "j", "value": {"k": 1.5}})).unwrap();
+    let reply = pyminer::read_p(&ws, &events, json!(["j"])).unwrap();
+    assert_eq!(
+        reply["j"],
+        b64(&pickle::write_json_value(&json!({"k": 1.5})))
+    );
+    native::set(
+        &ws,
+        &events,
+        json!({"name": "n", "encoding": "npy", "data": "AAAA"}),
+    )
+    .unwrap();
+    let err = pyminer::read_p(&ws, &events, json!(["n"])).unwrap_err();
+    assert!(err.message.contains("'npy'"), "{}", err.message);
+}
+
+#[test]
+fn name_lists_have_g1_shapes() {
+    let (_dir, ws, events) = open("cmd-names");
+    let reply = pyminer::get_all_variable_names(&ws, &events, json!([])).unwrap();
+    assert_eq!(
+        text(&reply),
+        r#"{"var_names":["Type","Complex","Matrix","Vector","TimeSeries","StateSpace","DataFrame","Series"],"message":"succeed"}"#
+    );
+    let reply = pyminer::get_all_public_variable_names(&ws, &events, json!([])).unwrap();
+    assert_eq!(text(&reply), r#"{"var_names":[],"message":"succeed"}"#);
+    pyminer::write_p(&ws, &events, json!(["z", PICKLED_42])).unwrap();
+    pyminer::write_p(&ws, &events, json!(["a", PICKLED_42])).unwrap();
+    let reply = pyminer::get_all_public_variable_names(&ws, &events, json!([])).unwrap();
+    assert_eq!(reply["var_names"], json!(["z", "a"]));
+    let reply = pyminer::get_all_variable_names(&ws, &events, json!([])).unwrap();
+    assert_eq!(reply["var_names"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn names_of_type_are_a_pickled_list() {
+    let (_dir, ws, events) = open("cmd-of-type");
+    pyminer::write_p(&ws, &events, json!(["n", PICKLED_42])).unwrap();
+    native::set(&ws, &events, json!({"name": "s", "value": "text"})).unwrap();
+    native::set(&ws, &events, json!({"name": "f", "value": 2.5})).unwrap();
+    let reply = pyminer::get_all_var_names_of_type(&ws, &events, json!(["numeric"])).unwrap();
+    assert_eq!(reply["message"], "succeeded");
+    assert_eq!(
+        reply["var_names"],
+        b64(&pickle::write_str_list(&["n", "f"]))
+    );
+    assert!(pyminer::get_all_var_names_of_type(&ws, &events, json!(["matrix"])).is_err());
+}
+
+#[test]
+fn delete_variable_answers_like_g1_and_emits_only_for_existing_names() {
+    let (_dir, ws, events) = open("cmd-delete");
+    pyminer::write_p(&ws, &events, json!(["x", PICKLED_42])).unwrap();
+    events.take();
+    let reply = pyminer::delete_variable(&ws, &events, json!(["x", "ipython"])).unwrap();
+    assert_eq!(
+        text(&reply),
+        r#"{"message":"succeeded","var_name":"x","data_source":"ipython"}"#
+    );
+    assert_eq!(
+        events.take(),
+        [(
+            "data_deleted".to_owned(),
+            json!({"data_name": "x", "data_source": "ipython"})
+        )]
+    );
+    let reply = pyminer::delete_variable(&ws, &events, json!([["x", "y"]])).unwrap();
+    assert_eq!(reply["var_name"], json!(["x", "y"]));
+    assert_eq!(reply["data_source"], "unknown");
+    assert!(events.take().is_empty());
+}
+
+#[test]
+fn native_set_get_meta_list_delete() {
+    let (_dir, ws, events) = open("cmd-native");
+    let meta = native::set(
+        &ws,
+        &events,
+        json!({"name": "t", "value": [1, 2], "provider": "lab"}),
+    )
+    .unwrap();
+    assert_eq!(meta["encoding"], "json");
+    assert_eq!(meta["version"], 1);
+    assert_eq!(meta["provider"], "lab");
+    assert_eq!(meta["size"], 5);
+    let meta = native::set(
+        &ws,
+        &events,
+        json!({"name": "t", "value": [1, 2, 3], "type_hint": "array"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (meta["version"].clone(), meta["type_hint"].clone()),
+        (json!(2), json!("array"))
+    );
+    let got = native::get(&ws, &events, json!({"name": "t"})).unwrap();
+    let keys: Vec<&String> = got.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["name", "encoding", "value", "meta"]);
+    assert_eq!(got["value"], json!([1, 2, 3]));
+    native::set(
+        &ws,
+        &events,
+        json!({"name": "p", "encoding": "pickle", "data": PICKLED_42}),
+    )
+    .unwrap();
+    let got = native::get(&ws, &events, json!(["p"])).unwrap();
+    assert_eq!(got["data"], PICKLED_42);
+    assert_eq!(got["meta"]["type_hint"], "numeric");
+    let list = native::list(&ws, &events, json!({})).unwrap();
+    let names: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["name"])
+        .collect();
+    assert_eq!(names, [&json!("t"), &json!("p")]);
+    assert_eq!(
+        native::meta(&ws, &events, json!({"name": "p"})).unwrap()["size"],
+        5
+    );
+    let err = native::get(&ws, &events, json!({"name": "nope"})).unwrap_err();
+    assert_eq!(err.code, super::NOT_FOUND);
+    assert_eq!(
+        native::delete(&ws, &events, json!({"name": "t"})).unwrap(),
+        json!({"name": "t", "deleted": true})
+    );
+    assert_eq!(
+        native::delete(&ws, &events, json!({"name": "t"})).unwrap()["deleted"],
+        false
+    );
+    let topics: Vec<String> = events.take().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        topics,
+        [
+            "data_changed",
+            "data_changed",
+            "data_changed",
+            "data_deleted"
+        ]
+    );
+}
+
+#[test]
+fn native_set_refuses_ambiguous_or_malformed_values() {
+    let (_dir, ws, events) = open("cmd-native-bad");
+    for (params, reason) in [
+        (json!({"name": "a", "value": 1, "data": "AA=="}), "not both"),
+        (json!({"name": "a"}), "required"),
+        (
+            json!({"name": "a", "encoding": "npy", "value": 1}),
+            "base64",
+        ),
+        (json!({"name": "a", "data": "AA=="}), "\"value\""),
+        (
+            json!({"name": "a", "encoding": "NPY", "data": "AA=="}),
+            "encoding",
+        ),
+        (
+            json!({"name": "a", "encoding": "npy", "data": "%%"}),
+            "base64",
+        ),
+        (
+            json!({"name": "a", "encoding": "pickle", "data": PICKLED_NONE}),
+            "None",
+        ),
+        (json!({"name": "a b", "value": 1}), "identifier"),
+    ] {
+        let err = native::set(&ws, &events, params.clone()).unwrap_err();
+        assert!(err.message.contains(reason), "{params}: {}", err.message);
+    }
+    assert!(ws.names().is_empty());
+}

@@ -1,0 +1,282 @@
+//! [`Workspace`]: the variables, their order and metadata, over the durable [`Store`].
+//!
+//! The metadata of every variable is kept in memory in insertion order (listing names
+//! and metadata never touches the disk); the values stay in the store and are read on
+//! demand. Writers are serialised by one mutex so that "version + 1" and the insertion
+//! position are computed against the state they commit over; the in-memory index changes
+//! only after the store has committed, so nothing is visible, or acknowledged, before it is
+//! durable.
+
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+
+use indexmap::IndexMap;
+
+use crate::meta::Meta;
+use crate::names;
+use crate::store::{Store, StoreError};
+
+/// A value to write.
+pub struct NewValue {
+    pub name: String,
+    pub encoding: String,
+    pub type_hint: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Why a write or delete was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// The request is wrong (bad name...): nothing was stored.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed: nothing was stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The shared data workspace.
+pub struct Workspace {
+    store: Store,
+    index: RwLock<IndexMap<String, Meta>>,
+    /// Held by writers; the next free insertion position.
+    writer: Mutex<u64>,
+}
+
+impl Workspace {
+    /// Opens the workspace stored in `folder`.
+    pub fn open(folder: &Path) -> Result<Workspace, StoreError> {
+        let (store, metas) = Store::open(folder)?;
+        let next_position = metas.last().map_or(0, |meta| meta.position + 1);
+        let index = metas
+            .into_iter()
+            .map(|meta| (meta.name.clone(), meta))
+            .collect();
+        Ok(Workspace {
+            store,
+            index: RwLock::new(index),
+            writer: Mutex::new(next_position),
+        })
+    }
+
+    /// Writes `values` atomically (all or none) and returns their new metadata. A name
+    /// given twice keeps the last value, as a Python dict would.
+    pub fn set_many(
+        &self,
+        values: Vec<NewValue>,
+        provider: &str,
+    ) -> Result<Vec<Meta>, WorkspaceError> {
+        for value in &values {
+            names::check_name(&value.name).map_err(WorkspaceError::Invalid)?;
+        }
+        let mut values = values;
+        let mut seen = std::collections::HashSet::new();
+        // Keep the last of repeated names.
+        values.reverse();
+        values.retain(|value| seen.insert(value.name.clone()));
+        values.reverse();
+
+        let mut next_position = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let now = labsocket_plugin_api::unix_now();
+        let mut position = *next_position;
+        let metas: Vec<Meta> = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            values
+                .iter()
+                .map(|value| {
+                    let previous = index.get(&value.name);
+                    Meta {
+                        name: value.name.clone(),
+                        encoding: value.encoding.clone(),
+                        type_hint: value.type_hint.clone(),
+                        size: value.bytes.len() as u64,
+                        version: previous.map_or(1, |meta| meta.version + 1),
+                        provider: provider.to_owned(),
+                        created: previous.map_or(now, |meta| meta.created),
+                        modified: now,
+                        position: previous.map(|meta| meta.position).unwrap_or_else(|| {
+                            position += 1;
+                            position - 1
+                        }),
+                    }
+                })
+                .collect()
+        };
+        let entries: Vec<(Meta, &[u8])> = metas
+            .iter()
+            .cloned()
+            .zip(values.iter().map(|value| value.bytes.as_slice()))
+            .collect();
+        self.store.write(&entries)?;
+        *next_position = position;
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        for meta in &metas {
+            match index.get_mut(&meta.name) {
+                Some(slot) => *slot = meta.clone(),
+                None => {
+                    index.insert(meta.name.clone(), meta.clone());
+                }
+            }
+        }
+        Ok(metas)
+    }
+
+    /// Deletes `names`; returns, for each, whether it existed.
+    pub fn delete(&self, names: &[&str]) -> Result<Vec<bool>, WorkspaceError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let existed: Vec<bool> = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            names.iter().map(|name| index.contains_key(*name)).collect()
+        };
+        let present: Vec<&str> = names
+            .iter()
+            .zip(&existed)
+            .filter(|(_, existed)| **existed)
+            .map(|(name, _)| *name)
+            .collect();
+        if !present.is_empty() {
+            self.store.delete(&present)?;
+            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+            for name in present {
+                index.shift_remove(name);
+            }
+        }
+        Ok(existed)
+    }
+
+    /// The metadata of `name`.
+    pub fn meta(&self, name: &str) -> Option<Meta> {
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Every variable's metadata in insertion order.
+    pub fn metas(&self) -> Vec<Meta> {
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Every variable name in insertion order.
+    pub fn names(&self) -> Vec<String> {
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Reads each existing variable of `names` with its metadata, all from one snapshot
+    /// of the store: `visit(meta, bytes)`.
+    pub fn read_each<'n>(
+        &self,
+        names: impl IntoIterator<Item = &'n str>,
+        visit: impl FnMut(&Meta, &[u8]),
+    ) -> Result<(), StoreError> {
+        self.store.read_each(names, visit)
+    }
+
+    /// Reads one variable: `visit(meta, bytes)`; `None` when it does not exist.
+    pub fn read<R>(
+        &self,
+        name: &str,
+        visit: impl FnOnce(&Meta, &[u8]) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let mut visit = Some(visit);
+        let mut result = None;
+        self.read_each([name], |meta, bytes| {
+            if let Some(visit) = visit.take() {
+                result = Some(visit(meta, bytes));
+            }
+        })?;
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::TempFolder;
+
+    fn value(name: &str, bytes: &[u8]) -> NewValue {
+        NewValue {
+            name: name.into(),
+            encoding: "pickle".into(),
+            type_hint: "other".into(),
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn overwrite_keeps_position_bumps_version_and_keeps_created() {
+        let dir = TempFolder::new("ws-overwrite");
+        let ws = Workspace::open(dir.path()).unwrap();
+        ws.set_many(vec![value("a", b"1"), value("b", b"2")], "p1")
+            .unwrap();
+        let first = ws.meta("a").unwrap();
+        let metas = ws.set_many(vec![value("a", b"333")], "p2").unwrap();
+        assert_eq!(metas[0].version, 2);
+        assert_eq!(metas[0].created, first.created);
+        assert_eq!(metas[0].provider, "p2");
+        assert_eq!(metas[0].size, 3);
+        assert_eq!(ws.names(), ["a", "b"]);
+        assert_eq!(ws.read("a", |_, b| b.to_vec()).unwrap().unwrap(), b"333");
+    }
+
+    #[test]
+    fn order_and_metadata_survive_reopening() {
+        let dir = TempFolder::new("ws-reopen");
+        {
+            let ws = Workspace::open(dir.path()).unwrap();
+            ws.set_many(vec![value("z", b"1")], "p").unwrap();
+            ws.set_many(vec![value("a", b"2")], "p").unwrap();
+            ws.set_many(vec![value("m", b"3")], "p").unwrap();
+            ws.delete(&["a"]).unwrap();
+            ws.set_many(vec![value("z", b"4")], "q").unwrap();
+        }
+        let ws = Workspace::open(dir.path()).unwrap();
+        assert_eq!(ws.names(), ["z", "m"]);
+        assert_eq!(ws.meta("z").unwrap().version, 2);
+        ws.set_many(vec![value("n", b"5")], "p").unwrap();
+        assert_eq!(ws.names(), ["z", "m", "n"]);
+    }
+
+    #[test]
+    fn an_invalid_name_stores_nothing() {
+        let dir = TempFolder::new("ws-invalid");
+        let ws = Workspace::open(dir.path()).unwrap();
+        let err = ws
+            .set_many(vec![value("ok", b"1"), value("Matrix", b"2")], "p")
+            .unwrap_err();
+        assert!(err.to_string().contains("builtin"), "{err}");
+        assert!(ws.names().is_empty());
+    }
+
+    #[test]
+    fn repeated_names_keep_the_last_value() {
+        let dir = TempFolder::new("ws-repeat");
+        let ws = Workspace::open(dir.path()).unwrap();
+        let metas = ws
+            .set_many(vec![value("a", b"1"), value("a", b"22")], "p")
+            .unwrap();
+        assert_eq!(metas.len(), 1);
+        assert_eq!(ws.read("a", |_, b| b.to_vec()).unwrap().unwrap(), b"22");
+    }
+
+    #[test]
+    fn delete_reports_what_existed() {
+        let dir = TempFolder::new("ws-delete");
+        let ws = Workspace::open(dir.path()).unwrap();
+        ws.set_many(vec![value("a", b"1")], "p").unwrap();
+        assert_eq!(ws.delete(&["a", "b"]).unwrap(), [true, false]);
+        assert!(ws.meta("a").is_none());
+        assert!(ws.read("a", |_, _| ()).unwrap().is_none());
+    }
+}
