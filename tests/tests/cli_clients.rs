@@ -1,15 +1,14 @@
 //! The client subcommands a person uses on a running server: `status`, `vars`, `watch`
 //! (readable, JSON, across restarts, a hung server), `get` and `push` (UDP), colours.
 //!
-//! `get` and `push` talk to [`FakeUdpSocket`], which answers with the exact bytes of
-//! PyExpLabSys' sockets (shared/reference/pyexplabsys-sockets.md §2, §4): the CLI must
-//! work against legacy sockets as well as labsocket's own.
+//! `get` and `push` talk to the server's own PyExpLabSys sockets (`[[pull_socket]]`,
+//! `[[push_socket]]`), which answer with PyExpLabSys' bytes (see
+//! `tests/tests/pyexplabsys_pull.rs`, `pyexplabsys_push.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use labsocket_e2e::{labsocket_bin, Server, WAIT};
@@ -211,90 +210,85 @@ fn watch_notices_a_hung_server_and_no_reconnect_exits_one() {
     assert!(stderr.contains("no heartbeat for 0."), "{stderr}");
 }
 
-/// A UDP socket answering each request with `answer(request)` (no reply for `None`).
-struct FakeUdpSocket {
-    port: String,
-    stop: Arc<AtomicBool>,
-}
+/// One server's PyExpLabSys sockets for `get` and `push` (ports 0: the real ports come from
+/// the `listening` lines): a date pull socket, a `store_last` push socket, a
+/// `callback_direct` push socket calling `hello.greet`, and an `enqueue` push socket that
+/// holds one dict.
+const UDP_SOCKETS: &str = r#"
+[[pull_socket]]
+name = "CLI pull socket"
+kind = "date"
+port = 0
+codenames = ["alpha", "beta", "gamma"]
+timeouts = { beta = 1.0 }
 
-impl FakeUdpSocket {
-    fn start(answer: impl Fn(&str) -> Option<String> + Send + 'static) -> FakeUdpSocket {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        let port = socket.local_addr().unwrap().port().to_string();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 65_536];
-            while !stopping.load(Ordering::Relaxed) {
-                if let Ok((n, peer)) = socket.recv_from(&mut buffer) {
-                    if let Some(reply) = answer(&String::from_utf8_lossy(&buffer[..n])) {
-                        let _ = socket.send_to(reply.as_bytes(), peer);
-                    }
-                }
-            }
-        });
-        FakeUdpSocket { port, stop }
-    }
-}
+[[push_socket]]
+name = "CLI push socket"
+port = 0
+action = "store_last"
 
-impl Drop for FakeUdpSocket {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
+[[push_socket]]
+name = "CLI greeting socket"
+port = 0
+action = "callback_direct"
+command = "hello.greet"
 
-/// A date pull socket: `alpha` fresh, `beta` OLD_DATA, `gamma` a string dated long ago.
-fn pull_socket() -> (FakeUdpSocket, f64) {
+[[push_socket]]
+name = "CLI queue of one"
+port = 0
+action = "enqueue"
+queue_size = 1
+"#;
+
+/// The server of [`UDP_SOCKETS`] with `alpha` fresh (x five seconds ago, no timeout),
+/// `beta` OLD_DATA (x ten seconds ago, timeout 1 s) and `gamma` a string dated x = 1.0.
+/// Returns the server, the pull socket's port and alpha's x.
+fn pull_socket() -> (Server, String, f64) {
+    let server = Server::start(UDP_SOCKETS);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
         - 5.0;
-    let socket = FakeUdpSocket::start(move |request| {
-        Some(match request {
-            "alpha#json" => format!("[{now:?}, 42.0]"),
-            "beta#json" => "\"OLD_DATA\"".to_owned(),
-            "json_wn" => format!(
-                "{{\"alpha\": [{now:?}, 42.0], \"beta\": \"OLD_DATA\", \"gamma\": [1.0, \"hello\"]}}"
-            ),
-            _ => "UNKNOWN_COMMMAND".to_owned(),
-        })
-    });
-    (socket, now)
+    let mut rpc = server.rpc();
+    rpc.call("set_point", serde_json::json!(["alpha", now, 42.0]));
+    rpc.call("set_point", serde_json::json!(["beta", now - 5.0, 7]));
+    rpc.call("set_point", serde_json::json!(["gamma", 1.0, "hello"]));
+    let port = server.address("pull.0").port().to_string();
+    (server, port, now)
 }
 
 #[test]
 fn get_prints_x_and_y_or_the_json_reply() {
-    let (socket, now) = pull_socket();
-    let out = labsocket(&["get", "alpha", "--port", &socket.port]);
+    let (_server, port, now) = pull_socket();
+    let out = labsocket(&["get", "alpha", "--port", &port]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), format!("{now:?} 42.0\n"));
-    let out = labsocket(&["get", "alpha", "--json", "--port", &socket.port]);
+    let out = labsocket(&["get", "alpha", "--json", "--port", &port]);
     assert_eq!(text(&out.stdout), format!("[{now:?}, 42.0]\n"));
 }
 
 #[test]
 fn get_exits_one_for_old_data_unknown_codenames_and_silence() {
-    let (socket, _) = pull_socket();
-    let out = labsocket(&["get", "beta", "--port", &socket.port]);
+    let (_server, port, _) = pull_socket();
+    let out = labsocket(&["get", "beta", "--port", &port]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("'beta' is OLD_DATA"));
-    let out = labsocket(&["get", "delta", "--port", &socket.port]);
+    let out = labsocket(&["get", "delta", "--port", &port]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("has no codename 'delta'"),
         "{}",
         text(&out.stderr)
     );
-    let mute = FakeUdpSocket::start(|_| None);
-    let out = labsocket(&["get", "alpha", "--timeout", "0.2", "--port", &mute.port]);
+    // A port where nothing answers: bound, never read.
+    let mute = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mute_port = mute.local_addr().unwrap().port().to_string();
+    let out = labsocket(&["get", "alpha", "--timeout", "0.2", "--port", &mute_port]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no reply from 127.0.0.1:"));
-    let out = labsocket(&["get", "--port", &socket.port]);
+    let out = labsocket(&["get", "--port", &port]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -304,8 +298,8 @@ fn get_exits_one_for_old_data_unknown_codenames_and_silence() {
 
 #[test]
 fn get_all_prints_a_table_that_marks_old_data() {
-    let (socket, now) = pull_socket();
-    let out = labsocket(&["get", "--all", "--port", &socket.port]);
+    let (_server, port, now) = pull_socket();
+    let out = labsocket(&["get", "--all", "--port", &port]);
     assert_eq!(out.status.code(), Some(1), "beta is OLD_DATA");
     assert_eq!(text(&out.stderr), "labsocket: OLD_DATA: beta\n");
     let table = text(&out.stdout);
@@ -328,38 +322,49 @@ fn get_all_prints_a_table_that_marks_old_data() {
 
 #[test]
 fn get_watch_repeats_plain_output_when_not_on_a_terminal() {
-    let (socket, now) = pull_socket();
-    let watch = Running::start(&["get", "alpha", "--watch", "0.05", "--port", &socket.port]);
+    let (_server, port, now) = pull_socket();
+    let watch = Running::start(&["get", "alpha", "--watch", "0.05", "--port", &port]);
     let expected = format!("{now:?} 42.0");
     for _ in 0..3 {
         let line = watch.lines.recv_timeout(WAIT).unwrap();
         assert_eq!(line, expected);
     }
     watch.stop();
-    let out = labsocket(&["get", "alpha", "--watch", "0", "--port", &socket.port]);
+    let out = labsocket(&["get", "alpha", "--watch", "0", "--port", &port]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn push_sends_json_wn_and_reports_refusals() {
-    let socket = FakeUdpSocket::start(|request| {
-        Some(match request {
-            r#"json_wn#{"a": 1, "b": "x"}"# => "ACK#{'a': 1, 'b': 'x'}".to_owned(),
-            r#"json_wn#{"fail": true}"# => "EXCEP#You messed up!".to_owned(),
-            other => format!("ERROR#unexpected {other}"),
-        })
-    });
-    let out = labsocket(&["push", r#"{"a":1,"b":"x"}"#, "--port", &socket.port]);
+    let server = Server::start(UDP_SOCKETS);
+    let port = |i: usize| server.address(&format!("push.{i}")).port().to_string();
+    let (store, greeter, queue) = (port(0), port(1), port(2));
+    let out = labsocket(&["push", r#"{"a":1,"b":"x"}"#, "--port", &store]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "ACK#{'a': 1, 'b': 'x'}\n");
-    let out = labsocket(&["push", r#"{"fail": true}"#, "--port", &socket.port]);
+    let state = server.rpc().call(
+        "push_state",
+        serde_json::json!([store.parse::<u16>().unwrap()]),
+    );
+    assert_eq!(state["last"], serde_json::json!({"a": 1, "b": "x"}));
+    let out = labsocket(&["push", r#"{"name": 1}"#, "--port", &greeter]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("callback failed: You messed up!"));
-    let out = labsocket(&["push", r#"{"c": 1}"#, "--port", &socket.port]);
+    assert!(
+        text(&out.stderr).contains("callback failed: 'name' must be a string"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = labsocket(&["push", r#"{"c": 1}"#, "--port", &queue]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = labsocket(&["push", r#"{"c": 2}"#, "--port", &queue]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("refused the data: unexpected json_wn#{\"c\": 1}"));
+    assert!(
+        text(&out.stderr).contains("refused the data: The queue of this push socket is full"),
+        "{}",
+        text(&out.stderr)
+    );
     for bad in ["[1, 2]", "{oops", r##"{"a#b": 1}"##] {
-        let out = labsocket(&["push", bad, "--port", &socket.port]);
+        let out = labsocket(&["push", bad, "--port", &store]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }

@@ -1,4 +1,4 @@
-"""Fixtures: real servers (``make_server``, ``server``) and the UDP sockets under test."""
+"""Fixtures: real servers (``make_server``, ``server``) and their UDP sockets under test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Callable, Iterator, List, Optional
 
 import pytest
 
-import pyexplabsys_fake
+import labsocket
 from harness import LabServer
 
 MakeServer = Callable[..., LabServer]
@@ -35,53 +35,77 @@ def server(make_server: MakeServer) -> LabServer:
     return make_server()
 
 
+#: One server's PyExpLabSys sockets (ports 0: the real ports come from its ``listening``
+#: lines): a date pull socket, a ``store_last`` push socket and a ``callback_direct`` push
+#: socket calling ``hello.greet`` (the compiled-in example plugin).
+UDP_SOCKETS = """
+[[pull_socket]]
+name = "Test date socket"
+kind = "date"
+port = 0
+codenames = ["alpha", "beta", "gamma"]
+timeouts = { beta = 1.0, gamma = 0.5 }
+
+[[push_socket]]
+name = "Test push socket"
+port = 0
+action = "store_last"
+
+[[push_socket]]
+name = "Greeting push socket"
+port = 0
+action = "callback_direct"
+command = "hello.greet"
+"""
+
+
+@pytest.fixture
+def udp_server(make_server: MakeServer) -> LabServer:
+    return make_server(UDP_SOCKETS)
+
+
 class PullSocketUnderTest:
-    """A date pull socket named ``name`` with codenames alpha, beta (1 s), gamma (0.5 s)."""
+    """The date pull socket ``pull.0`` of ``UDP_SOCKETS``: codenames alpha, beta (1 s),
+    gamma (0.5 s); ``set_point`` sets a point through the server's native front end."""
 
     name = "Test date socket"
     codenames = ["alpha", "beta", "gamma"]
-    timeouts = {"beta": 1.0, "gamma": 0.5}
 
-    def __init__(self, port: int, set_point: Callable[[str, float, object], None]) -> None:
-        self.host = "127.0.0.1"
-        self.port = port
-        self.set_point = set_point
+    def __init__(self, server: LabServer) -> None:
+        self.host, self.port = server.pull_address(0)
+        self._native_port = server.native_port
+
+    def set_point(self, codename: str, x: float, y: object) -> None:
+        with labsocket.Client(port=self._native_port) as lab:
+            lab.set_point(codename, (x, y))
 
 
 @pytest.fixture
-def pull_socket() -> Iterator[PullSocketUnderTest]:
-    """The pull socket the PullClient tests read (a PyExpLabSys stand-in until labsocket's
-    UDP front end is merged; then: a LabServer with this [[pull_socket]] and set_point)."""
-    fake = pyexplabsys_fake.pull_socket(
-        PullSocketUnderTest.name, PullSocketUnderTest.codenames, PullSocketUnderTest.timeouts
-    )
-    with fake:
-        def set_point(codename: str, x: float, y: object) -> None:
-            fake.state.points[codename] = (x, y)
-
-        yield PullSocketUnderTest(fake.port, set_point)
+def pull_socket(udp_server: LabServer) -> PullSocketUnderTest:
+    return PullSocketUnderTest(udp_server)
 
 
 class PushSocketUnderTest:
-    def __init__(self, port: int, last: Callable[[], Optional[dict]]) -> None:
-        self.host = "127.0.0.1"
-        self.port = port
-        self.last = last
+    """Push socket ``push.<index>``; ``last()`` is the dict it stored last (``push_state``)."""
+
+    def __init__(self, server: LabServer, index: int) -> None:
+        self.host, self.port = server.push_address(index)
+        self._native_port = server.native_port
+
+    def last(self) -> Optional[dict]:
+        with labsocket.Client(port=self._native_port) as lab:
+            last: Optional[dict] = lab.call("push_state", [self.port])["last"]
+            return last
 
 
 @pytest.fixture
-def push_socket() -> Iterator[PushSocketUnderTest]:
-    """A ``store_last`` push socket (stand-in until the UDP front end is merged)."""
-    with pyexplabsys_fake.push_socket() as fake:
-        yield PushSocketUnderTest(fake.port, lambda: fake.state.last)
+def push_socket(udp_server: LabServer) -> PushSocketUnderTest:
+    """A ``store_last`` push socket."""
+    return PushSocketUnderTest(udp_server, 0)
 
 
 @pytest.fixture
-def callback_push_socket() -> Iterator[PushSocketUnderTest]:
-    """A ``callback_direct`` push socket whose callback doubles ``x`` and fails without it."""
-
-    def double(data: dict) -> dict:
-        return {"doubled": data["x"] * 2}
-
-    with pyexplabsys_fake.push_socket(double) as fake:
-        yield PushSocketUnderTest(fake.port, lambda: fake.state.last)
+def callback_push_socket(udp_server: LabServer) -> PushSocketUnderTest:
+    """A ``callback_direct`` push socket calling ``hello.greet``: ``{"name": "Ada"}`` →
+    ``"Hello, Ada!"``; a ``name`` that is not a string makes the command fail."""
+    return PushSocketUnderTest(udp_server, 1)

@@ -2,7 +2,8 @@
 
 The binary is ``$LABSOCKET_BIN`` (the Rust test runner sets it), else the workspace's
 ``target/debug/labsocket``. Nothing sleeps and hopes: a start waits for the ``ready`` line,
-and every ``listening <front end> <address>`` line before it is recorded.
+and every ``listening <front end> <address>`` line before it is recorded (``native``,
+``pull.<i>``, ``push.<i>``, ...: UDP sockets configured with port 0 are found there).
 """
 
 from __future__ import annotations
@@ -104,7 +105,23 @@ class LabServer:
 
     @property
     def native_port(self) -> int:
-        return self.listening["native"][1]
+        return self.address("native")[1]
+
+    def address(self, front_end: str) -> Tuple[str, int]:
+        """The ``(host, port)`` front end ``front_end`` listens on (``native``, ``pull.0``,
+        ...), from its ``listening`` line."""
+        try:
+            return self.listening[front_end]
+        except KeyError:
+            raise KeyError(f"no {front_end!r} front end; have {sorted(self.listening)}") from None
+
+    def pull_address(self, index: int) -> Tuple[str, int]:
+        """The ``index``-th ``[[pull_socket]]`` (``listening pull.<index> ...``)."""
+        return self.address(f"pull.{index}")
+
+    def push_address(self, index: int) -> Tuple[str, int]:
+        """The ``index``-th ``[[push_socket]]`` (``listening push.<index> ...``)."""
+        return self.address(f"push.{index}")
 
     def stderr(self) -> str:
         path = self.folder / "stderr.log"

@@ -1,4 +1,4 @@
-"""PullClient and push() against PyExpLabSys-style UDP sockets (see conftest fixtures)."""
+"""PullClient and push() against the server's PyExpLabSys UDP sockets (conftest fixtures)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_push_returns_the_ack(push_socket: PushSocketUnderTest) -> None:
 
 
 def test_push_callback_results_and_errors(callback_push_socket: PushSocketUnderTest) -> None:
-    reply = labsocket.push({"x": 21}, port=callback_push_socket.port)
-    assert (reply.kind, reply.value) == ("RET", {"doubled": 42})
-    with pytest.raises(labsocket.CallbackError, match="callback raised"):
-        labsocket.push({"y": 1}, port=callback_push_socket.port)
+    reply = labsocket.push({"name": "Ada"}, port=callback_push_socket.port)
+    assert (reply.kind, reply.value) == ("RET", "Hello, Ada!")
+    with pytest.raises(labsocket.CallbackError, match="callback raised: 'name' must be a string"):
+        labsocket.push({"name": 1}, port=callback_push_socket.port)
