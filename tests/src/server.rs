@@ -174,6 +174,13 @@ impl Server {
             .unwrap_or_else(|| panic!("no '{name}' front end; have {:?}", self.listening))
     }
 
+    /// The names of every front end the server announced (`native`, `pull.0`, ...), sorted.
+    pub fn front_ends(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.listening.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The native front end's address.
     pub fn native(&self) -> SocketAddr {
         self.address("native")

@@ -127,13 +127,16 @@ pub fn run() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `default_level`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `default_level`), coloured by the same
+/// rules as the client output (a log redirected to a file gets no escape codes).
 pub fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .try_init();
 }
 
