@@ -26,6 +26,8 @@
 //! - [`shutdown`]: the cancellation token and task tracker every task obeys.
 //! - [`sources`]: timed-point sources, commands called on a timer whose results become
 //!   points.
+//! - [`tcp_listener`]: the accept loop and `max_connections` refusal every TCP front end
+//!   shares.
 
 pub mod cli;
 pub mod config;
@@ -43,6 +45,7 @@ pub mod pyminer;
 pub mod server;
 pub mod shutdown;
 pub mod sources;
+pub mod tcp_listener;
 
 /// The plugin API version this host provides.
 pub use labsocket_plugin_api::abi::ABI_VERSION;

@@ -1,6 +1,8 @@
 //! The PyMiner front end over raw sockets: G1 and G2 exchanges byte for byte, long
 //! connections, heartbeat and broadcasts, framing edge cases and bad input.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -614,4 +616,34 @@ fn pyminer_can_be_disabled_and_its_port_configured() {
         "{}",
         failure.stderr
     );
+}
+
+#[test]
+fn connections_past_max_connections_get_a_failure_frame() {
+    let server = Server::start(&format!("{QUIET}[limits]\nmax_connections = 2\n"));
+    let pm = server.pyminer();
+    let first = PmConnection::g1_long(pm);
+    let _second = PmConnection::g1_long(pm);
+    let mut third = PmConnection::connect(pm);
+    assert_eq!(
+        third.read_text(),
+        r#"{"message": "failed", "content": "server busy: max_connections (2) reached, try again later"}"#
+    );
+    assert!(third.closed_within(WAIT), "closed after the refusal");
+    drop(first);
+    // The freed slot is usable again (the server notices the close asynchronously).
+    let deadline = Instant::now() + WAIT;
+    let admitted = || {
+        // A refused connection may be reset before its refusal is read: that is a "no".
+        let mut stream = TcpStream::connect(pm).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut reply = [0u8; 16];
+        stream.write_all(b"request_data").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"conn_established"
+    };
+    while !admitted() {
+        assert!(Instant::now() < deadline, "slot never freed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -1,84 +1,47 @@
-//! The HTTP accept loop's share of `[limits] max_connections`.
+//! The HTTP front end's listener for axum: [`tcp_listener`](crate::tcp_listener)'s accept
+//! loop and `max_connections` slot, with a `503` for connections over the limit.
 //!
-//! HTTP connections take a slot from the same semaphore as every other TCP front end, so
-//! a flood of browsers or scripts cannot take file descriptors from the lab's clients. A
-//! connection over the limit gets a `503` and is closed. The slot and the `status`
-//! connection count live in the stream itself, so they are released whenever hyper drops
-//! it: at the end of a keep-alive connection or of a WebSocket.
+//! The slot and the `status` connection count live in the stream itself ([`Counted`]), so
+//! they are released whenever hyper drops it: at the end of a keep-alive connection or of
+//! a WebSocket.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::host_core::Core;
 use crate::shutdown::Shutdown;
-
-/// The most a refused connection's request is read before closing anyway.
-const MAX_DRAIN_BYTES: usize = 64 * 1024;
+use crate::tcp_listener::{self, Admitted, Refusal};
 
 /// A [`TcpListener`] that hands out only connections holding a slot.
-pub struct Limited {
-    listener: TcpListener,
-    slots: Arc<Semaphore>,
-    max_connections: usize,
-    open: Arc<AtomicUsize>,
-    tasks: Shutdown,
-}
+pub struct Limited(tcp_listener::Listener);
 
 impl Limited {
-    pub fn new(
-        listener: TcpListener,
-        core: &Core,
-        open: Arc<AtomicUsize>,
-        tasks: &Shutdown,
-    ) -> Self {
-        Self {
-            listener,
-            slots: core.connection_slots.clone(),
-            max_connections: core.max_connections,
-            open,
-            tasks: tasks.clone(),
-        }
+    /// Records the `http` front end as listening and wraps its socket.
+    pub fn new(listener: TcpListener, core: &Core, tasks: &Shutdown) -> Self {
+        let refusal = Refusal {
+            message: busy_response,
+            // A browser sends its request first: read it, or the close resets the answer.
+            drain: true,
+        };
+        Self(tcp_listener::Listener::new(
+            "http", listener, core, refusal, tasks,
+        ))
     }
+}
 
-    fn refuse(&self, mut stream: TcpStream, peer: SocketAddr) {
-        tracing::warn!(%peer, "http: refusing connection: max_connections reached");
-        let body = format!(
-            "server busy: max_connections ({}) reached, try again later\n",
-            self.max_connections
-        );
-        let response = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
-            body.len()
-        );
-        self.tasks.spawn(async move {
-            // Answer, then read what the client sent until it closes: closing a socket
-            // with unread request bytes sends a reset, which can destroy the answer before
-            // the client reads it.
-            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                stream.write_all(response.as_bytes()).await?;
-                stream.shutdown().await?;
-                let mut sink = [0u8; 4096];
-                let mut drained = 0;
-                while drained < MAX_DRAIN_BYTES {
-                    match stream.read(&mut sink).await? {
-                        0 => break,
-                        n => drained += n,
-                    }
-                }
-                Ok::<_, io::Error>(())
-            })
-            .await;
-        });
-    }
+/// The refusal over `max_connections`: `503 Service Unavailable`, `retry-after: 1`.
+fn busy_response(limit: usize) -> Vec<u8> {
+    let body = format!("{}\n", tcp_listener::busy_message(limit));
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 impl axum::serve::Listener for Limited {
@@ -86,47 +49,24 @@ impl axum::serve::Listener for Limited {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Counted, SocketAddr) {
-        loop {
-            let (stream, peer) = match self.listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Usually EMFILE: back off briefly instead of spinning on the error.
-                    tracing::warn!("http: accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-                self.refuse(stream, peer);
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            self.open.fetch_add(1, Ordering::Relaxed);
-            let counted = Counted {
-                stream,
-                _slot: slot,
-                open: self.open.clone(),
-            };
-            return (counted, peer);
-        }
+        let (stream, peer, admitted) = self.0.accept().await;
+        let _ = stream.set_nodelay(true);
+        let counted = Counted {
+            stream,
+            _admitted: admitted,
+        };
+        (counted, peer)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.0.local_addr()
     }
 }
 
 /// An accepted connection that holds its slot and is counted until dropped.
 pub struct Counted {
     stream: TcpStream,
-    _slot: OwnedSemaphorePermit,
-    open: Arc<AtomicUsize>,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
-    }
+    _admitted: Admitted,
 }
 
 impl AsyncRead for Counted {

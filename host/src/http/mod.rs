@@ -9,7 +9,7 @@
 //! - [`ws`]: `GET /ws`, a WebSocket that streams a snapshot, events and heartbeats.
 //! - [`outbox`]: a WebSocket connection's bounded, coalescing queue: a slow browser
 //!   never slows the server or other clients.
-//! - [`listener`]: the accept loop's `max_connections` slot and connection count.
+//! - [`listener`]: the shared TCP accept loop adapted to axum, with a `503` refusal.
 //! - [`origin`]: the Host and Origin checks that keep other web sites out.
 //!
 //! Built on axum (hyper, tokio): well kept, small, and on the runtime the host already
@@ -86,10 +86,9 @@ pub struct AppState {
 
 /// Serves HTTP on `listener` until shutdown.
 pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shutdown: &Shutdown) {
-    let address = listener
-        .local_addr()
+    let listener = listener::Limited::new(listener, &core, shutdown);
+    let address = axum::serve::Listener::local_addr(&listener)
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let open = core.add_front_end("http", address);
     let state = AppState {
         core: core.clone(),
         heartbeat: Duration::from_secs_f64(section.heartbeat_secs),
@@ -100,7 +99,6 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shut
         guard,
         origin::check_host,
     ));
-    let listener = listener::Limited::new(listener, &core, open, shutdown);
     let stop = shutdown.token.clone();
     shutdown.spawn(async move {
         if let Err(err) = axum::serve(listener, app)

@@ -19,16 +19,15 @@ pub mod framing;
 pub mod handshake;
 pub mod reply;
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::host_core::Core;
 use crate::shutdown::Shutdown;
+use crate::tcp_listener::{self, Refusal};
 
 /// The `[pyminer]` config section.
 #[derive(Debug, Clone, Deserialize)]
@@ -76,63 +75,28 @@ pub fn spawn(
     max_frame_bytes: usize,
     shutdown: &Shutdown,
 ) {
-    let address = listener
-        .local_addr()
-        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    let open = core.add_front_end("pyminer", address);
+    let refusal = Refusal {
+        message: busy_frame,
+        drain: false,
+    };
+    let listener = tcp_listener::Listener::new("pyminer", listener, &core, refusal, shutdown);
     let shared = Arc::new(connection::Shared {
         core: core.clone(),
         long_connections: Arc::default(),
         max_frame_bytes,
     });
     broadcast::spawn(
-        core.clone(),
+        core,
         shared.long_connections.clone(),
         section.heartbeat(),
         shutdown,
     );
-    let tasks = shutdown.clone();
-    shutdown.spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                _ = tasks.token.cancelled() => break,
-                accepted = listener.accept() => accepted,
-            };
-            let (mut stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Usually EMFILE: back off briefly instead of spinning on the error.
-                    tracing::warn!("pyminer: accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let Ok(slot) = core.connection_slots.clone().try_acquire_owned() else {
-                tracing::warn!(%peer, "pyminer: refusing connection: max_connections reached");
-                let refusal = reply::failure(
-                    handshake::Generation::G1,
-                    None,
-                    &format!(
-                        "server busy: max_connections ({}) reached, try again later",
-                        core.max_connections
-                    ),
-                );
-                tasks.spawn(async move {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), stream.write_all(&refusal))
-                            .await;
-                });
-                continue;
-            };
-            let (shared, token, open) = (shared.clone(), tasks.token.clone(), open.clone());
-            tasks.spawn(async move {
-                open.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%peer, "pyminer: connection opened");
-                connection::serve(shared, stream, token).await;
-                open.fetch_sub(1, Ordering::Relaxed);
-                tracing::debug!(%peer, "pyminer: connection closed");
-                drop(slot);
-            });
-        }
-    });
+    listener.spawn(move |stream, token| connection::serve(shared.clone(), stream, token));
+}
+
+/// The refusal over `max_connections`: a G1 failure frame (sent before any handshake
+/// says which generation the client is).
+fn busy_frame(limit: usize) -> Vec<u8> {
+    let message = tcp_listener::busy_message(limit);
+    reply::failure(handshake::Generation::G1, None, &message).into()
 }
