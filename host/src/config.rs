@@ -118,8 +118,6 @@ impl Default for Config {
     }
 }
 
-/// The built-in default's date pull socket on 9000, serving the `system` plugin's metrics
-/// (SPEC §3). The timeout marks them `OLD_DATA` if the source feeding them stops.
 /// The built-in default's source: the machine's own metrics every second, which feed
 /// [`system_pull_socket`].
 fn system_source() -> crate::sources::SourceConfig {
@@ -130,6 +128,8 @@ fn system_source() -> crate::sources::SourceConfig {
     }
 }
 
+/// The built-in default's date pull socket on 9000, serving the `system` plugin's metrics
+/// (SPEC §3). The timeout marks them `OLD_DATA` if the source feeding them stops.
 fn system_pull_socket() -> PullSocketConfig {
     PullSocketConfig {
         name: "labsocket system".to_owned(),

@@ -178,20 +178,7 @@ pub async fn start(
         let front_end = format!("pull.{i}");
         let address = SocketAddr::new(bind, pull.port());
         let socket = bind_udp(&front_end, &pull.name, address).await?;
-        let activity = Activity {
-            check: pull.check_activity,
-            timeout: pull.activity_timeout,
-        };
-        let pull = PullSocket::new(pull, core.points.clone());
-        spawn_pull(
-            core,
-            shutdown,
-            &front_end,
-            socket,
-            pull,
-            activity,
-            max_datagram,
-        )?;
+        spawn_pull(core, shutdown, &front_end, socket, pull, max_datagram)?;
     }
     for (i, push_config) in config.push_socket.iter().enumerate() {
         let front_end = format!("push.{i}");
@@ -252,20 +239,7 @@ pub async fn start(
                 check_activity: true,
                 activity_timeout: 900.0,
             };
-            let activity = Activity {
-                check: pull.check_activity,
-                timeout: pull.activity_timeout,
-            };
-            let pull = PullSocket::new(&pull, core.points.clone());
-            spawn_pull(
-                core,
-                shutdown,
-                &front_end,
-                socket,
-                pull,
-                activity,
-                max_datagram,
-            )?;
+            spawn_pull(core, shutdown, &front_end, socket, &pull, max_datagram)?;
         }
         let live = live::LiveSocket::start(core, live_config, shutdown)
             .await
@@ -314,15 +288,20 @@ fn register(
     address.port()
 }
 
+/// Serves pull socket `config` on `socket`, on a blocking thread (see the module doc).
 fn spawn_pull(
     core: &Arc<Core>,
     shutdown: &Shutdown,
     front_end: &str,
     socket: UdpSocket,
-    pull: PullSocket,
-    activity: Activity,
+    config: &PullSocketConfig,
     max_datagram: usize,
 ) -> Result<(), StartError> {
+    let activity = Activity {
+        check: config.check_activity,
+        timeout: config.activity_timeout,
+    };
+    let pull = PullSocket::new(config, core.points.clone());
     let address = socket.local_addr();
     let fallback = SocketAddr::from(([0, 0, 0, 0], 0));
     let blocking = socket

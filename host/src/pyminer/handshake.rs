@@ -164,23 +164,19 @@ mod tests {
 
     #[test]
     fn g1_words_exactly_with_optional_terminator() {
-        assert_eq!(classify(b"long_conn", false), done(Handshake::G1Long, 9));
-        assert_eq!(
-            classify(b"long_connPMEND", false),
-            done(Handshake::G1Long, 14)
-        );
-        assert_eq!(
-            classify(b"request_data", false),
-            done(Handshake::G1Short, 12)
-        );
-        assert_eq!(
-            classify(b"request_data{\"method\": \"x\"}PMEND", false),
-            done(Handshake::G1Short, 12)
-        );
-        assert_eq!(
-            classify(b"long_connection", false),
-            done(Handshake::G1Short, 15)
-        );
+        for (sent, handshake, used) in [
+            (&b"long_conn"[..], Handshake::G1Long, 9),
+            (b"long_connPMEND", Handshake::G1Long, 14),
+            (b"request_data", Handshake::G1Short, 12),
+            (
+                b"request_data{\"method\": \"x\"}PMEND",
+                Handshake::G1Short,
+                12,
+            ),
+            (b"long_connection", Handshake::G1Short, 15),
+        ] {
+            assert_eq!(classify(sent, false), done(handshake, used), "{sent:?}");
+        }
     }
 
     #[test]

@@ -54,6 +54,56 @@ fn pickle_of<'b>(meta: &Meta, bytes: &'b [u8]) -> Result<Cow<'b, [u8]>, String> 
     }
 }
 
+/// `{"message": "succeeded", key: base64(bytes)}`.
+fn succeeded_with(key: &str, bytes: &[u8]) -> Value {
+    reply([
+        ("message", Value::from("succeeded")),
+        (key, Value::from(b64_encode(bytes))),
+    ])
+}
+
+/// `{"var_names": names, "message": "succeed"}`.
+fn var_names(names: Vec<Value>) -> Value {
+    reply([
+        ("var_names", Value::Array(names)),
+        ("message", Value::from("succeed")),
+    ])
+}
+
+/// Parameter `key` at `index`: one name or a list of names.
+fn one_or_more_names<'p>(
+    params: &Params<'p>,
+    index: usize,
+    key: &str,
+) -> Result<Vec<&'p str>, CommandError> {
+    let wrong = || params.wrong_type(key, "a string or a list of strings");
+    match params.required(index, key)? {
+        Value::String(name) => Ok(vec![name.as_str()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().ok_or_else(wrong))
+            .collect(),
+        _ => Err(wrong()),
+    }
+}
+
+/// Parameter `provider` at `index` of a write: a label, "server" if left out.
+fn write_provider<'p>(params: &Params<'p>, index: usize) -> Result<&'p str, CommandError> {
+    let provider = params.str_or(index, "provider", DEFAULT_WRITE_PROVIDER)?;
+    meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
+    Ok(provider)
+}
+
+/// A pickle to store under `name`, typed from its contents.
+fn pickled(name: String, bytes: Vec<u8>) -> NewValue {
+    NewValue {
+        name,
+        encoding: meta::PICKLE.to_owned(),
+        type_hint: pickle::type_hint(&bytes).to_owned(),
+        bytes,
+    }
+}
+
 /// `read_p [name]` → `{"<name>": "<b64 pickle>", "message": "success"}`, or
 /// `{"message": "variable <name> not found!"}`.
 pub fn read_p(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
@@ -99,17 +149,10 @@ pub fn write_p(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Val
         }
         _ => return Err(params.wrong_type("data", "a base64 string")),
     };
-    let provider = params.str_or(2, "provider", DEFAULT_WRITE_PROVIDER)?;
-    meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
+    let provider = write_provider(&params, 2)?;
     let bytes = b64_decode(data, "the value").map_err(CommandError::invalid_params)?;
     check_pickled_value(&bytes).map_err(CommandError::invalid_params)?;
-    let value = NewValue {
-        name: name.to_owned(),
-        encoding: meta::PICKLE.to_owned(),
-        type_hint: pickle::type_hint(&bytes).to_owned(),
-        bytes,
-    };
-    let metas = ws.set_many(vec![value], provider)?;
+    let metas = ws.set_many(vec![pickled(name.to_owned(), bytes)], provider)?;
     events.changed(&metas);
     Ok(reply([("message", Value::from("success"))]))
 }
@@ -136,8 +179,7 @@ pub fn write_var_dic(
         }
         _ => return Err(params.wrong_type("data", "a base64 string")),
     };
-    let provider = params.str_or(1, "provider", DEFAULT_WRITE_PROVIDER)?;
-    meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
+    let provider = write_provider(&params, 1)?;
     let outer = b64_decode(data, "the dict").map_err(CommandError::invalid_params)?;
     if pickle::is_pickled_none(&outer) {
         return Err(CommandError::invalid_params(
@@ -157,12 +199,7 @@ pub fn write_var_dic(
             }
         });
         match checked {
-            Ok(bytes) => values.push(NewValue {
-                name,
-                encoding: meta::PICKLE.to_owned(),
-                type_hint: pickle::type_hint(&bytes).to_owned(),
-                bytes,
-            }),
+            Ok(bytes) => values.push(pickled(name, bytes)),
             Err(reason) => {
                 skipped.insert(name, Value::from(reason));
             }
@@ -199,13 +236,10 @@ fn var_dic<'n>(
         .iter()
         .map(|(name, pickle)| (name.as_str(), pickle.as_slice()))
         .collect();
-    Ok(reply([
-        ("message", Value::from("succeeded")),
-        (
-            "var_dic",
-            Value::from(b64_encode(&pickle::write_dict_of_pickles(&entries))),
-        ),
-    ]))
+    Ok(succeeded_with(
+        "var_dic",
+        &pickle::write_dict_of_pickles(&entries),
+    ))
 }
 
 /// `get_var_dic []` → every public variable as `b64(pickle({name: value}))`.
@@ -227,18 +261,7 @@ pub fn get_vars(
     params: Value,
 ) -> Result<Value, CommandError> {
     let params = Params::new(&params, "get_vars [[name, ...]]")?;
-    let names: Vec<&str> = match params.required(0, "names")? {
-        Value::String(name) => vec![name.as_str()],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .ok_or_else(|| params.wrong_type("names", "a list of strings"))
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(params.wrong_type("names", "a list of strings")),
-    };
-    var_dic(ws, names)
+    var_dic(ws, one_or_more_names(&params, 0, "names")?)
 }
 
 /// `get_all_variable_names []` → PyMiner's builtin type names, then every variable.
@@ -248,15 +271,12 @@ pub fn get_all_variable_names(
     params: Value,
 ) -> Result<Value, CommandError> {
     Params::new(&params, "get_all_variable_names []")?;
-    let names: Vec<Value> = BUILTIN_TYPES
+    let names = BUILTIN_TYPES
         .iter()
         .map(|name| Value::from(*name))
         .chain(ws.names().into_iter().map(Value::from))
         .collect();
-    Ok(reply([
-        ("var_names", Value::Array(names)),
-        ("message", Value::from("succeed")),
-    ]))
+    Ok(var_names(names))
 }
 
 /// `get_all_public_variable_names []` → every variable (the builtins are not public).
@@ -266,11 +286,7 @@ pub fn get_all_public_variable_names(
     params: Value,
 ) -> Result<Value, CommandError> {
     Params::new(&params, "get_all_public_variable_names []")?;
-    let names = ws.names().into_iter().map(Value::from).collect();
-    Ok(reply([
-        ("var_names", Value::Array(names)),
-        ("message", Value::from("succeed")),
-    ]))
+    Ok(var_names(ws.names().into_iter().map(Value::from).collect()))
 }
 
 /// `get_all_var_names_of_type [type]` (G2) → `{"message": "succeeded", "var_names":
@@ -297,13 +313,7 @@ pub fn get_all_var_names_of_type(
         .filter(|meta| meta.type_hint == wanted)
         .map(|meta| meta.name.as_str())
         .collect();
-    Ok(reply([
-        ("message", Value::from("succeeded")),
-        (
-            "var_names",
-            Value::from(b64_encode(&pickle::write_str_list(&names))),
-        ),
-    ]))
+    Ok(succeeded_with("var_names", &pickle::write_str_list(&names)))
 }
 
 /// `delete_variable [name or [names], provider="unknown"]` →
@@ -318,18 +328,8 @@ pub fn delete_variable(
         &params,
         "delete_variable [name or [names], provider=\"unknown\"]",
     )?;
+    let names = one_or_more_names(&params, 0, "name")?;
     let sent = params.required(0, "name")?;
-    let names: Vec<&str> = match sent {
-        Value::String(name) => vec![name.as_str()],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .ok_or_else(|| params.wrong_type("name", "a string or a list of strings"))
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(params.wrong_type("name", "a string or a list of strings")),
-    };
     let provider = params.str_or(1, "provider", DEFAULT_DELETE_PROVIDER)?;
     let existed = ws.delete(&names)?;
     for (name, existed) in names.iter().zip(existed) {
