@@ -208,14 +208,22 @@ fn status(core: &Core) -> Value {
         .front_ends()
         .iter()
         .map(|front_end| {
-            object([
+            let heartbeat = front_end
+                .heartbeat_secs
+                .map(|secs| ("heartbeat_secs", Value::Float(secs)));
+            let fields = [
                 ("name", Value::Str(front_end.name.clone())),
                 ("address", Value::Str(front_end.address.to_string())),
                 (
                     "connections",
                     Value::Int(front_end.open_connections() as i64),
                 ),
-            ])
+            ]
+            .into_iter()
+            .chain(heartbeat)
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect();
+            Value::Dict(fields)
         })
         .collect();
     object([

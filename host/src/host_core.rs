@@ -38,6 +38,8 @@ pub struct FrontEnd {
     pub name: String,
     pub address: SocketAddr,
     pub connections: Arc<AtomicUsize>,
+    /// Seconds between the heartbeats it sends (0: off), for front ends that have them.
+    pub heartbeat_secs: Option<f64>,
 }
 
 impl FrontEnd {
@@ -78,8 +80,18 @@ impl Core {
                 name: name.to_owned(),
                 address,
                 connections: connections.clone(),
+                heartbeat_secs: None,
             });
         connections
+    }
+
+    /// Records that front end `name` sends heartbeats every `secs` seconds (0: off), for
+    /// `status`: clients learn the period before the first heartbeat arrives.
+    pub fn set_heartbeat_secs(&self, name: &str, secs: f64) {
+        let mut front_ends = self.front_ends.write().unwrap_or_else(|e| e.into_inner());
+        for front_end in front_ends.iter_mut().filter(|f| f.name == name) {
+            front_end.heartbeat_secs = Some(secs);
+        }
     }
 
     /// The listening front ends, in start order.

@@ -103,6 +103,49 @@ fn status_summarises_the_server_and_json_has_it_all() {
 }
 
 #[test]
+fn status_gives_each_front_ends_heartbeat_period() {
+    let server = Server::start(
+        "[native]\nheartbeat_secs = 0.5\n[pyminer]\nheartbeat_secs = 0\n\n\
+         [[pull_socket]]\nname = \"p\"\nport = 0\ncodenames = [\"a\"]\n",
+    );
+    let port = server.native().port().to_string();
+    let out = labsocket(&["status", "--json", "--port", &port]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let heartbeats: Vec<(&str, Option<f64>)> = status["front_ends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap(),
+                f.get("heartbeat_secs").map(|h| h.as_f64().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        heartbeats,
+        [
+            ("native", Some(0.5)),
+            ("pyminer", Some(0.0)),
+            ("pull.0", None),
+            ("http", Some(2.0))
+        ]
+    );
+    let summary = text(&labsocket(&["status", "--port", &port]).stdout);
+    let row = |name: &str| {
+        summary
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {summary}"))
+            .to_owned()
+    };
+    assert!(summary.contains("connections  heartbeat"), "{summary}");
+    assert!(row("native").ends_with("0.50 s"), "{summary}");
+    assert!(row("pyminer").ends_with("off"), "{summary}");
+    assert!(row("pull.0").ends_with('-'), "{summary}");
+}
+
+#[test]
 fn colours_follow_clicolor_force_and_no_color() {
     let server = Server::start("");
     let port = server.native().port().to_string();

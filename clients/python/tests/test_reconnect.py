@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import socketserver
 import threading
 import time
-from typing import List, Tuple
+from typing import Iterator, List, Tuple
 
 import pytest
 
@@ -97,6 +99,9 @@ def test_without_reconnect_a_crash_ends_calls_and_subscriptions(make_server: Mak
         except labsocket.LabsocketError as err:
             slow.append(err)
 
+    # The status request sent on connecting is answered first: then only the slow call
+    # is pending.
+    wait_until(lambda: lab.heartbeat_period is not None, "the status reply")
     caller = threading.Thread(target=call_slowly)
     caller.start()
     wait_until(lambda: lab._pending, "the slow call to be sent")
@@ -108,3 +113,48 @@ def test_without_reconnect_a_crash_ends_calls_and_subscriptions(make_server: Mak
     with pytest.raises(labsocket.ConnectionLost):
         lab.ping()
     lab.close()
+
+
+def test_the_heartbeat_period_is_known_from_status_before_any_heartbeat(
+    make_server: MakeServer,
+) -> None:
+    server = make_server("[native]\nheartbeat_secs = 30\n", native_port=free_tcp_port())
+    with labsocket.Client(port=server.native_port, backoff=FAST_BACKOFF) as lab:
+        wait_until(lambda: lab.heartbeat_period == 30.0, "the period from status", timeout=1.0)
+        server.kill()
+        wait_until(lambda: not lab.connected, "the client to notice the crash")
+        lab.heartbeat_period = None
+        server.start(server.native_port)
+        wait_until(lambda: lab.heartbeat_period == 30.0, "the period after reconnecting")
+
+
+@pytest.fixture
+def older_server() -> Iterator[int]:
+    """A native server from before ``status`` gave ``heartbeat_secs``: its status has no
+    such field, and it sends a heartbeat every 0.3 s (by ``ts``) right after connecting."""
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            for ts in (1000.0, 1000.3, 1000.6):
+                beat = {"jsonrpc": "2.0", "method": "heartbeat", "params": {"ts": ts}}
+                self.wfile.write(json.dumps(beat).encode() + b"\n")
+            for line in self.rfile:
+                request = json.loads(line)
+                result = {"version": "0.0.9", "front_ends": [{"name": "native"}]}
+                reply = {"jsonrpc": "2.0", "id": request["id"], "result": result}
+                self.wfile.write(json.dumps(reply).encode() + b"\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_without_heartbeat_secs_in_status_the_period_is_measured(older_server: int) -> None:
+    with labsocket.Client(port=older_server) as lab:
+        assert lab.status()["version"] == "0.0.9"
+        wait_until(lambda: lab.heartbeat_period is not None, "two heartbeats")
+        assert lab.heartbeat_period == pytest.approx(0.3)

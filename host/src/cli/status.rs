@@ -64,17 +64,23 @@ fn summary(painter: &Painter, address: &str, status: &Value) -> String {
                     Some(other) => pyjson::to_python_json(other),
                     None => "-".to_owned(),
                 };
+                let heartbeat = match front_end.get("heartbeat_secs").and_then(Value::as_f64) {
+                    None => "-".to_owned(),
+                    Some(secs) if secs <= 0.0 => "off".to_owned(),
+                    Some(secs) => terminal::duration(secs),
+                };
                 vec![
                     Cell::new(field("name"), styles::KEY),
                     Cell::plain(field("address")),
                     Cell::plain(field("connections")),
+                    Cell::plain(heartbeat),
                 ]
             })
             .collect();
         out.push('\n');
         out.push_str(&terminal::table(
             painter,
-            &["front end", "address", "connections"],
+            &["front end", "address", "connections", "heartbeat"],
             &rows,
         ));
         out.push('\n');

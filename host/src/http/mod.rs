@@ -87,6 +87,7 @@ pub struct AppState {
 /// Serves HTTP on `listener` until shutdown.
 pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shutdown: &Shutdown) {
     let listener = listener::Limited::new(listener, &core, shutdown);
+    core.set_heartbeat_secs("http", section.heartbeat_secs);
     let address = axum::serve::Listener::local_addr(&listener)
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let state = AppState {

@@ -30,6 +30,10 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, settings: Settings, shutdow
         drain: false,
     };
     let listener = tcp_listener::Listener::new("native", listener, &core, refusal, shutdown);
+    let heartbeat_secs = settings
+        .heartbeat
+        .map_or(0.0, |period| period.as_secs_f64());
+    core.set_heartbeat_secs("native", heartbeat_secs);
     let settings = Arc::new(settings);
     listener.spawn(move |stream, token| {
         connection::serve(core.clone(), stream, settings.clone(), token)

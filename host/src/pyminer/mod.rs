@@ -80,6 +80,7 @@ pub fn spawn(
         drain: false,
     };
     let listener = tcp_listener::Listener::new("pyminer", listener, &core, refusal, shutdown);
+    core.set_heartbeat_secs("pyminer", section.heartbeat_secs);
     let shared = Arc::new(connection::Shared {
         core: core.clone(),
         long_connections: Arc::default(),

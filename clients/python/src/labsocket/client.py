@@ -7,7 +7,8 @@ subscriptions, and watches the connection's health.
 
 The connection repairs itself. When it drops, or when the server goes silent for 2.5
 heartbeat periods (a hung or stopped server keeps its socket open, so silence is the
-only sign), the reader reconnects with exponential backoff and jitter (so a restarted
+only sign; the period comes from ``status`` on each new connection, or from the
+heartbeats of a server whose ``status`` does not give it), the reader reconnects with exponential backoff and jitter (so a restarted
 server is not hit by every client at the same instant) and subscribes again to every
 open subscription's topics. Calls made meanwhile wait for the new connection, up to
 their timeout. A call whose request was already sent when the connection dropped fails
@@ -45,7 +46,8 @@ log = logging.getLogger("labsocket")
 
 DEFAULT_PORT = 12307
 
-#: The server's default ``[native] heartbeat_secs``; assumed until a heartbeat is seen.
+#: The server's default ``[native] heartbeat_secs``; assumed until the server says (in
+#: ``status``) or two heartbeats show otherwise.
 DEFAULT_HEARTBEAT_SECS = 10.0
 
 #: Silence, in heartbeat periods, after which the server is taken for dead.
@@ -101,6 +103,29 @@ class _Pending:
         self.done.set()
 
 
+class _HeartbeatLookup(_Pending):
+    """The ``status`` request sent on every new connection: the native front end's
+    ``heartbeat_secs`` gives the heartbeat period before the first heartbeat arrives.
+    A server that does not report it (or has heartbeats off) leaves the period to be
+    measured from the heartbeats."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: "Client") -> None:
+        super().__init__()
+        self.client = client
+
+    def finish(self, result: Any = None, error: Optional[LabsocketError] = None) -> None:
+        super().finish(result, error)
+        front_ends = result.get("front_ends") if isinstance(result, dict) else None
+        for front_end in front_ends if isinstance(front_ends, list) else []:
+            if not isinstance(front_end, dict) or front_end.get("name") != "native":
+                continue
+            period = front_end.get("heartbeat_secs")
+            if isinstance(period, (int, float)) and period > 0:
+                self.client.heartbeat_period = float(period)
+
+
 class Client:
     """A thread-safe connection to a labsocket server's native front end.
 
@@ -147,8 +172,9 @@ class Client:
         self.reconnects = 0
         """How many times the connection was re-established."""
         self.heartbeat_period: Optional[float] = None
-        """The server's heartbeat period, once two heartbeats have arrived (from their
-        ``ts``, so a client that fell behind and read several at once measures it right)."""
+        """The server's heartbeat period: from ``status`` once connected, else once two
+        heartbeats have arrived (from their ``ts``, so a client that fell behind and read
+        several at once measures it right)."""
 
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
@@ -158,7 +184,14 @@ class Client:
         self._closed: Optional[LabsocketError] = None
         self._stopping = threading.Event()
         self._sock: Optional[socket.socket] = None
-        self._install(self._connect())
+        sock = self._connect()
+        try:
+            self._install(sock)
+        except OSError as err:
+            _shut(sock)
+            raise ServerUnavailable(
+                f"the labsocket server at {host}:{port} closed the connection: {err}"
+            ) from None
         self._reader = threading.Thread(
             target=self._read_forever, name=f"labsocket-reader-{host}:{port}", daemon=True
         )
@@ -388,14 +421,20 @@ class Client:
         return sock
 
     def _install(self, sock: socket.socket) -> None:
-        """Makes ``sock`` the connection and subscribes it to every open topic."""
+        """Makes ``sock`` the connection, subscribes it to every open topic and asks the
+        heartbeat period."""
         with self._cond:
             topics = sorted({t for s in self._subscriptions for t in s.topics})
+        # Replies are not awaited (this may be the reader thread): the subscribe reply is
+        # dropped, the status reply is handled when the reader gets it.
         if topics:
-            line = {"jsonrpc": "2.0", "id": next(self._ids), "method": "subscribe",
-                    "params": {"topics": topics}}
-            # The reply is not awaited (this may be the reader thread): it is dropped.
-            sock.sendall(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")
+            _send_request(sock, next(self._ids), "subscribe", {"topics": topics})
+        lookup_id = next(self._ids)
+        _send_request(sock, lookup_id, "status")
+        # Registered after sending is still in time: nobody reads ``sock`` before it is
+        # installed below.
+        with self._cond:
+            self._pending[lookup_id] = _HeartbeatLookup(self)
         with self._cond:
             self._sock = sock
             self._cond.notify_all()
@@ -628,6 +667,13 @@ class Client:
             waiter.finish(error=server_error(message["error"]))
         else:
             waiter.finish(result=message.get("result"))
+
+
+def _send_request(sock: socket.socket, request_id: int, method: str, params: Params = None) -> None:
+    line: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        line["params"] = params
+    sock.sendall(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")
 
 
 def _shut(sock: socket.socket) -> None:
