@@ -59,13 +59,19 @@ pub struct Server {
     shutdown: Shutdown,
 }
 
-/// Loads the plugins of `config` into a fresh core (also used by `labsocket plugins`).
-pub async fn load_core(config: &Config) -> Result<(Arc<Core>, Vec<PluginReport>), StartError> {
+/// Loads the plugins of `config` into a fresh core (also used by `labsocket plugins`),
+/// running their inits if `run_init` (which needs the data directory: it is created).
+pub async fn load_core(
+    config: &Config,
+    run_init: bool,
+) -> Result<(Arc<Core>, Vec<PluginReport>), StartError> {
     let data_dir = config.data_dir();
-    std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
-        path: data_dir.display().to_string(),
-        source,
-    })?;
+    if run_init {
+        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+    }
     let bus = EventBus::new();
     let points = PointTable::new(bus.clone());
     let services = HostServices {
@@ -89,6 +95,7 @@ pub async fn load_core(config: &Config) -> Result<(Arc<Core>, Vec<PluginReport>)
             dylibs: &dylibs,
             plugin_config: &tables,
             reserved_commands: &reserved,
+            run_init,
         };
         plugins::load_all(&options, &services)
     })
@@ -106,7 +113,7 @@ pub async fn load_core(config: &Config) -> Result<(Arc<Core>, Vec<PluginReport>)
 impl Server {
     /// Loads plugins and binds every configured front end.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        let (core, reports) = load_core(config).await?;
+        let (core, reports) = load_core(config, true).await?;
         let plugin_failed = reports.iter().any(|report| report.outcome.is_err());
         let sources =
             sources::resolve(&config.source, &core, plugin_failed).map_err(|message| {

@@ -20,9 +20,15 @@ fn plugins_json(config: &str) -> (i32, Value) {
     let dir = TempDir::new("plugins");
     let path = dir.path().join("labsocket.toml");
     std::fs::write(&path, config).unwrap();
+    plugins_json_at(&path, &[])
+}
+
+/// `labsocket plugins --json --config <path> <args>`: (exit code, parsed stdout).
+fn plugins_json_at(path: &Path, args: &[&str]) -> (i32, Value) {
     let out = Command::new(labsocket_bin())
         .args(["plugins", "--json", "--config"])
-        .arg(&path)
+        .arg(path)
+        .args(args)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -109,10 +115,14 @@ fn plugins_subcommand_lists_compiled_in_and_dylib_plugins() {
     assert_eq!(units["error"], Value::Null);
 }
 
-/// Loads `config` with `labsocket plugins` and with `labsocket serve`; returns the error
-/// reported for the failing plugin. The server must still start and serve.
+/// Loads `config` with `labsocket plugins --init` (inits run, as in `serve`) and with
+/// `labsocket serve`; checks the error reported for the failing plugin. The server must
+/// still start and serve.
 fn refused(bad: &Path, expect: &[&str]) {
-    let (code, list) = plugins_json(&config_with_dylibs(&[bad, &units_dylib()]));
+    let dir = TempDir::new("refused");
+    let path = dir.path().join("labsocket.toml");
+    std::fs::write(&path, config_with_dylibs(&[bad, &units_dylib()])).unwrap();
+    let (code, list) = plugins_json_at(&path, &["--init"]);
     assert_eq!(code, 1, "a failed plugin makes `plugins` exit 1: {list}");
     let failed: Vec<&Value> = list
         .as_array()
@@ -248,4 +258,77 @@ fn plugins_text_output_is_readable() {
     );
     assert!(text.contains("    hello.greet"), "{text}");
     assert!(text.contains("FAILED ["), "{text}");
+}
+
+/// The entry of plugin `name` in a `plugins --json` list.
+fn entry<'l>(list: &'l Value, name: &str) -> &'l Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no plugin '{name}': {list}"))
+}
+
+#[test]
+fn plugins_lists_without_running_init_unless_asked() {
+    let dir = TempDir::new("no-init");
+    let path = dir.path().join("labsocket.toml");
+    std::fs::write(&path, config_with_dylibs(&[&bad_plugin("init_fails")])).unwrap();
+    let (code, list) = plugins_json_at(&path, &[]);
+    assert_eq!(code, 0, "{list}");
+    assert_eq!(entry(&list, "initfails")["error"], Value::Null);
+    assert!(
+        !dir.path().join("labsocket-data").exists(),
+        "listing creates no data directory"
+    );
+    let (code, list) = plugins_json_at(&path, &["--init"]);
+    assert_eq!(code, 1, "{list}");
+    let failed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !p["error"].is_null());
+    let error = failed.expect("the init failure is reported")["error"]
+        .as_str()
+        .unwrap();
+    assert!(error.contains("instrument not found"), "{error}");
+}
+
+#[test]
+fn plugins_next_to_a_running_server_lists_and_init_explains_the_lock() {
+    let server = Server::start("");
+    let config = server.dir.path().join("labsocket.toml");
+    let (code, list) = plugins_json_at(&config, &[]);
+    assert_eq!(code, 0, "{list}");
+    let workspace = entry(&list, "workspace");
+    assert_eq!(workspace["error"], Value::Null);
+    assert!(workspace["commands"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("workspace.set")));
+    let (code, list) = plugins_json_at(&config, &["--init"]);
+    assert_eq!(code, 1, "{list}");
+    let failed: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["error"].as_str())
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "only the workspace's store is locked: {list}"
+    );
+    assert!(
+        failed[0].contains("plugin 'workspace'")
+            && failed[0].contains(
+                "is in use by another process (a labsocket server running on this data_dir?)"
+            ),
+        "{}",
+        failed[0]
+    );
+    // The running server did not notice.
+    let mut rpc = server.rpc();
+    rpc.call("workspace.set", json!({"name": "x", "value": 1}));
+    assert_eq!(rpc.call("workspace.get", json!({"name": "x"}))["value"], 1);
 }

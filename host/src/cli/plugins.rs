@@ -1,4 +1,10 @@
 //! `labsocket plugins`: load the configured plugins without serving, and list them.
+//!
+//! By default each plugin is checked (descriptor, plugin API version, name and command
+//! clashes) and listed, but its init is not run: init may open files, take locks or
+//! probe instruments, which a server running on the same config already holds, and a
+//! listing must not disturb it. `--init` runs every init as `serve` does, to check that
+//! the plugins start with this config (best while no server uses its data directory).
 
 use super::{init_logging, ConfigArgs, EXIT_FAILURE, EXIT_USAGE};
 use crate::config::Config;
@@ -13,6 +19,10 @@ pub struct PluginsArgs {
     /// Print a JSON array instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also run each plugin's init, as `serve` does, and report the ones that fail (their
+    /// data directory must not be in use by a running server).
+    #[arg(long)]
+    pub init: bool,
 }
 
 /// A loaded plugin as JSON: `{"name","version","api_version","source","path","commands"}`.
@@ -63,7 +73,7 @@ pub async fn run(args: PluginsArgs) -> u8 {
         },
         None => Config::default(),
     };
-    let reports = match crate::server::load_core(&config).await {
+    let reports = match crate::server::load_core(&config, args.init).await {
         Ok((_, reports)) => reports,
         Err(err) => {
             eprintln!("labsocket: {err}");

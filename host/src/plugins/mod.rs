@@ -73,6 +73,9 @@ pub struct LoadOptions<'a> {
     pub plugin_config: &'a BTreeMap<String, serde_json::Value>,
     /// Command names the host itself owns; a plugin may not claim them.
     pub reserved_commands: &'a [&'a str],
+    /// Run each plugin's init (serving). Without it plugins are checked and listed only:
+    /// nothing of theirs runs (`labsocket plugins` next to a running server).
+    pub run_init: bool,
 }
 
 /// Loads the compiled-in plugins (sorted by name) and then the configured dylibs, in order.
@@ -132,7 +135,7 @@ impl Loader<'_> {
         self.reports.push(PluginReport { source, outcome });
     }
 
-    /// Checks for clashes, runs init, and adds the commands.
+    /// Checks for clashes, runs init (if asked), and adds the commands.
     fn register(
         &mut self,
         plugin: load::Validated,
@@ -165,7 +168,7 @@ impl Loader<'_> {
             }
         }
         let host = host_api::table_for(&plugin.name, self.services);
-        if let Some(init) = plugin.descriptor.init {
+        if let Some(init) = plugin.descriptor.init.filter(|_| self.options.run_init) {
             let config = self
                 .options
                 .plugin_config

@@ -28,6 +28,10 @@ pub const FILE_NAME: &str = "workspace.redb";
 /// A storage failure, with the file it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error(
+        "workspace store {path} is in use by another process (a labsocket server running on this data_dir?); stop it, or use another [server] data_dir"
+    )]
+    InUse { path: PathBuf },
     #[error("workspace store {path}: {source}")]
     Database {
         path: PathBuf,
@@ -64,9 +68,12 @@ impl Store {
             source,
         })?;
         let path = folder.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|err| StoreError::Database {
-            path: path.clone(),
-            source: Box::new(err.into()),
+        let db = Database::create(&path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
+            err => StoreError::Database {
+                path: path.clone(),
+                source: Box::new(err.into()),
+            },
         })?;
         // Make the new file's directory entry durable too (a power loss right after the
         // first commit must not lose the whole file).
@@ -224,7 +231,8 @@ mod tests {
     fn a_second_open_of_the_same_folder_is_refused() {
         let dir = crate::test_support::TempFolder::new("store-lock");
         let _first = Store::open(dir.path()).unwrap();
-        let second = Store::open(dir.path());
-        assert!(second.is_err());
+        let second = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(second, StoreError::InUse { .. }), "{second}");
+        assert!(second.to_string().contains("is in use by another process"));
     }
 }
