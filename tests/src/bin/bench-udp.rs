@@ -4,16 +4,15 @@
 //!
 //! `cargo run --release -p labsocket-e2e --bin bench-udp [-- --secs N]`
 //!
-//! For each server and each of 1 and 16 requests in flight (one blocking client thread
-//! per request in flight, each on its own UDP socket), it sends the same request for N
-//! seconds (default 3) and prints requests/s and p50/p99 round-trip latency, then the
-//! ratios. Everything runs on 127.0.0.1 and stops by itself.
+//! For each server and each of 1 and 16 requests in flight (1: a blocking client thread;
+//! 16: sixteen UDP sockets with one request outstanding each, multiplexed by one client
+//! thread), it sends the same request for N seconds (default 3) and prints requests/s and
+//! p50/p99 round-trip latency, then the ratios. Everything runs on 127.0.0.1 and stops by
+//! itself.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use labsocket_e2e::build::workspace_root;
@@ -110,51 +109,11 @@ struct Measurement {
 }
 
 fn measure(server: SocketAddr, in_flight: usize, duration: Duration) -> Measurement {
-    let request = format!("{CODENAME}#json");
-    let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..in_flight)
-        .map(|_| {
-            let (request, stop) = (request.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-                socket.connect(server).unwrap();
-                socket
-                    .set_read_timeout(Some(Duration::from_secs(1)))
-                    .unwrap();
-                let mut buffer = [0u8; 2048];
-                let mut latencies = Vec::with_capacity(1 << 16);
-                let mut lost = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let sent = Instant::now();
-                    socket.send(request.as_bytes()).unwrap();
-                    match socket.recv(&mut buffer) {
-                        Ok(length) => {
-                            latencies.push(sent.elapsed());
-                            let reply = &buffer[..length];
-                            assert!(
-                                reply.starts_with(b"[") && reply.ends_with(b", 21.5]"),
-                                "unexpected reply {:?}",
-                                String::from_utf8_lossy(reply)
-                            );
-                        }
-                        Err(_) => lost += 1,
-                    }
-                }
-                (latencies, lost)
-            })
-        })
-        .collect();
-    let started = Instant::now();
-    std::thread::sleep(duration);
-    stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
-    let mut lost = 0;
-    for client in clients {
-        let (mine, mine_lost) = client.join().expect("client thread");
-        latencies.extend(mine);
-        lost += mine_lost;
-    }
-    let elapsed = started.elapsed();
+    let (mut latencies, lost, elapsed) = if in_flight == 1 {
+        measure_blocking(server, duration)
+    } else {
+        measure_multiplexed(server, in_flight, duration)
+    };
     latencies.sort_unstable();
     let percentile = |p: f64| {
         latencies
@@ -168,6 +127,94 @@ fn measure(server: SocketAddr, in_flight: usize, duration: Duration) -> Measurem
         p99: percentile(0.99),
         lost,
     }
+}
+
+fn check_reply(reply: &[u8]) {
+    assert!(
+        reply.starts_with(b"[") && reply.ends_with(b", 21.5]"),
+        "unexpected reply {:?}",
+        String::from_utf8_lossy(reply)
+    );
+}
+
+/// One request at a time from a blocking thread: the kernel wakes it the moment the
+/// reply lands, so the latency is the server's plus the loopback's, nothing else.
+fn measure_blocking(server: SocketAddr, duration: Duration) -> (Vec<Duration>, usize, Duration) {
+    let request = format!("{CODENAME}#json");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.connect(server).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buffer = [0u8; 2048];
+    let mut latencies = Vec::with_capacity(1 << 20);
+    let mut lost = 0;
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        let sent = Instant::now();
+        socket.send(request.as_bytes()).unwrap();
+        match socket.recv(&mut buffer) {
+            Ok(length) => {
+                latencies.push(sent.elapsed());
+                check_reply(&buffer[..length]);
+            }
+            Err(_) => lost += 1,
+        }
+    }
+    (latencies, lost, started.elapsed())
+}
+
+/// `in_flight` sockets, each with one request outstanding, multiplexed by one thread
+/// (a single-threaded tokio runtime, i.e. epoll): on 2 cores, one client thread per
+/// socket spent the CPU the server needed on switching between client threads.
+fn measure_multiplexed(
+    server: SocketAddr,
+    in_flight: usize,
+    duration: Duration,
+) -> (Vec<Duration>, usize, Duration) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async move {
+        let request = format!("{CODENAME}#json");
+        let started = Instant::now();
+        let deadline = started + duration;
+        let clients: Vec<_> = (0..in_flight)
+            .map(|_| {
+                let request = request.clone();
+                tokio::spawn(async move {
+                    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                    socket.connect(server).await.unwrap();
+                    let mut buffer = [0u8; 2048];
+                    let mut latencies = Vec::with_capacity(1 << 18);
+                    let mut lost = 0;
+                    while Instant::now() < deadline {
+                        let sent = Instant::now();
+                        socket.send(request.as_bytes()).await.unwrap();
+                        let reply =
+                            tokio::time::timeout(Duration::from_secs(1), socket.recv(&mut buffer));
+                        match reply.await {
+                            Ok(Ok(length)) => {
+                                latencies.push(sent.elapsed());
+                                check_reply(&buffer[..length]);
+                            }
+                            _ => lost += 1,
+                        }
+                    }
+                    (latencies, lost)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        let mut lost = 0;
+        for client in clients {
+            let (mine, mine_lost) = client.await.expect("client task");
+            latencies.extend(mine);
+            lost += mine_lost;
+        }
+        (latencies, lost, started.elapsed())
+    })
 }
 
 fn micros(duration: Duration) -> f64 {
