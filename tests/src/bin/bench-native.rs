@@ -9,11 +9,16 @@
 //! client ([`labsocket_e2e::bench::tcp`]); `redis-benchmark`'s own numbers for the same
 //! shape are printed beside them. Each number is the median of `--runs` runs of `--secs`
 //! seconds (default 3 × 3 s).
+//!
+//! `--server HOST:PORT` measures a server started by hand (e.g. under `perf record`,
+//! `valgrind --tool=callgrind` or `strace -c`) instead of starting one; `--only TEXT`
+//! runs only the rows whose label (`labsocket ping 50x1`, `redis 50x16`) contains it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use labsocket_e2e::bench::peers::{redis_benchmark, start_redis};
+use labsocket_e2e::bench::process::cpu_time;
 use labsocket_e2e::bench::tcp::{self, Framing, Load};
 use labsocket_e2e::bench::{median_of, micros, RunStats};
 use labsocket_e2e::{RpcClient, Server};
@@ -27,21 +32,32 @@ const REDIS_VALUE: &str = "hello";
 struct Options {
     secs: f64,
     runs: usize,
+    /// A server already running (e.g. under `perf` or `valgrind`), instead of starting one.
+    server: Option<SocketAddr>,
+    /// Only the rows whose label contains this.
+    only: Option<String>,
 }
 
 fn options() -> Options {
-    let mut options = Options { secs: 3.0, runs: 3 };
+    let mut options = Options {
+        secs: 3.0,
+        runs: 3,
+        server: None,
+        only: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut number = || -> f64 {
-            args.next()
-                .and_then(|value| value.parse().ok())
-                .unwrap_or_else(|| panic!("{arg} takes a number"))
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} takes a value"));
+        let number = |text: String| -> f64 {
+            text.parse()
+                .unwrap_or_else(|_| panic!("{arg} takes a number"))
         };
         match arg.as_str() {
-            "--secs" => options.secs = number(),
-            "--runs" => options.runs = number() as usize,
-            other => panic!("unknown argument {other} (usage: bench-native [--secs N] [--runs N])"),
+            "--secs" => options.secs = number(value()),
+            "--runs" => options.runs = number(value()) as usize,
+            "--server" => options.server = Some(value().parse().expect("--server takes HOST:PORT")),
+            "--only" => options.only = Some(value()),
+            other => panic!("unknown argument {other} (usage: bench-native [--secs N] [--runs N] [--server HOST:PORT] [--only TEXT])"),
         }
     }
     options
@@ -86,47 +102,86 @@ fn redis_load(connections: usize, depth: usize, secs: f64) -> Load {
     }
 }
 
-fn row(label: &str, stats: &RunStats) {
+fn row(label: &str, stats: &RunStats, cpu_per_op: Option<Duration>) {
     println!(
-        "{label:<44} {:>12.0} {:>11} {:>11}",
+        "{label:<44} {:>12.0} {:>11} {:>11} {:>11}",
         stats.ops_per_sec,
         micros(stats.p50),
-        micros(stats.p99)
+        micros(stats.p99),
+        cpu_per_op.map_or_else(|| "-".to_owned(), micros)
     );
 }
 
+/// Runs `load` `runs` times (after a short warm-up) and measures the CPU time the
+/// server process `pid` spent per operation over those runs.
+fn measure(
+    address: SocketAddr,
+    load: &Load,
+    runs: usize,
+    pid: Option<u32>,
+) -> (RunStats, Option<Duration>) {
+    tcp::run(
+        address,
+        &Load {
+            duration: Duration::from_millis(300),
+            ..load.clone()
+        },
+    );
+    let cpu_before = pid.and_then(cpu_time);
+    let mut operations = 0.0;
+    let stats = median_of(runs, || {
+        let stats = tcp::run(address, load);
+        operations += stats.ops_per_sec * load.duration.as_secs_f64();
+        stats
+    });
+    let cpu_per_op = cpu_before
+        .zip(pid.and_then(cpu_time))
+        .map(|(before, after)| (after - before).div_f64(operations));
+    (stats, cpu_per_op)
+}
+
 fn main() {
-    let Options { secs, runs } = options();
-    let server = Server::start_release("[native]\nheartbeat_secs = 0\n");
-    let native = server.native();
+    let Options {
+        secs,
+        runs,
+        server,
+        only,
+    } = options();
+    let started = server
+        .is_none()
+        .then(|| Server::start_release("[native]\nheartbeat_secs = 0\n"));
+    let native = server.unwrap_or_else(|| started.as_ref().expect("started").native());
+    let wanted = |label: &str| {
+        only.as_ref()
+            .is_none_or(|only| label.contains(only.as_str()))
+    };
     RpcClient::connect(native).call(
         "set_point",
         serde_json::json!(["temperature", 1795238169.25, 21.5]),
     );
     let redis = start_redis(REDIS_VALUE);
+    let server_pid = started.as_ref().map(Server::pid);
+    let redis_pid = redis.as_ref().map(|(process, _)| process.0.id());
     println!(
         "bench-native: {runs} runs of {secs} s per row (medians), one client thread, {} CPUs, load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
-    println!("{:<44} {:>12} {:>11} {:>11}", "what", "ops/s", "p50", "p99");
+    println!(
+        "{:<44} {:>12} {:>11} {:>11} {:>11}",
+        "what", "ops/s", "p50", "p99", "server CPU/op"
+    );
     for (connections, depth) in [(1, 1), (50, 1), (50, 16)] {
         println!("-- {connections} connection(s), {depth} in flight each");
         let mut ping_rate = 0.0;
         for (name, request) in [("ping", PING), ("echo", ECHO), ("get_point", GET_POINT)] {
-            if connections == 1 && name != "ping" {
+            let label = format!("labsocket {name} {connections}x{depth}");
+            if (connections == 1 && name != "ping") || !wanted(&label) {
                 continue;
             }
             let load = native_load(native, request, connections, depth, secs);
-            tcp::run(
-                native,
-                &Load {
-                    duration: Duration::from_millis(300),
-                    ..load.clone()
-                },
-            );
-            let stats = median_of(runs, || tcp::run(native, &load));
-            row(&format!("labsocket {name}"), &stats);
+            let (stats, cpu) = measure(native, &load, runs, server_pid);
+            row(&label, &stats, cpu);
             if name == "ping" {
                 ping_rate = stats.ops_per_sec;
             }
@@ -134,16 +189,12 @@ fn main() {
         let Some((_, redis_address)) = &redis else {
             continue;
         };
+        if !wanted(&format!("redis {connections}x{depth}")) {
+            continue;
+        }
         let load = redis_load(connections, depth, secs);
-        tcp::run(
-            *redis_address,
-            &Load {
-                duration: Duration::from_millis(300),
-                ..load.clone()
-            },
-        );
-        let stats = median_of(runs, || tcp::run(*redis_address, &load));
-        row("redis-server GET (same client)", &stats);
+        let (stats, cpu) = measure(*redis_address, &load, runs, redis_pid);
+        row("redis-server GET (same client)", &stats, cpu);
         let requests = ((stats.ops_per_sec * secs) as usize).max(10_000);
         let mut peer_runs: Vec<_> = (0..runs)
             .filter_map(|_| redis_benchmark(*redis_address, connections, depth, requests))
