@@ -114,9 +114,28 @@ pub fn core_command_names() -> Vec<&'static str> {
     CORE_COMMANDS.iter().map(|(name, _)| *name).collect()
 }
 
+/// What [`call_now`] did with a call.
+pub enum Immediate {
+    /// The command ran to completion on the caller's thread.
+    Done(Result<Value, CallError>),
+    /// The command must be awaited ([`call_later`]); its params are handed back.
+    Later(Value),
+}
+
 /// Runs `method` with `params` (a JSON array, object or null).
 pub async fn call(core: &Core, method: &str, params: Value) -> Result<Value, CallError> {
-    match method {
+    match call_now(core, method, params) {
+        Immediate::Done(outcome) => outcome,
+        Immediate::Later(params) => call_later(core, method, params).await,
+    }
+}
+
+/// Runs `method` right away if it completes without waiting: every core command but
+/// `live_reset`, and plugin commands flagged `inline`. Front ends answer these without
+/// creating (and boxing) a future per request, which is most of a request's cost when
+/// the command itself is as cheap as `ping` or `get_point`.
+pub fn call_now(core: &Core, method: &str, params: Value) -> Immediate {
+    Immediate::Done(match method {
         "ping" => Ok(Value::Str("pong".to_owned())),
         "echo" => Ok(params),
         "commands" => Ok(commands(core)),
@@ -127,11 +146,26 @@ pub async fn call(core: &Core, method: &str, params: Value) -> Result<Value, Cal
         "get_point" => get_point(core, &params),
         "push_state" => crate::pyexplabsys::push::push_state(core, &params),
         "push_take" => crate::pyexplabsys::push::push_take(core, &params),
-        "live_reset" => crate::pyexplabsys::live::live_reset(core, &params).await,
+        "live_reset" => return Immediate::Later(params),
         "subscribe" | "unsubscribe" => Err(CallError::new(
             codes::INVALID_REQUEST,
             format!("'{method}' is only available on a native protocol connection"),
         )),
+        _ => match core.registry.call_inline(method, &params) {
+            Some(outcome) => outcome,
+            None if core.registry.contains(method) => return Immediate::Later(params),
+            None => Err(CallError::new(
+                codes::METHOD_NOT_FOUND,
+                format!("unknown method '{method}' (the 'commands' method lists them)"),
+            )),
+        },
+    })
+}
+
+/// Runs a command [`call_now`] handed back as [`Immediate::Later`].
+pub async fn call_later(core: &Core, method: &str, params: Value) -> Result<Value, CallError> {
+    match method {
+        "live_reset" => crate::pyexplabsys::live::live_reset(core, &params).await,
         _ => match core.registry.call(method, &params).await {
             Some(result) => result,
             None => Err(CallError::new(

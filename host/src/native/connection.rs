@@ -1,11 +1,17 @@
 //! One native-protocol connection: read lines, answer in order, forward events and
 //! heartbeats.
 //!
-//! Pipelining: every request line becomes a future in a `FuturesOrdered`, so slow plugin
-//! calls run concurrently while replies still leave in request order. Reading pauses when
-//! [`MAX_IN_FLIGHT`] replies are pending (back-pressure instead of unbounded memory).
-//! After each wake-up every reply that is already done is written, then the socket is
-//! flushed once: a 16-deep pipeline costs one `write` syscall, not sixteen.
+//! Replies are rendered straight into the connection's output buffer, which is written
+//! with one `write` per wake-up: a 16-deep pipeline costs one syscall, not sixteen, and
+//! so do several events that arrived together.
+//!
+//! Pipelining: a request whose command completes at once (core commands, `inline`
+//! plugin commands: [`dispatch::call_now`]) is answered on the spot, without a future.
+//! A command that must be awaited becomes a future in a `FuturesOrdered`, so slow plugin
+//! calls run concurrently while replies still leave in request order: while any future
+//! is pending, later immediate replies queue behind it instead of jumping ahead. Reading
+//! pauses when [`MAX_IN_FLIGHT`] replies are pending (back-pressure instead of unbounded
+//! memory).
 //!
 //! Events reach the connection through its own bus subscription, made on the first
 //! `subscribe`. If the client reads too slowly, the subscription lags and the client gets
@@ -18,19 +24,22 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::rpc::{self, Incoming};
-use crate::dispatch::{self, codes, CallError};
+use crate::dispatch::{self, codes, CallError, Immediate};
 use crate::events::Event;
 use crate::host_core::Core;
 use crate::pyjson::Value;
 
 /// Replies a connection may owe before it stops reading further requests.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// Bytes of output gathered before they are written: events are drained into one write
+/// up to about this much.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
 /// Per-front-end settings every connection shares.
 pub struct Settings {
@@ -48,9 +57,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut reader, writer) = stream.split();
-    let mut writer = BufWriter::new(writer);
+    let (mut reader, mut writer) = stream.split();
     let mut buffer = BytesMut::with_capacity(4096);
+    let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let mut subscription = Subscription::default();
     let mut heartbeat = settings.heartbeat.map(|period| {
@@ -61,64 +70,115 @@ pub async fn serve(
     let mut reading = true;
 
     loop {
-        // Write every reply that is already done, then flush once.
+        // Gather every reply that is already done, then write everything at once.
         while let Some(Some(reply)) = pending.next().now_or_never() {
             if let Some(line) = reply {
-                if writer.write_all(line.as_bytes()).await.is_err() {
-                    return;
-                }
+                out.push_str(&line);
             }
         }
-        if writer.flush().await.is_err() || (!reading && pending.is_empty()) {
+        if !out.is_empty() {
+            if writer.write_all(out.as_bytes()).await.is_err() {
+                return;
+            }
+            out.clear();
+            // Keep one large reply from pinning memory on an idle connection.
+            if out.capacity() > WRITE_BATCH_BYTES {
+                out = String::new();
+            }
+        }
+        if !reading && pending.is_empty() {
             return;
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             Some(reply) = pending.next(), if !pending.is_empty() => {
                 if let Some(line) = reply {
-                    if writer.write_all(line.as_bytes()).await.is_err() {
-                        return;
-                    }
+                    out.push_str(&line);
                 }
             }
             read = reader.read_buf(&mut buffer), if reading && pending.len() < MAX_IN_FLIGHT => {
                 match read {
                     Ok(0) | Err(_) => reading = false,
                     Ok(_) => {
-                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut subscription, &mut pending) {
+                        let mut replies = Replies { out: &mut out, pending: &mut pending };
+                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut subscription, &mut replies) {
                             // The stream cannot be resynchronised: answer, then close.
-                            let _ = writer.write_all(refusal.as_bytes()).await;
-                            let _ = writer.flush().await;
+                            // `out` holds only replies to requests before every pending
+                            // one, so the refusal still comes after them.
+                            out.push_str(&refusal);
+                            let _ = writer.write_all(out.as_bytes()).await;
                             return;
                         }
                     }
                 }
             }
             event = subscription.next(), if subscription.is_active() => {
-                match event {
-                    Ok(event) => {
-                        if subscription.wants(&event.topic)
-                            && writer.write_all(event.native_line()).await.is_err()
-                        {
-                            return;
+                let mut event = event;
+                // Drain what else is already queued into the same write.
+                loop {
+                    match event {
+                        Ok(event) => {
+                            if subscription.wants(&event.topic) {
+                                push_bytes(&mut out, event.native_line());
+                            }
+                        }
+                        Err(RecvError::Lagged(lost)) => push_bytes(&mut out, lost_notice(lost).native_line()),
+                        Err(RecvError::Closed) => {
+                            subscription.close();
+                            break;
                         }
                     }
-                    Err(RecvError::Lagged(lost)) => {
-                        let notice = lost_notice(lost);
-                        if writer.write_all(notice.native_line()).await.is_err() {
-                            return;
-                        }
+                    if out.len() >= WRITE_BATCH_BYTES {
+                        break;
                     }
-                    Err(RecvError::Closed) => subscription.close(),
+                    match subscription.try_next() {
+                        Some(next) => event = next,
+                        None => break,
+                    }
                 }
             }
             _ = tick(&mut heartbeat), if heartbeat.is_some() => {
                 let params = dispatch::object([("ts", Value::Float(labsocket_plugin_api::unix_now()))]);
-                if writer.write_all(rpc::notification_line("heartbeat", &params).as_bytes()).await.is_err() {
-                    return;
-                }
+                out.push_str(&rpc::notification_line("heartbeat", &params));
             }
         }
+    }
+}
+
+/// Appends a rendered line (always UTF-8: it was rendered from a `String`).
+fn push_bytes(out: &mut String, line: &[u8]) {
+    out.push_str(std::str::from_utf8(line).unwrap_or_default());
+}
+
+/// Where a connection's replies go, in request order: straight into the output buffer
+/// while nothing is pending, behind the pending futures otherwise.
+struct Replies<'a> {
+    out: &'a mut String,
+    pending: &'a mut FuturesOrdered<PendingReply>,
+}
+
+impl Replies<'_> {
+    /// A reply that is ready now.
+    fn push(&mut self, line: String) {
+        if self.pending.is_empty() {
+            self.out.push_str(&line);
+        } else {
+            self.pending.push_back(future::ready(Some(line)).boxed());
+        }
+    }
+
+    /// The reply line for `id`, written without an intermediate `String` when it can be.
+    fn push_outcome(&mut self, id: &Value, outcome: &Result<Value, CallError>) {
+        if self.pending.is_empty() {
+            rpc::write_reply_line(id, outcome, self.out);
+        } else {
+            self.push(rpc::reply_line(id, outcome));
+        }
+    }
+
+    /// A reply that must be awaited.
+    fn push_later(&mut self, reply: PendingReply) {
+        self.pending.push_back(reply);
     }
 }
 
@@ -145,7 +205,7 @@ fn take_lines(
     buffer: &mut BytesMut,
     settings: &Settings,
     subscription: &mut Subscription,
-    pending: &mut FuturesOrdered<PendingReply>,
+    replies: &mut Replies<'_>,
 ) -> Result<(), String> {
     while let Some(end) = buffer.iter().position(|&byte| byte == b'\n') {
         let line = buffer.split_to(end + 1);
@@ -159,7 +219,7 @@ fn take_lines(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        pending.push_back(answer(core, rpc::parse_line(line), subscription));
+        answer(core, rpc::parse_line(line), subscription, replies);
     }
     if buffer.len() > settings.max_line_bytes {
         return Err(too_long(settings.max_line_bytes));
@@ -179,8 +239,51 @@ fn too_long(limit: usize) -> String {
     rpc::reply_line(&Value::Null, &Err(error))
 }
 
-/// The future that produces the reply line (or nothing, for a notification).
-fn answer(core: &Arc<Core>, incoming: Incoming, subscription: &mut Subscription) -> PendingReply {
+/// Answers one request line: at once when its command completes at once, else with a
+/// pending future.
+fn answer(
+    core: &Arc<Core>,
+    incoming: Incoming,
+    subscription: &mut Subscription,
+    replies: &mut Replies<'_>,
+) {
+    match incoming {
+        Incoming::Call { id, method, params } => {
+            if let Some(outcome) = subscription.handle(core, &method, &params) {
+                if let Some(id) = id {
+                    replies.push_outcome(&id, &outcome);
+                }
+                return;
+            }
+            match dispatch::call_now(core, &method, params) {
+                Immediate::Done(outcome) => {
+                    if let Some(id) = id {
+                        replies.push_outcome(&id, &outcome);
+                    }
+                }
+                Immediate::Later(params) => {
+                    let core = core.clone();
+                    replies.push_later(
+                        async move {
+                            let outcome = dispatch::call_later(&core, &method, params).await;
+                            id.map(|id| rpc::reply_line(&id, &outcome))
+                        }
+                        .boxed(),
+                    );
+                }
+            }
+        }
+        incoming => replies.push_later(answer_later(core, incoming, subscription)),
+    }
+}
+
+/// The future that produces the reply line (or nothing, for a notification); batches
+/// take this path as a whole, since their reply is one array line.
+fn answer_later(
+    core: &Arc<Core>,
+    incoming: Incoming,
+    subscription: &mut Subscription,
+) -> PendingReply {
     match incoming {
         Incoming::Invalid { id, error } => {
             future::ready(Some(rpc::reply_line(&id, &Err(error)))).boxed()
@@ -208,7 +311,7 @@ fn answer(core: &Arc<Core>, incoming: Incoming, subscription: &mut Subscription)
                         )),
                     )))
                     .boxed(),
-                    item => answer(core, item, subscription),
+                    item => answer_later(core, item, subscription),
                 })
                 .collect();
             async move {
@@ -248,6 +351,17 @@ impl Subscription {
         match &mut self.receiver {
             Some(receiver) => receiver.recv().await,
             None => future::pending().await,
+        }
+    }
+
+    /// The next event if one is already queued.
+    fn try_next(&mut self) -> Option<Result<Arc<Event>, RecvError>> {
+        use broadcast::error::TryRecvError;
+        match self.receiver.as_mut()?.try_recv() {
+            Ok(event) => Some(Ok(event)),
+            Err(TryRecvError::Lagged(lost)) => Some(Err(RecvError::Lagged(lost))),
+            Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+            Err(TryRecvError::Empty) => None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The native front end: JSON-RPC 2.0 over TCP, one JSON object per line (SPEC §5).
 //!
-//! - [`rpc`]: request parsing and reply rendering.
+//! - [`rpc`]: request parsing and reply rendering; [`plain_request`]: its fast path.
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
 //! - [`client`]: the client the CLI uses.
 //!
@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod connection;
+pub mod plain_request;
 pub mod rpc;
 
 use std::sync::Arc;

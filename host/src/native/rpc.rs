@@ -23,6 +23,11 @@ pub enum Incoming {
 
 /// Parses one request line (without its `\n`).
 pub fn parse_line(line: &[u8]) -> Incoming {
+    super::plain_request::parse(line).unwrap_or_else(|| parse_general(line))
+}
+
+/// Parses any request line: the whole line as one JSON value, then the call(s) in it.
+pub(super) fn parse_general(line: &[u8]) -> Incoming {
     let value = match std::str::from_utf8(line) {
         Err(_) => {
             return invalid(
@@ -141,12 +146,18 @@ pub fn write_error(id: &Value, error: &CallError, out: &mut String) {
 /// A reply line for `id`, from a call's outcome.
 pub fn reply_line(id: &Value, outcome: &Result<Value, CallError>) -> String {
     let mut line = String::with_capacity(64);
-    match outcome {
-        Ok(result) => write_result(id, result, &mut line),
-        Err(error) => write_error(id, error, &mut line),
-    }
-    line.push('\n');
+    write_reply_line(id, outcome, &mut line);
     line
+}
+
+/// Appends the reply line for `id` to `out` (connections write replies straight into
+/// their output buffer).
+pub fn write_reply_line(id: &Value, outcome: &Result<Value, CallError>, out: &mut String) {
+    match outcome {
+        Ok(result) => write_result(id, result, out),
+        Err(error) => write_error(id, error, out),
+    }
+    out.push('\n');
 }
 
 /// `{"jsonrpc":"2.0","method":M,"params":P}\n`.

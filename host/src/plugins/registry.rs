@@ -122,6 +122,13 @@ pub(super) fn take_text(buffer: OwnedBuf) -> String {
     String::from_utf8_lossy(reply.bytes()).into_owned()
 }
 
+/// The request bytes a plugin handler receives for `params`.
+fn encode_request(params: &Value) -> Result<Vec<u8>, CallError> {
+    // Plugins speak strict JSON: non-finite floats cross as tagged objects.
+    serde_json::to_vec(&payload::to_plugin(params))
+        .map_err(|err| CallError::invalid_params(err.to_string()))
+}
+
 /// Every plugin command, by name.
 pub struct Registry {
     commands: HashMap<String, Arc<CommandEntry>>,
@@ -171,13 +178,19 @@ impl Registry {
         self.commands.contains_key(name)
     }
 
+    /// Calls plugin command `name` on this thread if it is flagged `inline`; `None` when
+    /// no plugin has it or it must run on the blocking pool ([`Registry::call`]).
+    pub fn call_inline(&self, name: &str, params: &Value) -> Option<Result<Value, CallError>> {
+        let entry = self.commands.get(name).filter(|entry| entry.inline)?;
+        Some(encode_request(params).and_then(|request| entry.invoke(&request)))
+    }
+
     /// Calls plugin command `name`; `None` when no plugin has it.
     pub async fn call(&self, name: &str, params: &Value) -> Option<Result<Value, CallError>> {
         let entry = self.commands.get(name)?.clone();
-        // Plugins speak strict JSON: non-finite floats cross as tagged objects.
-        let request = match serde_json::to_vec(&payload::to_plugin(params)) {
+        let request = match encode_request(params) {
             Ok(request) => request,
-            Err(err) => return Some(Err(CallError::invalid_params(err.to_string()))),
+            Err(error) => return Some(Err(error)),
         };
         if entry.inline {
             return Some(entry.invoke(&request));

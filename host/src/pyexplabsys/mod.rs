@@ -12,12 +12,15 @@
 //! process-wide [`Directory`] that `status`, `push_state`/`push_take` and `live_reset`
 //! read. A pull socket's loop is a blocking thread: its answers never wait, and a thread
 //! blocked in `recv_from` is woken by the kernel directly, which measured faster for a
-//! single client than an async task woken through the reactor (`bench-udp`). Push
+//! single client than an async task woken through the reactor (`bench-udp`). It takes
+//! and answers datagrams in batches ([`datagram_batch`]: one `recvmmsg` and one
+//! `sendmmsg` for every request already queued, on Linux). Push
 //! sockets are async tasks, because `callback_direct` awaits a command. Requests up to `[limits] max_datagram` bytes are read whole (Python cut them at
 //! 8192). Replies are ASCII: like the original, a reply that would not be is not sent
 //! (and is logged).
 
 pub mod config;
+pub mod datagram_batch;
 pub mod live;
 pub mod pull;
 pub mod push;
@@ -339,11 +342,11 @@ fn serve_pull(
     shutdown: Shutdown,
     runtime: tokio::runtime::Handle,
 ) {
-    let mut buffer = vec![0u8; max_datagram + 1];
+    let mut batch = datagram_batch::Batch::new(max_datagram);
     let mut reply = String::new();
     while !shutdown.token.is_cancelled() {
-        let (length, peer) = match socket.recv_from(&mut buffer) {
-            Ok(received) => received,
+        let count = match batch.receive(&socket) {
+            Ok(count) => count,
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 continue
             }
@@ -354,31 +357,39 @@ fn serve_pull(
                 continue;
             }
         };
-        if length > max_datagram {
-            tracing::warn!(%peer, "pull: request longer than {max_datagram} bytes ([limits] max_datagram)");
-            send_blocking(&socket, UNKNOWN_COMMAND, peer);
-            continue;
-        }
         let now = labsocket_plugin_api::unix_now();
-        match pull.answer(&buffer[..length], now, &mut reply) {
-            pull::Answer::Reply => send_blocking(&socket, &reply, peer),
-            pull::Answer::Status => {
-                let Some(permit) = runtime.block_on(status::permit(&core)) else {
-                    continue;
-                };
-                let (core, socket) = (core.clone(), socket.clone());
-                let task = async move {
-                    let reply = status::status_json(&core).await;
-                    // A UDP send never waits for the peer: fine on an async worker.
-                    send_blocking(&socket, &reply, peer);
-                    drop(permit);
-                };
-                shutdown.tracker.spawn_on(task, &runtime);
+        for i in 0..count {
+            let (request, peer) = batch.datagram(i);
+            if request.len() > max_datagram {
+                tracing::warn!(%peer, "pull: request longer than {max_datagram} bytes ([limits] max_datagram)");
+                batch.queue_reply(UNKNOWN_COMMAND.as_bytes(), peer);
+                continue;
             }
-            pull::Answer::Nothing => {
-                tracing::debug!(%peer, "pull: request is not ASCII; no reply (as PyExpLabSys)")
+            match pull.answer(request, now, &mut reply) {
+                pull::Answer::Reply => {
+                    if sendable(&reply, peer) {
+                        batch.queue_reply(reply.as_bytes(), peer);
+                    }
+                }
+                pull::Answer::Status => {
+                    let Some(permit) = runtime.block_on(status::permit(&core)) else {
+                        continue;
+                    };
+                    let (core, socket) = (core.clone(), socket.clone());
+                    let task = async move {
+                        let reply = status::status_json(&core).await;
+                        // A UDP send never waits for the peer: fine on an async worker.
+                        send_blocking(&socket, &reply, peer);
+                        drop(permit);
+                    };
+                    shutdown.tracker.spawn_on(task, &runtime);
+                }
+                pull::Answer::Nothing => {
+                    tracing::debug!(%peer, "pull: request is not ASCII; no reply (as PyExpLabSys)")
+                }
             }
         }
+        batch.send_replies(&socket);
     }
 }
 

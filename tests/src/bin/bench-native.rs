@@ -1,80 +1,219 @@
-//! Native protocol round trips: `ping` request/reply per second and latency, with 1 and
-//! with 50 connections, each connection sending one request at a time (no pipelining),
-//! plus a 16-deep pipelined run.
+//! `bench-native`: native-protocol (JSON-RPC lines over TCP) round trips against the
+//! release binary, with `redis-server` GET as the peer in the same run.
 //!
-//! Run: `cargo run --release -p labsocket-e2e --bin bench-native [seconds-per-run]`
-//! It builds and starts the release `labsocket` binary on a free loopback port.
+//! `cargo run --release -p labsocket-e2e --bin bench-native [-- --secs N --runs N]`
+//!
+//! Rows: `ping` on 1 connection (latency); `ping`, `echo` and `get_point` on 50
+//! connections with one request in flight each; the same with 16-deep pipelining. Every
+//! labsocket row and the Redis GET row are driven by the same single-threaded epoll
+//! client ([`labsocket_e2e::bench::tcp`]); `redis-benchmark`'s own numbers for the same
+//! shape are printed beside them. Each number is the median of `--runs` runs of `--secs`
+//! seconds (default 3 × 3 s).
+//!
+//! `--server HOST:PORT` measures a server started by hand (e.g. under `perf record`,
+//! `valgrind --tool=callgrind` or `strace -c`) instead of starting one; `--only TEXT`
+//! runs only the rows whose label (`labsocket ping 50x1`, `redis 50x16`) contains it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
+use labsocket_e2e::bench::peers::{redis_benchmark, start_redis};
+use labsocket_e2e::bench::process::cpu_time;
+use labsocket_e2e::bench::tcp::{self, Framing, Load};
 use labsocket_e2e::bench::{median_of, micros, RunStats};
-use labsocket_e2e::Server;
+use labsocket_e2e::{RpcClient, Server};
 
-const PING: &[u8] = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n";
+const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+const ECHO: &str = r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":["hello"]}"#;
+const GET_POINT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"get_point","params":["temperature"]}"#;
+const REDIS_GET: &[u8] = b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+const REDIS_VALUE: &str = "hello";
 
-/// `connections` clients, each with `depth` requests in flight, for `seconds`.
-fn run(address: SocketAddr, connections: usize, depth: usize, seconds: f64) -> RunStats {
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..connections)
-        .map(|_| {
-            std::thread::spawn(move || {
-                let stream = TcpStream::connect(address).expect("connect");
-                stream.set_nodelay(true).unwrap();
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                let burst: Vec<u8> = PING.repeat(depth);
-                let mut latencies = Vec::new();
-                let mut line = String::new();
-                while Instant::now() < deadline {
-                    let sent = Instant::now();
-                    writer.write_all(&burst).unwrap();
-                    for _ in 0..depth {
-                        line.clear();
-                        reader.read_line(&mut line).unwrap();
-                        assert!(line.contains("pong"), "unexpected reply {line}");
-                    }
-                    // With pipelining each reply of the burst counts as one operation whose
-                    // latency is the burst's round trip.
-                    latencies.extend(std::iter::repeat_n(sent.elapsed(), depth));
-                }
-                latencies
-            })
-        })
-        .collect();
-    let latencies: Vec<Duration> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
-    RunStats::from_latencies(latencies, started.elapsed())
+struct Options {
+    secs: f64,
+    runs: usize,
+    /// A server already running (e.g. under `perf` or `valgrind`), instead of starting one.
+    server: Option<SocketAddr>,
+    /// Only the rows whose label contains this.
+    only: Option<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        secs: 3.0,
+        runs: 3,
+        server: None,
+        only: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} takes a value"));
+        let number = |text: String| -> f64 {
+            text.parse()
+                .unwrap_or_else(|_| panic!("{arg} takes a number"))
+        };
+        match arg.as_str() {
+            "--secs" => options.secs = number(value()),
+            "--runs" => options.runs = number(value()) as usize,
+            "--server" => options.server = Some(value().parse().expect("--server takes HOST:PORT")),
+            "--only" => options.only = Some(value()),
+            other => panic!("unknown argument {other} (usage: bench-native [--secs N] [--runs N] [--server HOST:PORT] [--only TEXT])"),
+        }
+    }
+    options
+}
+
+/// The exact reply line labsocket gives to `request` (used to check every reply).
+fn reply_to(address: SocketAddr, request: &str) -> Vec<u8> {
+    let mut client = RpcClient::connect(address);
+    client.send_raw(format!("{request}\n").as_bytes());
+    let line = client.read_line().expect("a reply");
+    assert!(line.contains("\"result\""), "{request} failed: {line}");
+    format!("{line}\n").into_bytes()
+}
+
+fn native_load(
+    address: SocketAddr,
+    request: &str,
+    connections: usize,
+    depth: usize,
+    secs: f64,
+) -> Load {
+    Load {
+        connections,
+        depth,
+        duration: Duration::from_secs_f64(secs),
+        hello: Vec::new(),
+        request: format!("{request}\n").into_bytes(),
+        reply: reply_to(address, request),
+        framing: Framing::Suffix(b"\n"),
+    }
+}
+
+fn redis_load(connections: usize, depth: usize, secs: f64) -> Load {
+    Load {
+        connections,
+        depth,
+        duration: Duration::from_secs_f64(secs),
+        hello: Vec::new(),
+        request: REDIS_GET.to_vec(),
+        reply: format!("${}\r\n{REDIS_VALUE}\r\n", REDIS_VALUE.len()).into_bytes(),
+        framing: Framing::Resp,
+    }
+}
+
+fn row(label: &str, stats: &RunStats, cpu_per_op: Option<Duration>) {
+    println!(
+        "{label:<44} {:>12.0} {:>11} {:>11} {:>11}",
+        stats.ops_per_sec,
+        micros(stats.p50),
+        micros(stats.p99),
+        cpu_per_op.map_or_else(|| "-".to_owned(), micros)
+    );
+}
+
+/// Runs `load` `runs` times (after a short warm-up) and measures the CPU time the
+/// server process `pid` spent per operation over those runs.
+fn measure(
+    address: SocketAddr,
+    load: &Load,
+    runs: usize,
+    pid: Option<u32>,
+) -> (RunStats, Option<Duration>) {
+    tcp::run(
+        address,
+        &Load {
+            duration: Duration::from_millis(300),
+            ..load.clone()
+        },
+    );
+    let cpu_before = pid.and_then(cpu_time);
+    let mut operations = 0.0;
+    let stats = median_of(runs, || {
+        let stats = tcp::run(address, load);
+        operations += stats.ops_per_sec * load.duration.as_secs_f64();
+        stats
+    });
+    let cpu_per_op = cpu_before
+        .zip(pid.and_then(cpu_time))
+        .map(|(before, after)| (after - before).div_f64(operations));
+    (stats, cpu_per_op)
 }
 
 fn main() {
-    let seconds: f64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
-    let server = Server::start_release("[native]\nheartbeat_secs = 0\n");
-    let address = server.native();
-    println!("labsocket native protocol, ping, {seconds} s per run, median of 3 runs");
-    println!(
-        "{:<36} {:>12} {:>10} {:>10}",
-        "clients", "ops/s", "p50", "p99"
+    let Options {
+        secs,
+        runs,
+        server,
+        only,
+    } = options();
+    let started = server
+        .is_none()
+        .then(|| Server::start_release("[native]\nheartbeat_secs = 0\n"));
+    let native = server.unwrap_or_else(|| started.as_ref().expect("started").native());
+    let wanted = |label: &str| {
+        only.as_ref()
+            .is_none_or(|only| label.contains(only.as_str()))
+    };
+    RpcClient::connect(native).call(
+        "set_point",
+        serde_json::json!(["temperature", 1795238169.25, 21.5]),
     );
-    for (label, connections, depth) in [
-        ("1 connection, 1 in flight", 1, 1),
-        ("50 connections, 1 in flight each", 50, 1),
-        ("1 connection, 16-deep pipeline", 1, 16),
-        ("50 connections, 16-deep pipeline", 50, 16),
-    ] {
-        let stats = median_of(3, || run(address, connections, depth, seconds));
+    let redis = start_redis(REDIS_VALUE);
+    let server_pid = started.as_ref().map(Server::pid);
+    let redis_pid = redis.as_ref().map(|(process, _)| process.0.id());
+    println!(
+        "bench-native: {runs} runs of {secs} s per row (medians), one client thread, {} CPUs, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+    println!(
+        "{:<44} {:>12} {:>11} {:>11} {:>11}",
+        "what", "ops/s", "p50", "p99", "server CPU/op"
+    );
+    for (connections, depth) in [(1, 1), (50, 1), (50, 16)] {
+        println!("-- {connections} connection(s), {depth} in flight each");
+        let mut ping_rate = 0.0;
+        for (name, request) in [("ping", PING), ("echo", ECHO), ("get_point", GET_POINT)] {
+            let label = format!("labsocket {name} {connections}x{depth}");
+            if (connections == 1 && name != "ping") || !wanted(&label) {
+                continue;
+            }
+            let load = native_load(native, request, connections, depth, secs);
+            let (stats, cpu) = measure(native, &load, runs, server_pid);
+            row(&label, &stats, cpu);
+            if name == "ping" {
+                ping_rate = stats.ops_per_sec;
+            }
+        }
+        let Some((_, redis_address)) = &redis else {
+            continue;
+        };
+        if !wanted(&format!("redis {connections}x{depth}")) {
+            continue;
+        }
+        let load = redis_load(connections, depth, secs);
+        let (stats, cpu) = measure(*redis_address, &load, runs, redis_pid);
+        row("redis-server GET (same client)", &stats, cpu);
+        let requests = ((stats.ops_per_sec * secs) as usize).max(10_000);
+        let mut peer_runs: Vec<_> = (0..runs)
+            .filter_map(|_| redis_benchmark(*redis_address, connections, depth, requests))
+            .collect();
+        if !peer_runs.is_empty() {
+            peer_runs.sort_by(|a, b| a.requests_per_sec.total_cmp(&b.requests_per_sec));
+            let median = &peer_runs[peer_runs.len() / 2];
+            println!(
+                "{:<44} {:>12.0} {:>8.1} µs {:>8.1} µs",
+                "redis-server GET (redis-benchmark)",
+                median.requests_per_sec,
+                median.p50_ms * 1000.0,
+                median.p99_ms * 1000.0
+            );
+        }
         println!(
-            "{label:<36} {:>12.0} {:>10} {:>10}",
-            stats.ops_per_sec,
-            micros(stats.p50),
-            micros(stats.p99)
+            "{:<44} {:>11.2}x",
+            "ratio labsocket ping / redis GET (same client)",
+            ping_rate / stats.ops_per_sec
         );
     }
 }

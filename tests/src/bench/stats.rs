@@ -1,5 +1,5 @@
-//! Small helpers for the benchmark programs in `src/bin/`: latency statistics and
-//! repeated runs (this machine is noisy, so every number is the median of several runs).
+//! Latency statistics and repeated runs (this machine is noisy, so every number is the
+//! median of several runs).
 
 use std::time::Duration;
 
@@ -16,27 +16,31 @@ impl RunStats {
     pub fn from_latencies(mut latencies: Vec<Duration>, elapsed: Duration) -> RunStats {
         assert!(!latencies.is_empty(), "a run with no operations");
         latencies.sort_unstable();
-        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
         RunStats {
             ops_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
-            p50: at(0.50),
-            p99: at(0.99),
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
         }
     }
 }
 
-/// Runs `run` `times` times and returns the run with the median throughput, with the
-/// median p50 and p99 of all runs.
+/// The `q` quantile (0..=1) of sorted `values`, nearest rank.
+pub fn percentile<T: Copy>(sorted: &[T], q: f64) -> T {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs `run` `times` times; the median throughput, p50 and p99 over the runs.
 pub fn median_of(times: usize, mut run: impl FnMut() -> RunStats) -> RunStats {
-    let mut runs: Vec<RunStats> = (0..times).map(|_| run()).collect();
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
+    let runs: Vec<RunStats> = (0..times).map(|_| run()).collect();
     let mut ops: Vec<f64> = runs.iter().map(|r| r.ops_per_sec).collect();
     let mut p50: Vec<f64> = runs.iter().map(|r| r.p50.as_secs_f64()).collect();
     let mut p99: Vec<f64> = runs.iter().map(|r| r.p99.as_secs_f64()).collect();
-    runs.clear();
     RunStats {
         ops_per_sec: median(&mut ops),
         p50: Duration::from_secs_f64(median(&mut p50)),
