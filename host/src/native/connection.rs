@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use super::auth::Gated;
 use super::rpc::{self, Incoming};
 use crate::dispatch::{self, codes, CallError};
 use crate::events::Event;
@@ -36,6 +37,8 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub struct Settings {
     pub heartbeat: Option<Duration>,
     pub max_line_bytes: usize,
+    /// The shared secret connections must send first (`None`: no authentication).
+    pub auth_token: Option<Arc<super::auth::Secret>>,
 }
 
 type PendingReply = BoxFuture<'static, Option<String>>;
@@ -53,6 +56,7 @@ pub async fn serve(
     let mut buffer = BytesMut::with_capacity(4096);
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let mut subscription = Subscription::default();
+    let mut gate = super::auth::Gate::new(settings.auth_token.clone());
     let mut heartbeat = settings.heartbeat.map(|period| {
         let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -85,7 +89,7 @@ pub async fn serve(
                 match read {
                     Ok(0) | Err(_) => reading = false,
                     Ok(_) => {
-                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut subscription, &mut pending) {
+                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut gate, &mut subscription, &mut pending) {
                             // The stream cannot be resynchronised: answer, then close.
                             let _ = writer.write_all(refusal.as_bytes()).await;
                             let _ = writer.flush().await;
@@ -144,6 +148,7 @@ fn take_lines(
     core: &Arc<Core>,
     buffer: &mut BytesMut,
     settings: &Settings,
+    gate: &mut super::auth::Gate,
     subscription: &mut Subscription,
     pending: &mut FuturesOrdered<PendingReply>,
 ) -> Result<(), String> {
@@ -159,7 +164,11 @@ fn take_lines(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        pending.push_back(answer(core, rpc::parse_line(line), subscription));
+        match gate.admit(rpc::parse_line(line)) {
+            Gated::Admit(incoming) => pending.push_back(answer(core, incoming, subscription)),
+            Gated::Answer(reply) => pending.push_back(future::ready(reply).boxed()),
+            Gated::Close(refusal) => return Err(refusal),
+        }
     }
     if buffer.len() > settings.max_line_bytes {
         return Err(too_long(settings.max_line_bytes));

@@ -1,6 +1,7 @@
 //! The native front end: JSON-RPC 2.0 over TCP, one JSON object per line (SPEC §5).
 //!
 //! - [`rpc`]: request parsing and reply rendering.
+//! - [`auth`]: the optional shared-secret check every connection passes first.
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
 //! - [`client`]: the client the CLI uses.
 //!
@@ -8,6 +9,7 @@
 //! over the limit gets one JSON-RPC error line and is closed, so a flood never takes
 //! memory or file descriptors from the clients already served.
 
+pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod rpc;
