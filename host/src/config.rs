@@ -71,6 +71,12 @@ pub struct NativeSection {
     pub port: u16,
     /// Seconds between `heartbeat` notifications on every connection; 0 turns them off.
     pub heartbeat_secs: f64,
+    /// A shared secret every connection must send with `auth` first (docs/security.md).
+    /// Prefer `auth_token_file`: a config file is often shared, a secret should not be.
+    pub auth_token: Option<crate::native::auth::Secret>,
+    /// A file whose first line is the secret, relative to the config file; it must not
+    /// be accessible to other users.
+    pub auth_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +164,8 @@ impl Default for NativeSection {
             enabled: true,
             port: 12307,
             heartbeat_secs: 10.0,
+            auth_token: None,
+            auth_token_file: None,
         }
     }
 }

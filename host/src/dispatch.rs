@@ -21,6 +21,8 @@ pub mod codes {
     pub const PLUGIN_PANICKED: i64 = -32001;
     /// A plugin command did not answer within the command timeout.
     pub const COMMAND_TIMED_OUT: i64 = -32002;
+    /// The connection must authenticate first, or sent a wrong token (`native::auth`).
+    pub const AUTH_REQUIRED: i64 = -32003;
     /// The named thing (point, push socket, variable) does not exist.
     pub const NOT_FOUND: i64 = -32004;
     /// The server refused the connection or request for lack of capacity.

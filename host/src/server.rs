@@ -50,6 +50,9 @@ pub enum StartError {
     /// once plugins are loaded.
     #[error("config error in {file}: {message}")]
     SourceCommand { file: String, message: String },
+    /// `[native] auth_token_file` cannot be used (missing, readable by others, too short).
+    #[error("config error in {file}: {message}")]
+    AuthToken { file: String, message: String },
 }
 
 /// A running host.
@@ -130,6 +133,12 @@ impl Server {
                 heartbeat: (config.native.heartbeat_secs > 0.0)
                     .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
                 max_line_bytes: config.limits.max_line_bytes,
+                auth_token: native::auth::configured_token(config).map_err(|message| {
+                    StartError::AuthToken {
+                        file: config.file_name(),
+                        message,
+                    }
+                })?,
             };
             native::spawn(core.clone(), listener, settings, &shutdown);
         }

@@ -73,3 +73,273 @@ proptest! {
         let _ = Config::parse(&text, "fuzz.toml");
     }
 }
+
+mod pmend_framer {
+    use labsocket::pyminer::framing::{encode, FrameDecoder};
+    use proptest::prelude::*;
+
+    use super::{json_value, same};
+    use labsocket::pyjson;
+
+    /// Every frame of `stream`, fed in pieces of the sizes in `cuts` (cycled).
+    fn frames(stream: &[u8], cuts: &[usize], limit: usize) -> Option<Vec<Vec<u8>>> {
+        let mut decoder = FrameDecoder::new(limit);
+        let mut found = Vec::new();
+        let mut rest = stream;
+        let mut sizes = cuts.iter().cycle();
+        while !rest.is_empty() {
+            let size = sizes.next().copied().unwrap_or(rest.len()).max(1);
+            let (piece, tail) = rest.split_at(size.min(rest.len()));
+            rest = tail;
+            decoder.extend(piece);
+            while let Some(frame) = decoder.next_frame().ok()? {
+                found.push(frame.to_vec());
+            }
+        }
+        Some(found)
+    }
+
+    /// Bytes that are mostly frame-shaped: JSON punctuation, quotes, escapes and the
+    /// letters of the terminator.
+    fn framey_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                Just(b'{'),
+                Just(b'}'),
+                Just(b'['),
+                Just(b']'),
+                Just(b'"'),
+                Just(b'\\'),
+                Just(b' '),
+                Just(b'P'),
+                Just(b'M'),
+                Just(b'E'),
+                Just(b'N'),
+                Just(b'D'),
+                any::<u8>(),
+            ],
+            0..200,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn frames_do_not_depend_on_how_the_stream_is_cut(
+            stream in framey_bytes(),
+            cuts in prop::collection::vec(1usize..16, 0..6),
+        ) {
+            let whole = frames(&stream, &[], 1 << 20);
+            let pieces = frames(&stream, &cuts, 1 << 20);
+            prop_assert_eq!(whole, pieces);
+        }
+
+        #[test]
+        fn frames_never_exceed_the_limit(stream in framey_bytes(), limit in 1usize..64) {
+            if let Some(found) = frames(&stream, &[7], limit) {
+                prop_assert!(found.iter().all(|frame| frame.len() <= limit));
+            }
+        }
+
+        #[test]
+        fn encoded_values_come_back_as_one_frame_each(
+            values in prop::collection::vec(json_value(), 1..4),
+            cut in 1usize..32,
+        ) {
+            let mut stream = Vec::new();
+            for value in &values {
+                stream.extend_from_slice(&encode(pyjson::to_python_json(value)));
+            }
+            let found = frames(&stream, &[cut], stream.len()).expect("within the limit");
+            prop_assert_eq!(found.len(), values.len());
+            for (frame, value) in found.iter().zip(&values) {
+                prop_assert!(same(&pyjson::parse_bytes(frame).unwrap(), value));
+            }
+        }
+    }
+}
+
+mod pull_commands {
+    use std::collections::BTreeMap;
+
+    use labsocket::events::EventBus;
+    use labsocket::points::PointTable;
+    use labsocket::pyexplabsys::config::{PullKind, PullSocketConfig};
+    use labsocket::pyexplabsys::pull::{Answer, PullSocket};
+    use labsocket::pyjson::Value;
+    use proptest::prelude::*;
+
+    fn socket() -> PullSocket {
+        let config = PullSocketConfig {
+            name: "prop".to_owned(),
+            kind: PullKind::Data,
+            port: None,
+            codenames: vec!["a".to_owned(), "b".to_owned()],
+            timeouts: BTreeMap::new(),
+            timeout: None,
+            check_activity: true,
+            activity_timeout: 900.0,
+        };
+        let points = PointTable::new(EventBus::new());
+        points.set("a", Value::Float(1.5), Value::Int(7), Some(1.0));
+        PullSocket::new(&config, points)
+    }
+
+    proptest! {
+        #[test]
+        fn any_request_gets_a_reply_status_or_nothing(request in prop::collection::vec(any::<u8>(), 0..64)) {
+            let mut out = String::new();
+            match socket().answer(&request, 2.0, &mut out) {
+                Answer::Reply => prop_assert!(!out.is_empty()),
+                Answer::Status => prop_assert_eq!(&request[..], b"status"),
+                Answer::Nothing => prop_assert!(!request.is_ascii()),
+            }
+        }
+
+        #[test]
+        fn unknown_commands_get_unknown_commmand(request in "[a-z_#]{0,20}") {
+            let known = ["raw", "json", "raw_wn", "json_wn", "codenames_raw", "codenames_json",
+                "name", "status", "a#raw", "a#json", "b#raw", "b#json"];
+            prop_assume!(!known.contains(&request.as_str()));
+            let mut out = String::new();
+            prop_assert_eq!(socket().answer(request.as_bytes(), 2.0, &mut out), Answer::Reply);
+            prop_assert_eq!(out, "UNKNOWN_COMMMAND");
+        }
+    }
+
+    #[test]
+    fn a_codename_reads_its_point() {
+        let mut out = String::new();
+        socket().answer(b"a#raw", 2.0, &mut out);
+        assert_eq!(out, "1.5,7");
+    }
+}
+
+mod push_payloads {
+    use labsocket::pyexplabsys::push::{parse_json_wn, parse_raw_wn};
+    use labsocket::pyjson::{self, Value};
+    use proptest::prelude::*;
+
+    use super::{json_value, same};
+
+    proptest! {
+        #[test]
+        fn json_wn_never_panics(text in ".{0,200}") {
+            let _ = parse_json_wn(&text);
+        }
+
+        #[test]
+        fn raw_wn_never_panics(text in "[a-z0-9:;,._+eEx -]{0,120}") {
+            let _ = parse_raw_wn(&text);
+        }
+
+        #[test]
+        fn json_wn_reads_back_any_dict(
+            pairs in prop::collection::vec(("[a-z]{1,6}", json_value()), 0..6),
+        ) {
+            let dict = Value::Dict(pairs.into_iter().collect());
+            let parsed = parse_json_wn(&pyjson::to_python_json(&dict)).unwrap();
+            prop_assert!(same(&Value::Dict(parsed), &dict));
+        }
+
+        #[test]
+        fn json_wn_refuses_what_is_not_a_dict(value in json_value()) {
+            prop_assume!(!matches!(value, Value::Dict(_)));
+            prop_assert!(parse_json_wn(&pyjson::to_python_json(&value)).is_err());
+        }
+
+        #[test]
+        fn raw_wn_reads_back_ints(
+            fields in prop::collection::vec(prop::collection::vec(any::<i64>(), 1..4), 1..5),
+        ) {
+            let text: Vec<String> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, ints)| {
+                    let values: Vec<String> = ints.iter().map(i64::to_string).collect();
+                    format!("n{i}:int:{}", values.join(","))
+                })
+                .collect();
+            let parsed = parse_raw_wn(&text.join(";")).unwrap();
+            prop_assert_eq!(parsed.len(), fields.len());
+            for (i, ints) in fields.iter().enumerate() {
+                let expected = match &ints[..] {
+                    [one] => Value::Int(*one),
+                    many => Value::List(many.iter().map(|i| Value::Int(*i)).collect()),
+                };
+                prop_assert_eq!(parsed.get(&format!("n{i}")), Some(&expected));
+            }
+        }
+    }
+}
+
+mod pickles {
+    use proptest::prelude::*;
+    use workspace::pickle::{
+        check_opcodes, is_pickled_none, read_str_dict, type_hint, write_str_list,
+    };
+
+    /// Bytes that are mostly pickle opcodes and small arguments.
+    fn pickle_like() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                Just(0x80u8),
+                Just(b'}'),
+                Just(b'('),
+                Just(b'X'),
+                Just(b'N'),
+                Just(b'u'),
+                Just(b's'),
+                Just(b'.'),
+                Just(0x8c),
+                Just(0x94),
+                Just(b'q'),
+                Just(b'c'),
+                Just(b'R'),
+                any::<u8>(),
+            ],
+            0..128,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_pickle_readers_never_panic(bytes in pickle_like()) {
+            let _ = read_str_dict(&bytes);
+            let _ = check_opcodes(&bytes);
+            let _ = is_pickled_none(&bytes);
+            prop_assert!(["string", "array", "table", "numeric", "other"].contains(&type_hint(&bytes)));
+        }
+
+        #[test]
+        fn written_string_lists_are_well_formed(items in prop::collection::vec(".{0,12}", 0..8)) {
+            let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+            let pickle = write_str_list(&refs);
+            prop_assert!(check_opcodes(&pickle).is_ok());
+            prop_assert!(read_str_dict(&pickle).is_err(), "a list is not a dict");
+        }
+    }
+}
+
+mod pyminer_handshakes_and_live_datagrams {
+    use labsocket::live_server::datagram;
+    use labsocket::pyminer::handshake::{classify, Classified};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn handshakes_never_use_more_bytes_than_sent(bytes in prop::collection::vec(any::<u8>(), 0..64), complete in any::<bool>()) {
+            if let Classified::Done { used, .. } = classify(&bytes, complete) {
+                prop_assert!(used <= bytes.len());
+            }
+            if complete {
+                let decided = matches!(classify(&bytes, true), Classified::Done { .. });
+                prop_assert!(decided, "complete bytes are always classified");
+            }
+        }
+
+        #[test]
+        fn live_datagrams_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..128)) {
+            let _ = datagram::parse(&bytes);
+        }
+    }
+}

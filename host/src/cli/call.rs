@@ -1,7 +1,6 @@
 //! `labsocket call METHOD [JSON_PARAMS]`: one command on a running server.
 
 use super::{init_logging, report, ServerAddress, EXIT_USAGE};
-use crate::native::client::Client;
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -31,7 +30,7 @@ pub async fn run(args: CallArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let mut client = match Client::connect(args.server.socket_address()).await {
+    let mut client = match args.server.connect().await {
         Ok(client) => client,
         Err(err) => return report(&err),
     };

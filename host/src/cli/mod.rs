@@ -69,12 +69,27 @@ pub struct ServerAddress {
     /// Native protocol port.
     #[arg(long, default_value_t = 12307)]
     pub port: u16,
+    /// The server's shared secret, when it requires one (`[native] auth_token_file`).
+    /// Prefer the environment variable: command lines are visible to other users.
+    #[arg(long, env = "LABSOCKET_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 impl ServerAddress {
     /// What `connect` takes.
     pub fn socket_address(&self) -> (&str, u16) {
         (self.host.as_str(), self.port)
+    }
+
+    /// A connection, authenticated when a token is given.
+    pub async fn connect(
+        &self,
+    ) -> Result<crate::native::client::Client, crate::native::client::ClientError> {
+        let mut client = crate::native::client::Client::connect(self.socket_address()).await?;
+        if let Some(token) = &self.token {
+            client.authenticate(token).await?;
+        }
+        Ok(client)
     }
 
     /// `host:port`, for messages.

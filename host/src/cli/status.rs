@@ -2,7 +2,6 @@
 
 use super::terminal::{self, styles, Cell, Painter};
 use super::{init_logging, report, ServerAddress};
-use crate::native::client::Client;
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -16,7 +15,7 @@ pub struct StatusArgs {
 
 pub async fn run(args: StatusArgs) -> u8 {
     init_logging("warn");
-    let mut client = match Client::connect(args.server.socket_address()).await {
+    let mut client = match args.server.connect().await {
         Ok(client) => client,
         Err(err) => return report(&err),
     };

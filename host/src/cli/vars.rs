@@ -3,7 +3,7 @@
 use super::terminal::{self, styles, Cell, Painter};
 use super::{init_logging, report, ServerAddress, EXIT_FAILURE};
 use crate::dispatch::codes;
-use crate::native::client::{Client, ClientError};
+use crate::native::client::ClientError;
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -17,7 +17,7 @@ pub struct VarsArgs {
 
 pub async fn run(args: VarsArgs) -> u8 {
     init_logging("warn");
-    let mut client = match Client::connect(args.server.socket_address()).await {
+    let mut client = match args.server.connect().await {
         Ok(client) => client,
         Err(err) => return report(&err),
     };

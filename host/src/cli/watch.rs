@@ -71,7 +71,7 @@ pub async fn run(args: WatchArgs) -> u8 {
 }
 
 async fn subscribed(server: &ServerAddress, topics: &[String]) -> Result<Client, ClientError> {
-    let mut client = Client::connect(server.socket_address()).await?;
+    let mut client = server.connect().await?;
     let params = crate::dispatch::object([(
         "topics",
         Value::List(topics.iter().cloned().map(Value::Str).collect()),

@@ -49,6 +49,13 @@ impl Client {
         })
     }
 
+    /// Sends the server's shared secret (`auth`); the server closes the connection after
+    /// repeated failures.
+    pub async fn authenticate(&mut self, token: &str) -> Result<(), ClientError> {
+        let params = crate::dispatch::object([("token", Value::Str(token.to_owned()))]);
+        self.call(super::auth::METHOD, params).await.map(drop)
+    }
+
     /// Calls `method` and waits for its reply.
     pub async fn call(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
         let id = self.next_id;

@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use super::auth::Gated;
 use super::rpc::{self, Incoming};
 use crate::dispatch::{self, codes, CallError, Immediate};
 use crate::events::Event;
@@ -45,6 +46,8 @@ const WRITE_BATCH_BYTES: usize = 64 * 1024;
 pub struct Settings {
     pub heartbeat: Option<Duration>,
     pub max_line_bytes: usize,
+    /// The shared secret connections must send first (`None`: no authentication).
+    pub auth_token: Option<Arc<super::auth::Secret>>,
 }
 
 type PendingReply = BoxFuture<'static, Option<String>>;
@@ -62,6 +65,7 @@ pub async fn serve(
     let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let mut subscription = Subscription::default();
+    let mut gate = super::auth::Gate::new(settings.auth_token.clone());
     let mut heartbeat = settings.heartbeat.map(|period| {
         let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -101,7 +105,7 @@ pub async fn serve(
                     Ok(0) | Err(_) => reading = false,
                     Ok(_) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
-                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut subscription, &mut replies) {
+                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut gate, &mut subscription, &mut replies) {
                             // The stream cannot be resynchronised: answer, then close.
                             // `out` holds only replies to requests before every pending
                             // one, so the refusal still comes after them.
@@ -204,6 +208,7 @@ fn take_lines(
     core: &Arc<Core>,
     buffer: &mut BytesMut,
     settings: &Settings,
+    gate: &mut super::auth::Gate,
     subscription: &mut Subscription,
     replies: &mut Replies<'_>,
 ) -> Result<(), String> {
@@ -219,7 +224,12 @@ fn take_lines(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        answer(core, rpc::parse_line(line), subscription, replies);
+        match gate.admit(rpc::parse_line(line)) {
+            Gated::Admit(incoming) => answer(core, incoming, subscription, replies),
+            Gated::Answer(Some(reply)) => replies.push(reply),
+            Gated::Answer(None) => {}
+            Gated::Close(refusal) => return Err(refusal),
+        }
     }
     if buffer.len() > settings.max_line_bytes {
         return Err(too_long(settings.max_line_bytes));

@@ -1,12 +1,14 @@
 //! The native front end: JSON-RPC 2.0 over TCP, one JSON object per line (SPEC §5).
 //!
 //! - [`rpc`]: request parsing and reply rendering; [`plain_request`]: its fast path.
+//! - [`auth`]: the optional shared-secret check every connection passes first.
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
 //! - [`client`]: the client the CLI uses.
 //!
 //! The accept loop is [`tcp_listener`](crate::tcp_listener)'s: a connection over
 //! `max_connections` gets one JSON-RPC error line and is closed.
 
+pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod plain_request;

@@ -218,7 +218,10 @@ fn unknown() -> Answer {
 }
 
 /// `json_wn#<json>`: Python `json.loads`, which must give a dict.
-fn parse_json_wn(data: &str) -> Result<Dict, String> {
+///
+/// Public so the fuzz targets and property tests (`tests/fuzz`, `host/tests/parsers.rs`)
+/// can reach the parser without a socket; the front end is its only production caller.
+pub fn parse_json_wn(data: &str) -> Result<Dict, String> {
     match pyjson::parse(data) {
         Ok(Value::Dict(dict)) => Ok(dict),
         Ok(other) => Err(format!(
@@ -229,8 +232,9 @@ fn parse_json_wn(data: &str) -> Result<Dict, String> {
     }
 }
 
-/// `raw_wn#name:type:v1,v2;...` (reference §4.3).
-fn parse_raw_wn(data: &str) -> Result<Dict, String> {
+/// `raw_wn#name:type:v1,v2;...` (reference §4.3). Public for the fuzz targets and
+/// property tests, as [`parse_json_wn`].
+pub fn parse_raw_wn(data: &str) -> Result<Dict, String> {
     let mut dict = Dict::new();
     for part in data.split(';') {
         let fields: Vec<&str> = part.split(':').collect();

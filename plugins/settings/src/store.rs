@@ -22,6 +22,11 @@ pub const STYLE_SHEET_FILE: &str = "style.qss";
 /// Largest style sheet served.
 const MAX_STYLE_SHEET_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Largest value of one setting, as JSON. Settings are short (a theme, a locale, a
+/// folder); every change rewrites the whole file, so one huge value would make every
+/// later change slow and the file a burden to edit.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
 /// The style sheet written on first start, for the lab to replace.
 const DEFAULT_STYLE_SHEET: &str = "\
 /* labsocket: the Qt style sheet served to PyMiner clients (get_style_sheet).
@@ -102,6 +107,13 @@ impl Settings {
                 "setting '{name}' holds {}, not {}",
                 kind(old),
                 kind(&value)
+            ));
+        }
+        let size = value.to_string().len();
+        if size > MAX_VALUE_BYTES {
+            return Err(format!(
+                "setting '{name}': the value is {size} bytes of JSON, more than the limit of \
+                 {MAX_VALUE_BYTES}"
             ));
         }
         let mut next = current.clone();
@@ -216,6 +228,19 @@ mod tests {
         settings.set("theme", json!("Qdarkstyle")).unwrap();
         let reopened = Settings::open(&dir.0, Path::new("/d")).unwrap();
         assert_eq!(reopened.all()["theme"], "Qdarkstyle");
+    }
+
+    #[test]
+    fn oversized_values_are_refused_and_nothing_changes() {
+        let dir = Folder::new("oversized");
+        let settings = Settings::open(&dir.0, Path::new("/lab/data")).unwrap();
+        let huge = "x".repeat(MAX_VALUE_BYTES);
+        let err = settings.set("locale", json!(huge)).unwrap_err();
+        assert!(err.contains("more than the limit of 65536"), "{err}");
+        assert_eq!(settings.all()["locale"], "en");
+        let reopened = Settings::open(&dir.0, Path::new("/lab/data")).unwrap();
+        assert_eq!(reopened.all()["locale"], "en");
+        settings.set("locale", json!("x".repeat(1000))).unwrap();
     }
 
     #[test]

@@ -34,10 +34,30 @@ use crate::workspace::Workspace;
 /// The workspace, opened by [`init`] (the plugin is not loaded if that fails).
 static WORKSPACE: OnceLock<Workspace> = OnceLock::new();
 
-/// Opens the store in `<data_dir>/workspace/`.
-fn init(ctx: &Ctx, _config: Value) -> Result<(), String> {
+/// Opens the store in `<data_dir>/workspace/`. `[plugins.workspace] max_variable_bytes`
+/// limits the size of one stored value (default
+/// [`DEFAULT_MAX_VARIABLE_BYTES`](workspace::DEFAULT_MAX_VARIABLE_BYTES)).
+fn init(ctx: &Ctx, config: Value) -> Result<(), String> {
+    let max_variable_bytes = match config.get("max_variable_bytes") {
+        None => workspace::DEFAULT_MAX_VARIABLE_BYTES,
+        Some(limit) => limit.as_u64().filter(|limit| *limit > 0).ok_or_else(|| {
+            format!(
+                "[plugins.workspace] max_variable_bytes: must be a positive integer, not {limit}"
+            )
+        })?,
+    };
+    if let Some(key) = config
+        .as_object()
+        .and_then(|table| table.keys().find(|key| *key != "max_variable_bytes"))
+    {
+        return Err(format!(
+            "[plugins.workspace] {key}: unknown key (the only one is max_variable_bytes)"
+        ));
+    }
     let folder = ctx.data_dir().join("workspace");
-    let workspace = Workspace::open(&folder).map_err(|err| err.to_string())?;
+    let workspace = Workspace::open(&folder)
+        .map_err(|err| err.to_string())?
+        .limit_variable_bytes(max_variable_bytes);
     ctx.log(
         Level::Info,
         &format!(

@@ -35,9 +35,15 @@ pub enum WorkspaceError {
     Store(#[from] StoreError),
 }
 
+/// Default largest stored value, in bytes (`[plugins.workspace] max_variable_bytes`).
+/// PyMiner clients send values of up to 300 MB of base64 (225 MB decoded).
+pub const DEFAULT_MAX_VARIABLE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The shared data workspace.
 pub struct Workspace {
     store: Store,
+    /// Largest value accepted, in bytes.
+    max_variable_bytes: u64,
     index: RwLock<IndexMap<String, Meta>>,
     /// Held by writers; the next free insertion position.
     writer: Mutex<u64>,
@@ -54,9 +60,16 @@ impl Workspace {
             .collect();
         Ok(Workspace {
             store,
+            max_variable_bytes: DEFAULT_MAX_VARIABLE_BYTES,
             index: RwLock::new(index),
             writer: Mutex::new(next_position),
         })
+    }
+
+    /// Refuses values larger than `bytes` from now on.
+    pub fn limit_variable_bytes(mut self, bytes: u64) -> Workspace {
+        self.max_variable_bytes = bytes;
+        self
     }
 
     /// Writes `values` atomically (all or none) and returns their new metadata. A name
@@ -68,6 +81,14 @@ impl Workspace {
     ) -> Result<Vec<Meta>, WorkspaceError> {
         for value in &values {
             names::check_name(&value.name).map_err(WorkspaceError::Invalid)?;
+            if value.bytes.len() as u64 > self.max_variable_bytes {
+                return Err(WorkspaceError::Invalid(format!(
+                    "variable '{}' is {} bytes, more than max_variable_bytes ({})",
+                    value.name,
+                    value.bytes.len(),
+                    self.max_variable_bytes
+                )));
+            }
         }
         let mut values = values;
         let mut seen = std::collections::HashSet::new();
@@ -257,6 +278,24 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("builtin"), "{err}");
         assert!(ws.names().is_empty());
+    }
+
+    #[test]
+    fn values_over_the_limit_store_nothing() {
+        let folder = TempFolder::new("ws-limit");
+        let workspace = Workspace::open(folder.path())
+            .unwrap()
+            .limit_variable_bytes(4);
+        workspace.set_many(vec![value("a", b"1234")], "t").unwrap();
+        let err = workspace
+            .set_many(vec![value("b", b"1"), value("a", b"12345")], "t")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("more than max_variable_bytes (4)"),
+            "{err}"
+        );
+        assert_eq!(workspace.names(), ["a"]);
+        assert_eq!(workspace.meta("a").unwrap().size, 4);
     }
 
     #[test]

@@ -11,6 +11,7 @@ Every error is a :class:`LabsocketError`, itself a :class:`ConnectionError`.
 from .client import DEFAULT_PORT, Client, VariableMeta
 from .encodings import Encoded
 from .errors import (
+    AuthenticationFailed,
     CallbackError,
     ClientClosed,
     ConnectionLost,
@@ -36,6 +37,7 @@ from .pull import OLD_DATA, PullClient, PushReply, push
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthenticationFailed",
     "DEFAULT_PORT",
     "OLD_DATA",
     "CallbackError",

@@ -21,6 +21,7 @@ import base64
 import itertools
 import json
 import logging
+import os
 import random
 import select
 import socket
@@ -32,6 +33,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from . import encodings
 from .encodings import Encoded
 from .errors import (
+    AuthenticationFailed,
     ClientClosed,
     ConnectionLost,
     LabsocketError,
@@ -144,7 +146,11 @@ class Client:
         code chosen by whoever stored the variable: only for data from people you trust.
     :param on_connection: called with False when the connection is lost and with True
         when it is back (on the reader thread: keep it short, e.g. update a status light).
+    :param token: the server's shared secret, sent first on every connection, when it
+        requires one (``[native] auth_token_file``). Default: the ``LABSOCKET_TOKEN``
+        environment variable, if set.
     :raises ServerUnavailable: when the first connection cannot be made.
+    :raises AuthenticationFailed: when the server refuses the token (or wants one).
     """
 
     def __init__(
@@ -159,6 +165,7 @@ class Client:
         backoff: Tuple[float, float] = (0.1, 5.0),
         allow_pickle: bool = False,
         on_connection: Optional[Callable[[bool], Any]] = None,
+        token: Optional[str] = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -169,6 +176,7 @@ class Client:
         self.backoff = backoff
         self.allow_pickle = allow_pickle
         self.on_connection = on_connection
+        self._token = token if token is not None else os.environ.get("LABSOCKET_TOKEN")
         self.reconnects = 0
         """How many times the connection was re-established."""
         self.heartbeat_period: Optional[float] = None
@@ -415,10 +423,48 @@ class Client:
             raise ServerUnavailable(
                 f"cannot reach the labsocket server at {self.host}:{self.port}: {err}"
             ) from None
-        sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if self._token is not None:
+            try:
+                self._authenticate(sock)
+            except BaseException:
+                _shut(sock)
+                raise
+        sock.settimeout(None)
         return sock
+
+    def _authenticate(self, sock: socket.socket) -> None:
+        """Sends ``auth`` and waits for its reply, before the reader thread owns ``sock``."""
+        request_id = next(self._ids)
+        line = {"jsonrpc": "2.0", "id": request_id, "method": "auth",
+                "params": {"token": self._token}}
+        buffer = bytearray()
+        try:
+            sock.sendall(json.dumps(line, separators=(",", ":")).encode("utf-8") + b"\n")
+            while True:
+                end = buffer.find(b"\n")
+                if end < 0:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise ServerUnavailable(
+                            f"{self.host}:{self.port} closed the connection during auth"
+                        )
+                    buffer += chunk
+                    continue
+                reply = json.loads(bytes(buffer[:end]))
+                del buffer[: end + 1]
+                if not isinstance(reply, dict) or reply.get("id") != request_id:
+                    continue  # a heartbeat sent before the reply
+                if "error" in reply:
+                    raise server_error(reply["error"])
+                return
+        except LabsocketError:  # an OSError too: must not be reworded below
+            raise
+        except (OSError, ValueError) as err:
+            raise ServerUnavailable(
+                f"cannot authenticate with {self.host}:{self.port}: {err}"
+            ) from None
 
     def _install(self, sock: socket.socket) -> None:
         """Makes ``sock`` the connection, subscribes it to every open topic and asks the
@@ -529,6 +575,9 @@ class Client:
             except ServerUnavailable as err:
                 log.debug("labsocket: reconnect attempt %d failed: %s", attempt, err)
                 continue
+            except AuthenticationFailed as err:  # retrying cannot fix a wrong token
+                self._give_up(err)
+                return False
             try:
                 self._install(sock)
             except OSError:

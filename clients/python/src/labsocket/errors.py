@@ -70,7 +70,19 @@ class NotFound(ServerError, KeyError):
         return self.message
 
 
-_BY_CODE = {-32601: MethodNotFound, -32602: InvalidParams, -32004: NotFound}
+class AuthenticationFailed(ServerError):
+    """The server requires a token and got none or a wrong one (-32003).
+
+    Pass ``token=`` to :class:`labsocket.Client` or set ``LABSOCKET_TOKEN``.
+    """
+
+
+_BY_CODE = {
+    -32601: MethodNotFound,
+    -32602: InvalidParams,
+    -32003: AuthenticationFailed,
+    -32004: NotFound,
+}
 
 
 def server_error(error: Any) -> ServerError:
