@@ -95,7 +95,10 @@ fn workspace_values_over_max_variable_bytes_are_refused_on_every_front_end() {
 fn a_bad_max_variable_bytes_keeps_the_workspace_from_loading() {
     let server = Server::start("[plugins.workspace]\nmax_variable_bytes = -1\n");
     let error = server.rpc().call_err("workspace.list", json!({}));
-    assert_eq!(error["code"], -32601, "the workspace is not loaded: {error}");
+    assert_eq!(
+        error["code"], -32601,
+        "the workspace is not loaded: {error}"
+    );
     let log = server.stderr();
     assert!(
         log.contains("[plugins.workspace] max_variable_bytes: must be a positive integer"),
