@@ -36,6 +36,9 @@ use crate::shutdown::Shutdown;
 pub struct PyMinerSection {
     pub enabled: bool,
     pub port: u16,
+    /// Defaults to `[server] bind`. The protocol has no authentication: only a trusted
+    /// network should reach it (docs/security.md).
+    pub bind: Option<std::net::IpAddr>,
     /// Seconds between `Are you alive?` broadcasts to long connections; 0 turns them off.
     pub heartbeat_secs: f64,
 }
@@ -45,6 +48,7 @@ impl Default for PyMinerSection {
         Self {
             enabled: true,
             port: 12306,
+            bind: None,
             heartbeat_secs: 10.0,
         }
     }
