@@ -266,3 +266,115 @@ fn a_subscriber_that_stops_reading_loses_events_not_the_server() {
     };
     assert!(lost["params"]["count"].as_u64().unwrap() > 0, "{lost}");
 }
+
+/// The native connections the server counts as open.
+fn open_native_connections(rpc: &mut RpcClient) -> u64 {
+    let status = rpc.call("status", json!([]));
+    status["front_ends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|front_end| front_end["name"] == "native")
+        .and_then(|front_end| front_end["connections"].as_u64())
+        .unwrap()
+}
+
+#[test]
+fn subscribers_that_vanish_mid_stream_are_cleaned_up() {
+    let server = Server::start("[native]\nheartbeat_secs = 0\n");
+    let mut observer = server.rpc();
+    for _ in 0..20 {
+        let mut dead = std::net::TcpStream::connect(server.native()).unwrap();
+        dead.set_read_timeout(Some(WAIT)).unwrap();
+        std::io::Write::write_all(
+            &mut dead,
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"subscribe\",\"params\":{\"topics\":[\"*\"]}}\n",
+        )
+        .unwrap();
+        let mut reply = [0u8; 32];
+        assert!(std::io::Read::read(&mut dead, &mut reply).unwrap() > 0);
+        // A reset, as from a client whose machine lost power or whose process was killed.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        use std::os::fd::AsRawFd;
+        // SAFETY: setsockopt on a socket this test owns, with a correctly sized value.
+        let set = unsafe {
+            libc::setsockopt(
+                dead.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0);
+        drop(dead);
+        observer.call("set_point_now", json!(["flowing", 1]));
+    }
+    // Events keep flowing into the dead sockets' place; the server notices each reset and
+    // releases the connection.
+    let deadline = Instant::now() + WAIT;
+    while open_native_connections(&mut observer) > 1 {
+        observer.call("set_point_now", json!(["flowing", 2]));
+        assert!(
+            Instant::now() < deadline,
+            "dead connections were never released"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(observer.call("ping", json!([])), "pong");
+}
+
+#[test]
+fn a_connection_flood_past_max_connections_is_refused_cleanly_on_every_tcp_front_end() {
+    let server = Server::start("[limits]\nmax_connections = 20\n[native]\nheartbeat_secs = 0\n");
+    let mut served: Vec<RpcClient> = (0..20).map(|_| server.rpc()).collect();
+    for rpc in &mut served {
+        assert_eq!(rpc.call("ping", json!([])), "pong");
+    }
+    // 300 more connections, a third on each TCP front end: every one refused in its
+    // protocol's terms and closed.
+    for i in 0..300 {
+        match i % 3 {
+            0 => {
+                let mut refused = RpcClient::connect(server.native());
+                let reply = refused.read_json();
+                assert_eq!(reply["error"]["code"], -32005, "{reply}");
+                assert_eq!(refused.read_line(), None);
+            }
+            1 => {
+                let mut refused = std::net::TcpStream::connect(server.pyminer()).unwrap();
+                refused.set_read_timeout(Some(WAIT)).unwrap();
+                let mut reply = String::new();
+                std::io::Read::read_to_string(&mut refused, &mut reply).unwrap();
+                assert!(
+                    reply.starts_with(r#"{"message": "failed""#)
+                        && reply.contains("max_connections (20)"),
+                    "{reply}"
+                );
+            }
+            _ => {
+                let refused = labsocket_e2e::http_get(server.address("http"), "/api/status", None);
+                assert_eq!(refused.status, 503);
+            }
+        }
+    }
+    // The 20 admitted connections were served throughout and still are.
+    for rpc in &mut served {
+        assert_eq!(rpc.call("echo", json!([1])), json!([1]));
+    }
+    // A freed slot is usable again.
+    served.pop();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut retry = RpcClient::connect(server.native());
+        retry.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
+        if retry.read_json().get("result").is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the freed slot never came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
