@@ -69,6 +69,8 @@ pub struct ServerSection {
 pub struct NativeSection {
     pub enabled: bool,
     pub port: u16,
+    /// Defaults to `[server] bind`.
+    pub bind: Option<IpAddr>,
     /// Seconds between `heartbeat` notifications on every connection; 0 turns them off.
     pub heartbeat_secs: f64,
     /// A shared secret every connection must send with `auth` first (docs/security.md).
@@ -163,6 +165,7 @@ impl Default for NativeSection {
         Self {
             enabled: true,
             port: 12307,
+            bind: None,
             heartbeat_secs: 10.0,
             auth_token: None,
             auth_token_file: None,

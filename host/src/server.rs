@@ -127,7 +127,8 @@ impl Server {
             })?;
         let shutdown = Shutdown::default();
         if config.native.enabled {
-            let address = SocketAddr::new(config.server.bind, config.native.port);
+            let bind = config.native.bind.unwrap_or(config.server.bind);
+            let address = SocketAddr::new(bind, config.native.port);
             let listener = bind_tcp("native", address).await?;
             let settings = native::Settings {
                 heartbeat: (config.native.heartbeat_secs > 0.0)
@@ -140,10 +141,17 @@ impl Server {
                     }
                 })?,
             };
+            if !bind.is_loopback() && settings.auth_token.is_none() {
+                tracing::warn!(
+                    "native: listening on {address} without [native] auth_token_file: anyone who \
+                     can reach this port can read and change everything (docs/security.md)"
+                );
+            }
             native::spawn(core.clone(), listener, settings, &shutdown);
         }
         if config.pyminer.enabled {
-            let address = SocketAddr::new(config.server.bind, config.pyminer.port);
+            let bind = config.pyminer.bind.unwrap_or(config.server.bind);
+            let address = SocketAddr::new(bind, config.pyminer.port);
             let listener = bind_tcp("pyminer", address).await?;
             let max_frame_bytes = config.limits.max_frame_bytes;
             pyminer::spawn(

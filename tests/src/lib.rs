@@ -9,6 +9,7 @@
 //! - [`python`]: the virtual environment the Python-client tests run in.
 //! - [`web`]: an HTTP `GET` and the live view's WebSocket client.
 //! - [`points`]: pipelined `set_point`s for load tests.
+//! - [`durability`]: writers that record acknowledged writes, and the check after a crash.
 //! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
 //! - [`python`]: a venv with the real PyMiner clients, and running test scripts in it.
@@ -19,6 +20,7 @@
 pub mod bench;
 pub mod browser;
 pub mod build;
+pub mod durability;
 pub mod points;
 pub mod pyminer;
 pub mod python;

@@ -127,3 +127,18 @@ fn unusable_token_settings_stop_the_start_with_a_clear_error() {
     .expect_err("both settings are refused");
     assert!(both.stderr.contains("not both"), "{}", both.stderr);
 }
+
+#[test]
+fn each_tcp_front_end_can_have_its_own_bind_address() {
+    let server = Server::start(
+        "[server]\nbind = \"127.0.0.1\"\n[native]\nbind = \"127.0.0.2\"\n[pyminer]\nbind = \"127.0.0.3\"\n",
+    );
+    assert_eq!(server.native().ip().to_string(), "127.0.0.2");
+    assert_eq!(server.pyminer().ip().to_string(), "127.0.0.3");
+    assert_eq!(server.address("http").ip().to_string(), "127.0.0.1");
+    assert_eq!(server.rpc().call("ping", json!([])), "pong");
+    assert!(
+        !server.stderr().contains("without [native] auth_token_file"),
+        "no warning for a loopback address"
+    );
+}

@@ -4,36 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use labsocket_e2e::durability::{
+    check_acknowledged, pickled_int, unpickle_int, writer, Acknowledged,
+};
 use labsocket_e2e::pyminer::{g1_call, g1_call_text};
 use labsocket_e2e::{Server, WAIT};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const CONFIG: &str = "[pyminer]\nheartbeat_secs = 0\n";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// base64 of `pickle.dumps(n, protocol=4)` for a 32-bit `n` (`BININT`).
-fn pickled_int(n: i32) -> String {
-    let mut pickle = b"\x80\x04J".to_vec();
-    pickle.extend_from_slice(&n.to_le_bytes());
-    pickle.push(b'.');
-    b64(&pickle)
-}
-
-/// The int in a pickle written by [`pickled_int`].
-fn unpickle_int(data: &str) -> i32 {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .unwrap();
-    assert_eq!(&bytes[..3], b"\x80\x04J", "{bytes:?}");
-    i32::from_le_bytes(bytes[3..7].try_into().unwrap())
-}
 
 #[test]
 fn a_graceful_restart_keeps_variables_order_metadata_and_settings() {
@@ -98,47 +79,6 @@ fn a_graceful_restart_keeps_variables_order_metadata_and_settings() {
     );
 }
 
-/// What the writers were told: per variable, the last acknowledged value.
-type Acknowledged = Arc<Mutex<HashMap<String, i32>>>;
-
-/// Writes `name` = 1, 2, 3, ... until `stop`, alternating PyMiner and native writes, and
-/// records every acknowledged value. Stops quietly when the server dies mid-write.
-fn writer(
-    server_pm: std::net::SocketAddr,
-    native: std::net::SocketAddr,
-    name: String,
-    acked: Acknowledged,
-    stop: Arc<AtomicBool>,
-) {
-    let mut value = 0;
-    while !stop.load(Ordering::Relaxed) {
-        value += 1;
-        let stored = std::panic::catch_unwind(|| {
-            if value % 2 == 0 {
-                g1_call_text(
-                    server_pm,
-                    "write_p",
-                    json!([name, pickled_int(value), "crash"]),
-                ) == r#"{"message": "success"}"#
-            } else {
-                let mut rpc = labsocket_e2e::RpcClient::connect(native);
-                let reply = rpc.request(
-                    "workspace.set",
-                    json!({"name": name, "encoding": "pickle", "data": pickled_int(value)}),
-                );
-                reply.get("result").is_some()
-            }
-        });
-        match stored {
-            Ok(true) => {
-                acked.lock().unwrap().insert(name.clone(), value);
-            }
-            Ok(false) => panic!("write {value} of {name} refused"),
-            Err(_) => return,
-        }
-    }
-}
-
 #[test]
 fn kill_9_during_writes_loses_no_acknowledged_write_and_corrupts_nothing() {
     let mut dir = labsocket_e2e::TempDir::new("crash");
@@ -165,7 +105,7 @@ fn kill_9_during_writes_loses_no_acknowledged_write_and_corrupts_nothing() {
             .map(|i| {
                 let (acked, stop) = (acked.clone(), stop.clone());
                 let name = format!("r{round}w{i}");
-                std::thread::spawn(move || writer(pm, native, name, acked, stop))
+                std::thread::spawn(move || writer(pm, native, name, 1, acked, stop))
             })
             .collect();
         let deadline = Instant::now() + WAIT;
@@ -207,17 +147,7 @@ fn kill_9_during_writes_loses_no_acknowledged_write_and_corrupts_nothing() {
     let mut sorted_by_round = names.clone();
     sorted_by_round.sort_by_key(|name| &name[..2]);
     assert_eq!(names, sorted_by_round);
-    for (name, value) in &acked_before {
-        let got: Value = rpc.call("workspace.get", json!({"name": name}));
-        let stored = unpickle_int(got["data"].as_str().unwrap());
-        assert!(
-            stored == *value || stored == value + 1,
-            "{name} = {stored}, acknowledged {value}"
-        );
-        assert_eq!(
-            got["meta"]["version"],
-            json!(stored),
-            "{name}: one version per write"
-        );
+    if let Err(lost) = check_acknowledged(&mut rpc, &acked_before) {
+        panic!("{lost}");
     }
 }

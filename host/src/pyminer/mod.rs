@@ -35,6 +35,9 @@ use crate::tcp_listener::{self, Refusal};
 pub struct PyMinerSection {
     pub enabled: bool,
     pub port: u16,
+    /// Defaults to `[server] bind`. The protocol has no authentication: only a trusted
+    /// network should reach it (docs/security.md).
+    pub bind: Option<std::net::IpAddr>,
     /// Seconds between `Are you alive?` broadcasts to long connections; 0 turns them off.
     pub heartbeat_secs: f64,
 }
@@ -44,6 +47,7 @@ impl Default for PyMinerSection {
         Self {
             enabled: true,
             port: 12306,
+            bind: None,
             heartbeat_secs: 10.0,
         }
     }

@@ -12,8 +12,14 @@
 //! Layout: two tables keyed by variable name, `meta` (the [`Meta`] as JSON, small, read
 //! at start-up) and `data` (the value's bytes, read only when a client asks for them).
 //! Several variables written together (`write_var_dic`) are one transaction.
+//!
+//! After a failed write (a full disk, say) redb refuses every later operation with
+//! "Previous I/O error" until the database is reopened. The file itself is intact (the
+//! failed transaction never committed), so [`Store`] reopens it and retries once: reads
+//! keep working on a full disk, and writes work again as soon as there is room.
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 
@@ -53,9 +59,9 @@ pub enum StoreError {
     },
 }
 
-/// The open database.
+/// The open database (`None` while a reopen after an I/O error has failed).
 pub struct Store {
-    db: Database,
+    db: RwLock<Option<Database>>,
     path: PathBuf,
 }
 
@@ -68,22 +74,51 @@ impl Store {
             source,
         })?;
         let path = folder.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|err| match err {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
-            err => StoreError::Database {
-                path: path.clone(),
-                source: Box::new(err.into()),
-            },
-        })?;
+        let db = create(&path)?;
         // Make the new file's directory entry durable too (a power loss right after the
         // first commit must not lose the whole file).
         if let Ok(dir) = std::fs::File::open(folder) {
             let _ = dir.sync_all();
         }
-        let store = Store { db, path };
-        store.create_tables()?;
-        let metas = store.read_all_meta()?;
+        let store = Store {
+            db: RwLock::new(Some(db)),
+            path,
+        };
+        store.with_db(|db| store.create_tables(db))?;
+        let metas = store.with_db(|db| store.read_all_meta(db))?;
         Ok((store, metas))
+    }
+
+    /// Runs `op` on the database. If the database is closed, or redb refuses because
+    /// of an earlier I/O error, reopens it and runs `op` once more.
+    fn with_db<T>(
+        &self,
+        mut op: impl FnMut(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        {
+            let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(db) = db.as_ref() {
+                match op(db) {
+                    Err(err) if err.is_previous_io() => {}
+                    outcome => return outcome,
+                }
+            }
+        }
+        self.reopen()?;
+        let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+        // `None` only if another thread's reopen failed meanwhile.
+        op(db
+            .as_ref()
+            .ok_or_else(|| self.fail(redb::Error::PreviousIo))?)
+    }
+
+    /// Closes and reopens the database file (redb's answer to an earlier I/O error).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // The old handle holds the file lock: it must be gone before the file is reopened.
+        *db = None;
+        *db = Some(create(&self.path)?);
+        Ok(())
     }
 
     fn fail(&self, err: impl Into<redb::Error>) -> StoreError {
@@ -93,15 +128,15 @@ impl Store {
         }
     }
 
-    fn create_tables(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
+    fn create_tables(&self, db: &Database) -> Result<(), StoreError> {
+        let txn = db.begin_write().map_err(|e| self.fail(e))?;
         txn.open_table(META).map_err(|e| self.fail(e))?;
         txn.open_table(DATA).map_err(|e| self.fail(e))?;
         txn.commit().map_err(|e| self.fail(e))
     }
 
-    fn read_all_meta(&self) -> Result<Vec<Meta>, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
+    fn read_all_meta(&self, db: &Database) -> Result<Vec<Meta>, StoreError> {
+        let txn = db.begin_read().map_err(|e| self.fail(e))?;
         let table = txn.open_table(META).map_err(|e| self.fail(e))?;
         let mut metas = Vec::with_capacity(table.len().map_err(|e| self.fail(e))? as usize);
         for entry in table.iter().map_err(|e| self.fail(e))? {
@@ -120,7 +155,11 @@ impl Store {
 
     /// Stores every `(meta, bytes)` in one transaction, durable when this returns.
     pub fn write(&self, entries: &[(Meta, &[u8])]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
+        self.with_db(|db| self.write_in(db, entries))
+    }
+
+    fn write_in(&self, db: &Database, entries: &[(Meta, &[u8])]) -> Result<(), StoreError> {
+        let txn = db.begin_write().map_err(|e| self.fail(e))?;
         {
             let mut meta_table = txn.open_table(META).map_err(|e| self.fail(e))?;
             let mut data_table = txn.open_table(DATA).map_err(|e| self.fail(e))?;
@@ -139,7 +178,11 @@ impl Store {
 
     /// Removes `names` in one transaction, durable when this returns.
     pub fn delete(&self, names: &[&str]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
+        self.with_db(|db| self.delete_in(db, names))
+    }
+
+    fn delete_in(&self, db: &Database, names: &[&str]) -> Result<(), StoreError> {
+        let txn = db.begin_write().map_err(|e| self.fail(e))?;
         {
             let mut meta_table = txn.open_table(META).map_err(|e| self.fail(e))?;
             let mut data_table = txn.open_table(DATA).map_err(|e| self.fail(e))?;
@@ -158,10 +201,20 @@ impl Store {
         names: impl IntoIterator<Item = &'n str>,
         mut visit: impl FnMut(&Meta, &[u8]),
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let names: Vec<&str> = names.into_iter().collect();
+        self.with_db(|db| self.read_each_in(db, &names, &mut visit))
+    }
+
+    fn read_each_in(
+        &self,
+        db: &Database,
+        names: &[&str],
+        visit: &mut impl FnMut(&Meta, &[u8]),
+    ) -> Result<(), StoreError> {
+        let txn = db.begin_read().map_err(|e| self.fail(e))?;
         let meta_table = txn.open_table(META).map_err(|e| self.fail(e))?;
         let data_table = txn.open_table(DATA).map_err(|e| self.fail(e))?;
-        for name in names {
+        for &name in names {
             let Some(meta) = meta_table.get(name).map_err(|e| self.fail(e))? else {
                 continue;
             };
@@ -176,6 +229,24 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+fn create(path: &Path) -> Result<Database, StoreError> {
+    Database::create(path).map_err(|err| match err {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+            path: path.to_owned(),
+        },
+        err => StoreError::Database {
+            path: path.to_owned(),
+            source: Box::new(err.into()),
+        },
+    })
+}
+
+impl StoreError {
+    fn is_previous_io(&self) -> bool {
+        matches!(self, StoreError::Database { source, .. } if matches!(**source, redb::Error::PreviousIo))
     }
 }
 
