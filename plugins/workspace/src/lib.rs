@@ -90,7 +90,7 @@ plugin! {
     name: "workspace",
     init: init,
     commands: {
-        "read_p" => read_p: "PyMiner: [name] -> {name: base64 pickle, \"message\": \"success\"}",
+        "read_p" => read_p [inline]: "PyMiner: [name] -> {name: base64 pickle, \"message\": \"success\"}",
         "write_p" => write_p: "PyMiner: [name, base64 pickle, provider] stores a variable",
         "write_var_dic" => write_var_dic: "PyMiner: [base64 pickled {name: base64 pickle}, provider] stores several variables",
         "get_var_dic" => get_var_dic: "PyMiner: every variable as a base64 pickled dict",
