@@ -102,6 +102,9 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
     let mut pending: Option<PendingReply> = None;
     let mut reading = true;
     let mut grace_ends: Option<tokio::time::Instant> = None;
+    // One wait on the stop token for the connection's life, not one per wake-up.
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         if pending.is_none() {
             match decoder.next_frame() {
@@ -150,7 +153,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
             (true, None) => Some(tokio::time::Instant::now() + OPEN_JSON_GRACE),
         };
         tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = &mut stopped => return,
             reply = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
                 pending = None;
                 if !send(&mut writer, &reply, &stop).await {
@@ -301,7 +304,16 @@ async fn send_pushed(
 }
 
 /// Writes `bytes`; false if the peer is gone or the connection must stop.
-async fn send(writer: &mut OwnedWriteHalf, bytes: &[u8], stop: &CancellationToken) -> bool {
+async fn send(writer: &mut OwnedWriteHalf, mut bytes: &[u8], stop: &CancellationToken) -> bool {
+    // Nearly always the socket takes the whole frame at once: write it without setting up
+    // a wait on the stop token (one lock and unlock of the token per write, a visible
+    // share of a fan-out to 10,000 connections).
+    match writer.try_write(bytes) {
+        Ok(written) if written == bytes.len() => return !stop.is_cancelled(),
+        Ok(written) => bytes = &bytes[written..],
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(_) => return false,
+    }
     tokio::select! {
         _ = stop.cancelled() => false,
         written = writer.write_all(bytes) => written.is_ok(),

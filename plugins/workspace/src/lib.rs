@@ -86,6 +86,11 @@ handlers! {
     meta_of => native::meta,
 }
 
+// `read_p` is `inline`: it reads one value from the store (memory-mapped, no lock shared
+// with writers) and encodes it, which is quick; the hop to the blocking pool cost about
+// 60 µs of CPU per call on the 2-core benchmark machine, three times the command itself
+// (`bench-pyminer`, docs/performance.md). The other commands can touch every variable
+// or write durably, so they keep running on the blocking pool.
 plugin! {
     name: "workspace",
     init: init,

@@ -21,7 +21,7 @@
 //! (the server inherits it) so that 10,000 connections fit.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use labsocket_e2e::bench::process::{raise_fd_limit, rss_bytes};
@@ -292,55 +292,82 @@ fn base64_encode(bytes: &[u8]) -> String {
 // fan-out latency
 
 /// Publishes one `data_changed` per trial to `count` long connections and measures the
-/// time until the last connection has read it.
+/// time until the last connection has read it. The connections are read by one client
+/// thread with epoll (a task per connection on a single-threaded runtime): blocking
+/// reader threads chased the server's writes, sleeping and waking once per connection.
 fn fan_out_latency(server: &Server, count: usize, trials: usize) {
-    const READERS: usize = 2;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
     let pm = server.pyminer();
+    let native = server.native();
     let mut rpc = server.rpc();
-    let connections: Vec<PmConnection> = (0..count).map(|_| PmConnection::g1_long(pm)).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let streams = runtime.block_on(long_connections(pm, count));
     wait_for_connections(&mut rpc, count);
-    let mut groups: Vec<Vec<PmConnection>> = (0..READERS).map(|_| Vec::new()).collect();
-    for (i, connection) in connections.into_iter().enumerate() {
-        groups[i % READERS].push(connection);
-    }
-    let start = Arc::new(Barrier::new(READERS + 1));
-    let done = Arc::new(Barrier::new(READERS + 1));
-    let readers: Vec<_> = groups
-        .into_iter()
-        .map(|mut group| {
-            let (start, done) = (start.clone(), done.clone());
-            std::thread::spawn(move || {
-                let mut finished = Vec::with_capacity(trials);
-                for _ in 0..trials {
-                    start.wait();
-                    for connection in &mut group {
-                        let frame = connection.read_text();
-                        assert!(frame.contains("data_changed"), "{frame}");
+    let latencies = runtime.block_on(async {
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let last = Arc::new(Mutex::new(Instant::now()));
+        let all_arrived = Arc::new(tokio::sync::Notify::new());
+        let readers: Vec<_> = streams
+            .into_iter()
+            .map(|mut stream| {
+                let (arrived, last, all_arrived) =
+                    (arrived.clone(), last.clone(), all_arrived.clone());
+                tokio::spawn(async move {
+                    let mut buffer = Vec::with_capacity(1024);
+                    loop {
+                        match stream.read_buf(&mut buffer).await {
+                            Ok(n) if n > 0 => {}
+                            _ => return,
+                        }
+                        let frames = take_frames(&mut buffer, |frame| {
+                            assert!(
+                                frame.starts_with(b"{\"name\": \"broadcast\", \"message\": \"data_changed\""),
+                                "{}",
+                                String::from_utf8_lossy(frame)
+                            )
+                        });
+                        if frames > 0 {
+                            *last.lock().unwrap() = Instant::now();
+                            if arrived.fetch_add(frames, Ordering::Relaxed) + frames == count {
+                                all_arrived.notify_one();
+                            }
+                        }
                     }
-                    finished.push(Instant::now());
-                    done.wait();
-                }
-                finished
+                })
             })
-        })
-        .collect();
-    let mut sent = Vec::with_capacity(trials);
-    for trial in 0..trials {
-        start.wait();
-        sent.push(Instant::now());
-        let payload = json!({"data_name": format!("t{trial}"), "data_source": "bench"});
-        rpc.call(
-            "hello.announce",
-            json!({"topic": "data_changed", "payload": payload}),
-        );
-        done.wait();
-    }
-    let mut latencies = vec![Duration::ZERO; trials];
-    for reader in readers {
-        for (trial, at) in reader.join().unwrap().into_iter().enumerate() {
-            latencies[trial] = latencies[trial].max(at - sent[trial]);
+            .collect();
+        let mut publisher = tokio::net::TcpStream::connect(native).await.unwrap();
+        publisher.set_nodelay(true).unwrap();
+        let mut reply = Vec::new();
+        let mut latencies = Vec::with_capacity(trials);
+        for trial in 0..trials {
+            arrived.store(0, Ordering::Relaxed);
+            let request = format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{trial},\"method\":\"hello.announce\",\"params\":{{\"topic\":\"data_changed\",\"payload\":{{\"data_name\":\"t{trial}\",\"data_source\":\"bench\"}}}}}}\n"
+            );
+            let sent = Instant::now();
+            publisher.write_all(request.as_bytes()).await.unwrap();
+            all_arrived.notified().await;
+            latencies.push(*last.lock().unwrap() - sent);
+            while !reply.ends_with(b"\n") {
+                publisher.read_buf(&mut reply).await.unwrap();
+            }
+            assert!(reply.starts_with(b"{\"jsonrpc\":\"2.0\",\"id\":"), "{}", String::from_utf8_lossy(&reply));
+            reply.clear();
+            // Let the connections settle between trials, as separate events would.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
+        for reader in readers {
+            reader.abort();
+        }
+        latencies
+    });
+    let mut latencies = latencies;
     latencies.sort();
     println!(
         "one data_changed to {count:>6} long connections, until the last has read it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({trials} trials, load average {})",
@@ -349,6 +376,21 @@ fn fan_out_latency(server: &Server, count: usize, trials: usize) {
         ms(latencies[trials - 1]),
         load_average()
     );
+    drop(runtime);
+    wait_for_connections(&mut rpc, 0);
+}
+
+/// `count` G1 long connections (`long_conn`).
+async fn long_connections(address: SocketAddr, count: usize) -> Vec<tokio::net::TcpStream> {
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        stream.write_all(b"long_conn").await.unwrap();
+        streams.push(stream);
+    }
+    streams
 }
 
 // ---------------------------------------------------------------------------------------
@@ -364,15 +406,7 @@ fn deliveries(server: &Server, count: usize, events: usize) {
         .enable_all()
         .build()
         .unwrap();
-    let streams: Vec<tokio::net::TcpStream> = runtime.block_on(async {
-        let mut streams = Vec::with_capacity(count);
-        for _ in 0..count {
-            let mut stream = tokio::net::TcpStream::connect(pm).await.expect("connect");
-            stream.write_all(b"long_conn").await.unwrap();
-            streams.push(stream);
-        }
-        streams
-    });
+    let streams = runtime.block_on(long_connections(pm, count));
     wait_for_connections(&mut rpc, count);
     let mut requests = String::new();
     for event in 0..events {
@@ -465,15 +499,7 @@ fn idle(options: &Options) {
         .build()
         .unwrap();
     let hold = Duration::from_secs_f64(options.idle_secs);
-    let streams: Vec<tokio::net::TcpStream> = runtime.block_on(async {
-        let mut streams = Vec::with_capacity(count);
-        for _ in 0..count {
-            let mut stream = tokio::net::TcpStream::connect(pm).await.expect("connect");
-            stream.write_all(b"long_conn").await.unwrap();
-            streams.push(stream);
-        }
-        streams
-    });
+    let streams = runtime.block_on(long_connections(pm, count));
     wait_for_connections(&mut rpc, count);
     let started = Instant::now();
     let heartbeat = HEARTBEAT.as_bytes().to_vec();
