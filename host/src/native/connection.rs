@@ -72,6 +72,9 @@ pub async fn serve(
         interval
     });
     let mut reading = true;
+    // One wait on the shutdown token for the connection's life, not one per wake-up.
+    let stopped = shutdown.cancelled();
+    tokio::pin!(stopped);
 
     loop {
         // Gather every reply that is already done, then write everything at once.
@@ -94,7 +97,7 @@ pub async fn serve(
             return;
         }
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = &mut stopped => return,
             Some(reply) = pending.next(), if !pending.is_empty() => {
                 if let Some(line) = reply {
                     out.push_str(&line);

@@ -105,6 +105,34 @@ pub fn load_all(options: &LoadOptions<'_>, services: &HostServices) -> Loaded {
     }
 }
 
+/// Loads one plugin alone into a registry of its own, with no other plugin and the core
+/// command names reserved; its load error if it fails. `bench-plugins` uses it to call
+/// the same plugin compiled in and as a dylib side by side.
+pub fn load_one(
+    source: PluginSource,
+    descriptor: Result<&'static labsocket_plugin_api::abi::PluginDescriptor, LoadError>,
+    services: &HostServices,
+) -> Result<Registry, LoadError> {
+    let reserved = crate::dispatch::core_command_names();
+    let options = LoadOptions {
+        dylibs: &[],
+        plugin_config: &BTreeMap::new(),
+        reserved_commands: &reserved,
+    };
+    let mut loader = Loader {
+        services,
+        options: &options,
+        commands: HashMap::new(),
+        plugins: Vec::new(),
+        reports: Vec::new(),
+    };
+    loader.accept(source, descriptor);
+    match loader.reports.pop().map(|report| report.outcome) {
+        Some(Err(error)) => Err(error),
+        _ => Ok(Registry::new(loader.commands, loader.plugins)),
+    }
+}
+
 struct Loader<'a> {
     services: &'a HostServices,
     options: &'a LoadOptions<'a>,

@@ -28,19 +28,21 @@ pub fn to_plugin(value: &Value) -> serde_json::Value {
 }
 
 /// What a plugin produced, with tagged non-finite floats turned back into floats.
-pub fn from_plugin(value: Value) -> Value {
+pub fn from_plugin(mut value: Value) -> Value {
+    restore_floats(&mut value);
+    value
+}
+
+/// Replaces tagged floats in place: replies pass here whole, and rebuilding every map
+/// of a reply cost a rehash of all its keys for what is nearly always no change at all.
+fn restore_floats(value: &mut Value) {
     match value {
-        Value::List(items) => Value::List(items.into_iter().map(from_plugin).collect()),
-        Value::Dict(fields) => match tagged_float(&fields) {
-            Some(float) => Value::Float(float),
-            None => Value::Dict(
-                fields
-                    .into_iter()
-                    .map(|(key, item)| (key, from_plugin(item)))
-                    .collect(),
-            ),
+        Value::List(items) => items.iter_mut().for_each(restore_floats),
+        Value::Dict(fields) => match tagged_float(fields) {
+            Some(float) => *value = Value::Float(float),
+            None => fields.values_mut().for_each(restore_floats),
         },
-        leaf => leaf,
+        _ => {}
     }
 }
 

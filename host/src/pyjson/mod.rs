@@ -33,6 +33,7 @@
 
 mod float;
 mod parse;
+mod plain_run;
 mod printable;
 mod repr;
 mod value;

@@ -407,7 +407,7 @@ impl Parser<'_> {
         loop {
             // Find the end of the string or the next escape. Bytes of
             // multi-byte UTF-8 characters are >= 0x80, so never match.
-            let mut next = end;
+            let mut next = end + super::plain_run::plain_prefix_len(&self.bytes[end..], false);
             let c = loop {
                 match self.at(next) {
                     None => return Err(unterminated),

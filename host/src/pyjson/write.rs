@@ -128,7 +128,10 @@ fn write_json_str(s: &str, out: &mut String, ensure_ascii: bool) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
+        i += super::plain_run::plain_prefix_len(&bytes[i..], ensure_ascii);
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         let plain = match b {
             b'"' | b'\\' | 0..=0x1f => false,
             0x7f..=0xff => !ensure_ascii,

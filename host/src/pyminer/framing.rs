@@ -59,16 +59,20 @@ pub struct FrameDecoder {
 impl FrameDecoder {
     pub fn new(max_frame_bytes: usize) -> Self {
         Self {
-            buffer: BytesMut::with_capacity(4096),
+            // Allocated on the first read: an idle long connection holds no buffer.
+            buffer: BytesMut::new(),
             scanned: 0,
             scan: Scan::Start,
             max_frame_bytes,
         }
     }
 
-    /// The buffer to read into (with room for a good-sized read).
+    /// The buffer to read into, with room for a read as large as what is already
+    /// buffered (between 8 and 64 KB): small for the usual small request, so the
+    /// allocation is cheap to make and give back, and growing for a large frame.
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
-        self.buffer.reserve(64 * 1024);
+        self.buffer
+            .reserve(self.buffer.len().clamp(8 * 1024, 64 * 1024));
         &mut self.buffer
     }
 
@@ -198,9 +202,10 @@ impl FrameDecoder {
         frame.truncate(end);
         self.scanned = 0;
         self.scan = Scan::Start;
-        // Do not let one big frame pin its memory on an idle connection.
-        if self.buffer.is_empty() && self.buffer.capacity() > 1024 * 1024 {
-            self.buffer = BytesMut::with_capacity(4096);
+        // Nothing buffered: hold no memory while the connection waits (thousands of idle
+        // long connections each kept a 64 KB read buffer), the next read allocates anew.
+        if self.buffer.is_empty() {
+            self.buffer = BytesMut::new();
         }
         if frame.len() > self.max_frame_bytes {
             return Err(TooLarge {

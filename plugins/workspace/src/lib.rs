@@ -106,11 +106,16 @@ handlers! {
     meta_of => native::meta,
 }
 
+// `read_p` is `inline`: it reads one value from the store (memory-mapped, no lock shared
+// with writers) and encodes it, which is quick; the hop to the blocking pool cost about
+// 60 µs of CPU per call on the 2-core benchmark machine, three times the command itself
+// (`bench-pyminer`, docs/performance.md). The other commands can touch every variable
+// or write durably, so they keep running on the blocking pool.
 plugin! {
     name: "workspace",
     init: init,
     commands: {
-        "read_p" => read_p: "PyMiner: [name] -> {name: base64 pickle, \"message\": \"success\"}",
+        "read_p" => read_p [inline]: "PyMiner: [name] -> {name: base64 pickle, \"message\": \"success\"}",
         "write_p" => write_p: "PyMiner: [name, base64 pickle, provider] stores a variable",
         "write_var_dic" => write_var_dic: "PyMiner: [base64 pickled {name: base64 pickle}, provider] stores several variables",
         "get_var_dic" => get_var_dic: "PyMiner: every variable as a base64 pickled dict",
