@@ -118,6 +118,7 @@ pub fn load_one(
         dylibs: &[],
         plugin_config: &BTreeMap::new(),
         reserved_commands: &reserved,
+        run_init: true,
     };
     let mut loader = Loader {
         services,
