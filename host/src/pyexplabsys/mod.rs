@@ -362,6 +362,8 @@ fn serve_pull(
 ) {
     let mut buffer = vec![0u8; max_datagram + 1];
     let mut reply = String::new();
+    // Oversized requests are logged at most once a minute: a flood must not fill the log.
+    let mut oversized_log = crate::sources::failure_log::FailureLog::default();
     while !shutdown.token.is_cancelled() {
         let (length, peer) = match socket.recv_from(&mut buffer) {
             Ok(received) => received,
@@ -376,7 +378,12 @@ fn serve_pull(
             }
         };
         if length > max_datagram {
-            tracing::warn!(%peer, "pull: request longer than {max_datagram} bytes ([limits] max_datagram)");
+            let refusal = format!(
+                "pull: request from {peer} longer than {max_datagram} bytes ([limits] max_datagram)"
+            );
+            if let Some(line) = oversized_log.failed(std::time::Instant::now(), &refusal) {
+                tracing::warn!("{line}");
+            }
             send_blocking(&socket, UNKNOWN_COMMAND, peer);
             continue;
         }
