@@ -344,6 +344,8 @@ fn serve_pull(
 ) {
     let mut batch = datagram_batch::Batch::new(max_datagram);
     let mut reply = String::new();
+    // Oversized requests are logged at most once a minute: a flood must not fill the log.
+    let mut oversized_log = crate::sources::failure_log::FailureLog::default();
     while !shutdown.token.is_cancelled() {
         let count = match batch.receive(&socket) {
             Ok(count) => count,
@@ -361,7 +363,12 @@ fn serve_pull(
         for i in 0..count {
             let (request, peer) = batch.datagram(i);
             if request.len() > max_datagram {
-                tracing::warn!(%peer, "pull: request longer than {max_datagram} bytes ([limits] max_datagram)");
+                let refusal = format!(
+                    "pull: request from {peer} longer than {max_datagram} bytes ([limits] max_datagram)"
+                );
+                if let Some(line) = oversized_log.failed(std::time::Instant::now(), &refusal) {
+                    tracing::warn!("{line}");
+                }
                 batch.queue_reply(UNKNOWN_COMMAND.as_bytes(), peer);
                 continue;
             }

@@ -6,7 +6,11 @@
 //! `{"message": "failed", "content": "<reason>"}` (G2 replies also carry a `timestamp`,
 //! like every G2 server reply), where G1 closed the socket silently. The one exception is
 //! a failed G1 write (`write_p`, `write_var_dic`), which keeps G1's exact
-//! `{"message":"failed"}`; the reason goes to the server log.
+//! `{"message":"failed"}`; the reason goes to the server log, rate-limited (a hostile or
+//! broken client must not be able to fill the disk with log lines).
+
+use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -15,6 +19,10 @@ use super::framing;
 use super::handshake::Generation;
 use crate::dispatch::CallError;
 use crate::pyjson::{self, Value};
+use crate::sources::failure_log::FailureLog;
+
+/// Refused G1 writes, logged at most once per [`FailureLog::QUIET`] with a count.
+static WRITE_REFUSALS: LazyLock<Mutex<FailureLog>> = LazyLock::new(Mutex::default);
 
 /// G1's literal reply to a failed write.
 const G1_WRITE_FAILED: &str = r#"{"message":"failed"}"#;
@@ -92,7 +100,10 @@ pub fn outcome(generation: Generation, method: &str, outcome: Result<Value, Call
         Err(error) => {
             tracing::debug!(method, "pyminer: command failed: {error}");
             if generation == Generation::G1 && matches!(method, "write_p" | "write_var_dic") {
-                tracing::warn!(method, "pyminer: write refused: {}", error.message);
+                let mut refusals = WRITE_REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(line) = refusals.failed(Instant::now(), &error.message) {
+                    tracing::warn!(method, "pyminer: write refused: {line}");
+                }
             }
             failure(generation, Some(method), &error.message)
         }
