@@ -24,7 +24,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -57,8 +57,10 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.split();
-    let mut buffer = BytesMut::with_capacity(4096);
+    let (reader, mut writer) = stream.split();
+    // Allocated when bytes arrive and given back once every line is consumed: an idle
+    // connection holds no read buffer (`bench-pyminer --only idle --idle-protocol native`).
+    let mut buffer = BytesMut::new();
     let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let mut subscription = Subscription::default();
@@ -99,8 +101,13 @@ pub async fn serve(
                     out.push_str(&line);
                 }
             }
-            read = reader.read_buf(&mut buffer), if reading && pending.len() < MAX_IN_FLIGHT => {
+            ready = reader.readable(), if reading && pending.len() < MAX_IN_FLIGHT => {
+                let read = ready.and_then(|()| {
+                    buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
+                    reader.try_read_buf(&mut buffer)
+                });
                 match read {
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                     Ok(0) | Err(_) => reading = false,
                     Ok(_) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
@@ -227,9 +234,9 @@ fn take_lines(
     if buffer.len() > settings.max_line_bytes {
         return Err(too_long(settings.max_line_bytes));
     }
-    // Keep a big, mostly consumed buffer from pinning memory on an idle connection.
-    if buffer.is_empty() && buffer.capacity() > 64 * 1024 {
-        *buffer = BytesMut::with_capacity(4096);
+    // Nothing left over: hold no memory until the next bytes arrive.
+    if buffer.is_empty() {
+        *buffer = BytesMut::new();
     }
     Ok(())
 }
