@@ -24,7 +24,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -57,7 +57,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let (reader, mut writer) = stream.split();
+    let (mut reader, mut writer) = stream.split();
     // Allocated when bytes arrive and given back once every line is consumed: an idle
     // connection holds no read buffer (`bench-pyminer --only idle --idle-protocol native`).
     let mut buffer = BytesMut::new();
@@ -102,14 +102,18 @@ pub async fn serve(
                 }
             }
             ready = reader.readable(), if reading && pending.len() < MAX_IN_FLIGHT => {
-                let read = ready.and_then(|()| {
-                    buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
-                    reader.try_read_buf(&mut buffer)
-                });
+                buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
+                // A poll, not `try_read_buf`: after a short read tokio then knows the
+                // socket is drained, instead of trying once more and getting EAGAIN (an
+                // extra syscall per request). Not ready after all: wait again.
+                let read = match ready {
+                    Ok(()) => reader.read_buf(&mut buffer).now_or_never(),
+                    Err(err) => Some(Err(err)),
+                };
                 match read {
-                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Ok(0) | Err(_) => reading = false,
-                    Ok(_) => {
+                    None => {}
+                    Some(Ok(0) | Err(_)) => reading = false,
+                    Some(Ok(_)) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
                         if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut subscription, &mut replies) {
                             // The stream cannot be resynchronised: answer, then close.
