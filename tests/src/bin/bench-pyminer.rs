@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use labsocket_e2e::bench::process::{raise_fd_limit, rss_bytes};
+use labsocket_e2e::bench::process::{cpu_time, raise_fd_limit, rss_bytes};
 use labsocket_e2e::bench::stats::{percentile, RunStats};
 use labsocket_e2e::bench::tcp::{self, Framing, Load};
 use labsocket_e2e::bench::{median_of, micros};
@@ -318,6 +318,8 @@ fn fan_out_latency(server: &Server, count: usize, trials: usize) {
         .unwrap();
     let streams = runtime.block_on(long_connections(pm, count));
     wait_for_connections(&mut rpc, count);
+    let server_cpu_before = cpu_time(server.pid()).unwrap_or_default();
+    let client_cpu_before = cpu_time(std::process::id()).unwrap_or_default();
     let latencies = runtime.block_on(async {
         let arrived = Arc::new(AtomicUsize::new(0));
         let last = Arc::new(Mutex::new(Instant::now()));
@@ -377,14 +379,23 @@ fn fan_out_latency(server: &Server, count: usize, trials: usize) {
         }
         latencies
     });
+    // CPU time per delivery (server: publish, broadcast and write; client: read), which
+    // other load on the machine delays but does not inflate.
+    let deliveries = (count * trials) as f64;
+    let server_cpu =
+        (cpu_time(server.pid()).unwrap_or_default() - server_cpu_before).div_f64(deliveries);
+    let client_cpu =
+        (cpu_time(std::process::id()).unwrap_or_default() - client_cpu_before).div_f64(deliveries);
     let mut latencies = latencies;
     latencies.sort();
     println!(
-        "one data_changed to {count:>6} long connections, until the last has read it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({trials} trials, load average {})",
+        "one data_changed to {count:>6} long connections, until the last has read it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({trials} trials, load average {}); CPU per delivery: server {}, client {}",
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.99)),
         ms(latencies[trials - 1]),
-        load_average()
+        load_average(),
+        micros(server_cpu),
+        micros(client_cpu)
     );
     drop(runtime);
     wait_for_connections(&mut rpc, 0);
