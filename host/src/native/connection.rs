@@ -61,7 +61,9 @@ pub async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.split();
-    let mut buffer = BytesMut::with_capacity(4096);
+    // Allocated when bytes arrive and given back once every line is consumed: an idle
+    // connection holds no read buffer (`bench-pyminer --only idle --idle-protocol native`).
+    let mut buffer = BytesMut::new();
     let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let mut subscription = Subscription::default();
@@ -103,10 +105,19 @@ pub async fn serve(
                     out.push_str(&line);
                 }
             }
-            read = reader.read_buf(&mut buffer), if reading && pending.len() < MAX_IN_FLIGHT => {
+            ready = reader.readable(), if reading && pending.len() < MAX_IN_FLIGHT => {
+                buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
+                // A poll, not `try_read_buf`: after a short read tokio then knows the
+                // socket is drained, instead of trying once more and getting EAGAIN (an
+                // extra syscall per request). Not ready after all: wait again.
+                let read = match ready {
+                    Ok(()) => reader.read_buf(&mut buffer).now_or_never(),
+                    Err(err) => Some(Err(err)),
+                };
                 match read {
-                    Ok(0) | Err(_) => reading = false,
-                    Ok(_) => {
+                    None => {}
+                    Some(Ok(0) | Err(_)) => reading = false,
+                    Some(Ok(_)) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
                         if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut gate, &mut subscription, &mut replies) {
                             // The stream cannot be resynchronised: answer, then close.
@@ -237,9 +248,9 @@ fn take_lines(
     if buffer.len() > settings.max_line_bytes {
         return Err(too_long(settings.max_line_bytes));
     }
-    // Keep a big, mostly consumed buffer from pinning memory on an idle connection.
-    if buffer.is_empty() && buffer.capacity() > 64 * 1024 {
-        *buffer = BytesMut::with_capacity(4096);
+    // Nothing left over: hold no memory until the next bytes arrive.
+    if buffer.is_empty() {
+        *buffer = BytesMut::new();
     }
     Ok(())
 }

@@ -170,16 +170,17 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
                 }
             }
             ready = reader.readable(), if reading && pending.is_none() => {
-                // Readiness first, the buffer only once there are bytes to put in it.
+                // Readiness first, the buffer only once there are bytes to put in it. A
+                // poll, not `try_read_buf`: after a short read tokio then knows the socket
+                // is drained, instead of trying once more and getting EAGAIN (an extra
+                // syscall per request). Not ready after all: wait again.
                 let read = match ready {
-                    Ok(()) => reader.try_read_buf(decoder.buffer_mut()),
-                    Err(err) => Err(err),
+                    Ok(()) => reader.read_buf(decoder.buffer_mut()).now_or_never(),
+                    Err(err) => Some(Err(err)),
                 };
                 match read {
-                    Ok(0) => reading = false,
-                    Ok(_) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => reading = false,
+                    None | Some(Ok(1..)) => {}
+                    Some(Ok(0) | Err(_)) => reading = false,
                 }
             }
             _ = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)), if grace_ends.is_some() => {

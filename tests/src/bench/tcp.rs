@@ -51,9 +51,9 @@ impl Framing {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    // SIMD search: a byte-by-byte search of 1.4 KB PyMiner replies was a visible share
+    // of the client's own CPU time, which the server shares on this machine.
+    memchr::memmem::find(haystack, needle)
 }
 
 /// What every connection of a run does.

@@ -14,7 +14,9 @@
 //!   long connections; deliveries (frames read by clients) per second.
 //! - `idle`: `--idle-connections` (10,000) long connections held for `--idle-secs` (600)
 //!   with a heartbeat every `--heartbeat-secs` (10); counts dropped connections and
-//!   heartbeats, and the server's resident memory per connection.
+//!   heartbeats, and the server's resident memory per connection. `--idle-protocol
+//!   native` holds native-protocol connections (JSON-RPC heartbeat notifications)
+//!   instead of PyMiner G1 long connections.
 //!
 //! `--only NAME` runs one of them; `--runs N` (3) sets the runs per `read_p` row and
 //! `--secs N` (3) their length. The open-file limit is raised to its hard limit first
@@ -24,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use labsocket_e2e::bench::process::{raise_fd_limit, rss_bytes};
+use labsocket_e2e::bench::process::{cpu_time, raise_fd_limit, rss_bytes};
 use labsocket_e2e::bench::stats::{percentile, RunStats};
 use labsocket_e2e::bench::tcp::{self, Framing, Load};
 use labsocket_e2e::bench::{median_of, micros};
@@ -42,6 +44,7 @@ struct Options {
     idle_connections: usize,
     idle_secs: f64,
     heartbeat_secs: f64,
+    idle_protocol: String,
 }
 
 fn options() -> Options {
@@ -54,6 +57,7 @@ fn options() -> Options {
         idle_connections: 10_000,
         idle_secs: 600.0,
         heartbeat_secs: 10.0,
+        idle_protocol: "pyminer".to_owned(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -72,6 +76,7 @@ fn options() -> Options {
             "--idle-connections" => options.idle_connections = number() as usize,
             "--idle-secs" => options.idle_secs = number(),
             "--heartbeat-secs" => options.heartbeat_secs = number(),
+            "--idle-protocol" => options.idle_protocol = value.clone(),
             other => panic!("unknown argument {other} (see the top of bench-pyminer.rs)"),
         }
     }
@@ -122,6 +127,11 @@ fn ms(duration: Duration) -> f64 {
 
 /// Waits until the server counts `count` open PyMiner connections.
 fn wait_for_connections(rpc: &mut RpcClient, count: usize) {
+    wait_for_front_end(rpc, "pyminer", count);
+}
+
+/// Waits until the server counts `count` open connections on front end `name`.
+fn wait_for_front_end(rpc: &mut RpcClient, name: &str, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let status = rpc.call("status", json!([]));
@@ -129,7 +139,7 @@ fn wait_for_connections(rpc: &mut RpcClient, count: usize) {
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["name"] == "pyminer")
+            .find(|f| f["name"] == name)
             .and_then(|f| f["connections"].as_u64())
             .unwrap() as usize;
         if open == count {
@@ -137,7 +147,7 @@ fn wait_for_connections(rpc: &mut RpcClient, count: usize) {
         }
         assert!(
             Instant::now() < deadline,
-            "{open} PyMiner connections, expected {count}"
+            "{open} {name} connections, expected {count}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -308,6 +318,8 @@ fn fan_out_latency(server: &Server, count: usize, trials: usize) {
         .unwrap();
     let streams = runtime.block_on(long_connections(pm, count));
     wait_for_connections(&mut rpc, count);
+    let server_cpu_before = cpu_time(server.pid()).unwrap_or_default();
+    let client_cpu_before = cpu_time(std::process::id()).unwrap_or_default();
     let latencies = runtime.block_on(async {
         let arrived = Arc::new(AtomicUsize::new(0));
         let last = Arc::new(Mutex::new(Instant::now()));
@@ -367,14 +379,23 @@ fn fan_out_latency(server: &Server, count: usize, trials: usize) {
         }
         latencies
     });
+    // CPU time per delivery (server: publish, broadcast and write; client: read), which
+    // other load on the machine delays but does not inflate.
+    let deliveries = (count * trials) as f64;
+    let server_cpu =
+        (cpu_time(server.pid()).unwrap_or_default() - server_cpu_before).div_f64(deliveries);
+    let client_cpu =
+        (cpu_time(std::process::id()).unwrap_or_default() - client_cpu_before).div_f64(deliveries);
     let mut latencies = latencies;
     latencies.sort();
     println!(
-        "one data_changed to {count:>6} long connections, until the last has read it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({trials} trials, load average {})",
+        "one data_changed to {count:>6} long connections, until the last has read it: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({trials} trials, load average {}); CPU per delivery: server {}, client {}",
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.99)),
         ms(latencies[trials - 1]),
-        load_average()
+        load_average(),
+        micros(server_cpu),
+        micros(client_cpu)
     );
     drop(runtime);
     wait_for_connections(&mut rpc, 0);
@@ -462,15 +483,21 @@ fn deliveries(server: &Server, count: usize, events: usize) {
 /// Removes the complete `PMEND` frames at the start of `buffer`, checking each (without
 /// its terminator) with `check`; how many there were.
 fn take_frames(buffer: &mut Vec<u8>, check: impl Fn(&[u8])) -> usize {
+    take_terminated(buffer, b"PMEND", check)
+}
+
+/// Removes the complete `terminator`-ended messages at the start of `buffer`, checking
+/// each (without its terminator) with `check`; how many there were.
+fn take_terminated(buffer: &mut Vec<u8>, terminator: &[u8], check: impl Fn(&[u8])) -> usize {
     let mut frames = 0;
     let mut consumed = 0;
     while let Some(at) = buffer[consumed..]
-        .windows(5)
-        .position(|window| window == b"PMEND")
+        .windows(terminator.len())
+        .position(|window| window == terminator)
     {
         check(&buffer[consumed..consumed + at]);
         frames += 1;
-        consumed += at + 5;
+        consumed += at + terminator.len();
     }
     buffer.drain(..consumed);
     frames
@@ -484,12 +511,16 @@ fn take_frames(buffer: &mut Vec<u8>, check: impl Fn(&[u8])) -> usize {
 /// resident memory per connection.
 fn idle(options: &Options) {
     let count = options.idle_connections;
+    let native = options.idle_protocol == "native";
+    let (pyminer_beat, native_beat) = if native {
+        (0.0, options.heartbeat_secs)
+    } else {
+        (options.heartbeat_secs, 0.0)
+    };
     let server = Server::start_release(&format!(
-        "[pyminer]\nheartbeat_secs = {}\n[native]\nheartbeat_secs = 0\n[limits]\nmax_connections = {}\n",
-        options.heartbeat_secs,
+        "[pyminer]\nheartbeat_secs = {pyminer_beat}\n[native]\nheartbeat_secs = {native_beat}\n[limits]\nmax_connections = {}\n",
         count + 100
     ));
-    let pm = server.pyminer();
     let mut rpc = server.rpc();
     let pid = server.pid();
     std::thread::sleep(Duration::from_secs(1));
@@ -499,10 +530,37 @@ fn idle(options: &Options) {
         .build()
         .unwrap();
     let hold = Duration::from_secs_f64(options.idle_secs);
-    let streams = runtime.block_on(long_connections(pm, count));
-    wait_for_connections(&mut rpc, count);
+    // The status connection is a native connection too.
+    let (front_end, others) = if native {
+        ("native", 1)
+    } else {
+        ("pyminer", 0)
+    };
+    let streams = if native {
+        runtime.block_on(async {
+            let mut streams = Vec::with_capacity(count);
+            for _ in 0..count {
+                streams.push(
+                    tokio::net::TcpStream::connect(server.native())
+                        .await
+                        .expect("connect"),
+                );
+            }
+            streams
+        })
+    } else {
+        runtime.block_on(long_connections(server.pyminer(), count))
+    };
+    wait_for_front_end(&mut rpc, front_end, count + others);
     let started = Instant::now();
-    let heartbeat = HEARTBEAT.as_bytes().to_vec();
+    let (terminator, heartbeat): (&'static [u8], Vec<u8>) = if native {
+        (
+            b"\n",
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"heartbeat\",\"params\":{\"ts\":".to_vec(),
+        )
+    } else {
+        (b"PMEND", HEARTBEAT.as_bytes().to_vec())
+    };
     let tasks: Vec<_> = runtime.block_on(async {
         streams
             .into_iter()
@@ -519,8 +577,13 @@ fn idle(options: &Options) {
                         };
                         match read {
                             Ok(n) if n > 0 => {
-                                beats +=
-                                    take_frames(&mut buffer, |frame| assert_eq!(frame, heartbeat));
+                                beats += take_terminated(&mut buffer, terminator, |frame| {
+                                    assert!(
+                                        frame.starts_with(&heartbeat),
+                                        "{}",
+                                        String::from_utf8_lossy(frame)
+                                    )
+                                });
                             }
                             _ => return (beats, true, stream),
                         }
@@ -548,7 +611,7 @@ fn idle(options: &Options) {
     let expected = (options.idle_secs / options.heartbeat_secs).floor() as usize;
     let per_connection = |rss: u64| rss.saturating_sub(rss_before) as f64 / count as f64 / 1024.0;
     println!(
-        "idle: {count} long connections held {:.0} s, heartbeat every {} s: {dropped} dropped; heartbeats per connection min {} median {} max {} (about {expected} expected)",
+        "idle: {count} {front_end} long connections held {:.0} s, heartbeat every {} s: {dropped} dropped; heartbeats per connection min {} median {} max {} (about {expected} expected)",
         started.elapsed().as_secs_f64(),
         options.heartbeat_secs,
         beats[0],
@@ -564,5 +627,5 @@ fn idle(options: &Options) {
         per_connection(rss_end),
         load_average()
     );
-    wait_for_connections(&mut rpc, count - dropped);
+    wait_for_front_end(&mut rpc, front_end, count - dropped + others);
 }
