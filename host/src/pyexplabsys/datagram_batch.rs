@@ -107,7 +107,7 @@ fn receive_into(
             socket.as_raw_fd(),
             messages.as_mut_ptr(),
             CAPACITY as u32,
-            libc::MSG_WAITFORONE,
+            libc::MSG_WAITFORONE as _,
             std::ptr::null_mut(),
         )
     };

@@ -8,7 +8,7 @@
 //! socket; with 16, replies are taken and new requests sent in batches with `recvmmsg`
 //! and `sendmmsg`), it sends the same request for N seconds (default 3), `--runs` times
 //! (default 3), and prints the median requests/s and p50/p99 round-trip latency, the
-//! server's CPU time per request, then the ratios. Everything runs on 127.0.0.1 and stops
+//! server's and the client's CPU time per request, then the ratios. Everything runs on 127.0.0.1 and stops
 //! by itself.
 
 use std::io::{BufRead, BufReader, Write};
@@ -324,8 +324,15 @@ fn main() {
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
     println!(
-        "{:<24} {:>9} {:>12} {:>10} {:>10} {:>6} {:>14}",
-        "server", "in flight", "requests/s", "p50 us", "p99 us", "lost", "server CPU/req"
+        "{:<24} {:>9} {:>12} {:>10} {:>10} {:>6} {:>14} {:>14}",
+        "server",
+        "in flight",
+        "requests/s",
+        "p50 us",
+        "p99 us",
+        "lost",
+        "server CPU/req",
+        "client CPU/req"
     );
     let mut rows = Vec::new();
     for in_flight in IN_FLIGHT {
@@ -334,6 +341,7 @@ fn main() {
             // A short warm-up so neither side pays first-use costs in the measurement.
             measure(address, in_flight, Duration::from_millis(200));
             let cpu_before = cpu_time(pid);
+            let client_cpu_before = cpu_time(std::process::id());
             let mut measurements: Vec<Measurement> = (0..runs)
                 .map(|_| measure(address, in_flight, duration))
                 .collect();
@@ -341,14 +349,18 @@ fn main() {
             let cpu = cpu_before
                 .zip(cpu_time(pid))
                 .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / requests);
+            let client_cpu = client_cpu_before
+                .zip(cpu_time(std::process::id()))
+                .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / requests);
             let m = median_measurement(&mut measurements);
             println!(
-                "{name:<24} {in_flight:>9} {:>12.0} {:>10.1} {:>10.1} {:>6} {:>11.1} us",
+                "{name:<24} {in_flight:>9} {:>12.0} {:>10.1} {:>10.1} {:>6} {:>11.1} us {:>11.1} us",
                 m.requests_per_sec,
                 micros(m.p50),
                 micros(m.p99),
                 m.lost,
-                cpu.unwrap_or(f64::NAN)
+                cpu.unwrap_or(f64::NAN),
+                client_cpu.unwrap_or(f64::NAN)
             );
             results.push(m);
         }
