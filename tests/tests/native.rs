@@ -45,6 +45,47 @@ fn pipelined_replies_come_back_in_request_order() {
 }
 
 #[test]
+fn requests_split_across_reads_and_coalesced_in_one_are_all_answered() {
+    let server = Server::start("");
+    let mut rpc = server.rpc();
+    let big = "x".repeat(300_000);
+    let stream = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[\"{big}\"]}}\n\
+         {{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}}\n\
+         {{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"echo\",\"params\":[3]}}\n"
+    );
+    let bytes = stream.as_bytes();
+    // Cut inside the first line (twice: its end is then searched for across several
+    // reads) and inside the third, pausing so the pieces arrive as separate reads.
+    let third = stream.rfind("{\"jsonrpc\"").unwrap() + 10;
+    for piece in [
+        &bytes[..10],
+        &bytes[10..150_000],
+        &bytes[150_000..third],
+        &bytes[third..],
+    ] {
+        rpc.send_raw(piece);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = rpc.read_json();
+    assert_eq!(
+        (
+            first["id"].clone(),
+            first["result"][0].as_str().map(str::len)
+        ),
+        (json!(1), Some(big.len()))
+    );
+    assert_eq!(
+        rpc.read_json(),
+        json!({"jsonrpc": "2.0", "id": 2, "result": "pong"})
+    );
+    assert_eq!(
+        rpc.read_json(),
+        json!({"jsonrpc": "2.0", "id": 3, "result": [3]})
+    );
+}
+
+#[test]
 fn bad_requests_get_json_rpc_errors_and_the_connection_keeps_working() {
     let server = Server::start("");
     let mut rpc = server.rpc();

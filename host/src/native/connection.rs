@@ -117,9 +117,9 @@ pub async fn serve(
                 match read {
                     None => {}
                     Some(Ok(0) | Err(_)) => reading = false,
-                    Some(Ok(_)) => {
+                    Some(Ok(read)) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
-                        if let Err(refusal) = take_lines(&core, &mut buffer, &settings, &mut gate, &mut subscription, &mut replies) {
+                        if let Err(refusal) = take_lines(&core, &mut buffer, read, &settings, &mut gate, &mut subscription, &mut replies) {
                             // The stream cannot be resynchronised: answer, then close.
                             // `out` holds only replies to requests before every pending
                             // one, so the refusal still comes after them.
@@ -221,12 +221,19 @@ fn lost_notice(lost: u64) -> Event {
 fn take_lines(
     core: &Arc<Core>,
     buffer: &mut BytesMut,
+    read: usize,
     settings: &Settings,
     gate: &mut super::auth::Gate,
     subscription: &mut Subscription,
     replies: &mut Replies<'_>,
 ) -> Result<(), String> {
-    while let Some(end) = buffer.iter().position(|&byte| byte == b'\n') {
+    // Only the `read` new bytes can hold a newline: the ones before were searched by the
+    // previous call (a long line arriving in many reads is not searched from its start
+    // on every read).
+    let mut from = buffer.len() - read;
+    while let Some(at) = memchr::memchr(b'\n', &buffer[from..]) {
+        let end = from + at;
+        from = 0;
         let line = buffer.split_to(end + 1);
         let mut line = &line[..end];
         if line.last() == Some(&b'\r') {
