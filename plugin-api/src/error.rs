@@ -2,10 +2,7 @@
 
 use serde_json::{json, Value};
 
-/// JSON-RPC "invalid params".
-pub const INVALID_PARAMS: i64 = -32602;
-/// The default application error code (JSON-RPC reserves -32000..-32099 for servers).
-pub const APPLICATION_ERROR: i64 = -32000;
+pub use crate::codes::{APPLICATION_ERROR, INVALID_PARAMS};
 
 /// An error reply from a command. It becomes a JSON-RPC error on the native protocol and
 /// the protocol's own failure form on the other front ends.

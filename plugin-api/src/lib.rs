@@ -8,6 +8,7 @@
 //! - [`abi`]: the `#[repr(C)]` types, constants and status codes (the stable contract).
 //! - [`ctx`]: [`Ctx`], the host as plugin code sees it (emit, set points, log).
 //! - [`error`]: [`CommandError`], a command's error reply.
+//! - [`codes`] and [`topics`]: the error codes and topic names host and plugins share.
 //! - [`float`]: how `NaN` and `Infinity` cross the boundary (strict JSON has neither).
 //! - [`guard`]: the panic-catching bodies of the generated `extern "C"` thunks.
 //! - [`plugin!`] and [`export_dylib!`]: the two registration macros.
@@ -15,10 +16,12 @@
 //! See `docs/plugins.md` in the repository for a walk-through and the stability promise.
 
 pub mod abi;
+pub mod codes;
 pub mod ctx;
 pub mod error;
 pub mod float;
 pub mod guard;
+pub mod topics;
 mod macros;
 
 pub use ctx::{unix_now, Ctx, HostError, Level};
