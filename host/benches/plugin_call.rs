@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use labsocket::events::EventBus;
-use labsocket::plugins::{load, load_one, HostServices, PluginSource, Registry};
+use labsocket::plugins::{load, load_one, Descriptor, HostServices, PluginSource, Registry};
 use labsocket::points::PointTable;
 use labsocket::pyjson::{self, Value};
 
@@ -80,17 +80,20 @@ fn main() {
     let data_dir =
         std::env::temp_dir().join(format!("labsocket-bench-plugins-{}", std::process::id()));
     let bus = EventBus::new();
-    let services = HostServices {
-        points: PointTable::new(bus.clone()),
-        bus,
-        data_dir: data_dir.clone(),
-    };
-    let compiled_in = load_one(PluginSource::CompiledIn, Ok(&units::DESCRIPTOR), &services)
-        .expect("compiled-in units loads");
+    let services = HostServices::new(bus.clone(), PointTable::new(bus), data_dir.clone());
+    let reserved = labsocket::dispatch::core_command_names();
+    let compiled_in = load_one(
+        PluginSource::CompiledIn,
+        Ok(Descriptor::compiled_in(&units::DESCRIPTOR)),
+        &services,
+        &reserved,
+    )
+    .expect("compiled-in units loads");
     let dylib = load_one(
         PluginSource::Dylib(path.clone()),
         load::open_dylib(&path),
         &services,
+        &reserved,
     )
     .expect("the units dylib loads");
     let params = pyjson::parse(r#"{"value": 25, "from": "degC", "to": "K"}"#).expect("JSON");

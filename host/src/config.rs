@@ -94,6 +94,8 @@ pub struct LimitsSection {
     pub max_datagram: usize,
     /// How long a caller waits for a plugin command, in seconds.
     pub command_timeout_secs: f64,
+    /// How long one plugin's init may take at start-up before the plugin is refused.
+    pub plugin_init_timeout_secs: f64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -181,6 +183,7 @@ impl Default for LimitsSection {
             max_frame_bytes: 512 * 1024 * 1024,
             max_datagram: 65_507,
             command_timeout_secs: 30.0,
+            plugin_init_timeout_secs: 30.0,
         }
     }
 }
@@ -274,6 +277,12 @@ impl Config {
         }
         if !limits.command_timeout_secs.is_finite() || limits.command_timeout_secs <= 0.0 {
             return Err("[limits] command_timeout_secs: must be a positive number".to_owned());
+        }
+        if !(limits.plugin_init_timeout_secs > 0.0 && limits.plugin_init_timeout_secs <= 3600.0) {
+            return Err(
+                "[limits] plugin_init_timeout_secs: must be a number of seconds above 0 and at most 3600"
+                    .to_owned(),
+            );
         }
         if let Some((name, _)) = self
             .plugins

@@ -111,6 +111,19 @@ pub const CORE_COMMANDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The core commands that change nothing (`commands` lists them as `read_only`).
+const CORE_READ_ONLY: &[&str] = &[
+    "ping",
+    "echo",
+    "commands",
+    "plugins",
+    "status",
+    "subscribe",
+    "unsubscribe",
+    "get_point",
+    "push_state",
+];
+
 /// The names of [`CORE_COMMANDS`], for the loader's clash check.
 pub fn core_command_names() -> Vec<&'static str> {
     CORE_COMMANDS.iter().map(|(name, _)| *name).collect()
@@ -216,27 +229,23 @@ fn commands(core: &Core) -> Value {
                 ("name", Value::Str((*name).to_owned())),
                 ("plugin", Value::Str("core".to_owned())),
                 ("description", Value::Str((*description).to_owned())),
+                ("read_only", Value::Bool(CORE_READ_ONLY.contains(name))),
+                ("params", Value::Null),
+                ("result", Value::Null),
             ])
         })
         .collect();
-    list.extend(core.registry.commands().into_iter().map(|entry| {
-        object([
-            ("name", Value::Str(entry.name.clone())),
-            ("plugin", Value::Str(entry.plugin.clone())),
-            ("description", Value::Str(entry.description.clone())),
-        ])
-    }));
+    list.extend(
+        core.registry
+            .commands()
+            .into_iter()
+            .map(crate::plugins::CommandEntry::to_value),
+    );
     Value::List(list)
 }
 
 fn plugins(core: &Core) -> Value {
-    Value::List(
-        core.registry
-            .plugins()
-            .iter()
-            .map(crate::cli::plugins::plugin_json)
-            .collect(),
-    )
+    core.registry.listing()
 }
 
 fn status(core: &Core) -> Value {
@@ -272,6 +281,7 @@ fn status(core: &Core) -> Value {
         ("front_ends", Value::List(front_ends)),
         ("max_connections", Value::Int(core.max_connections as i64)),
         ("plugins", Value::Int(core.registry.plugins().len() as i64)),
+        ("plugin_health", core.registry.health()),
         (
             "commands",
             Value::Int((CORE_COMMANDS.len() + core.registry.commands().len()) as i64),

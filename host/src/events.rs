@@ -35,14 +35,24 @@ pub mod topic {
 pub struct Event {
     pub topic: String,
     pub payload: Value,
+    /// When it happened, in Unix seconds: the publish time, or the points' set time for
+    /// `points` (plugin subscribers receive it beside the payload).
+    pub time: f64,
     native_line: OnceLock<Bytes>,
 }
 
 impl Event {
+    /// An event that happens now.
     pub fn new(topic: impl Into<String>, payload: Value) -> Self {
+        Self::at(topic, payload, labsocket_plugin_api::unix_now())
+    }
+
+    /// An event that happened at `time` (Unix seconds).
+    pub fn at(topic: impl Into<String>, payload: Value, time: f64) -> Self {
         Self {
             topic: topic.into(),
             payload,
+            time,
             native_line: OnceLock::new(),
         }
     }
@@ -92,8 +102,17 @@ impl EventBus {
 
     /// Publishes `payload` under `topic`. Never blocks; with no subscriber it is a no-op.
     pub fn publish(&self, topic: impl Into<String>, payload: Value) {
+        self.send(Event::new(topic, payload));
+    }
+
+    /// Publishes an event that happened at `time` (Unix seconds), e.g. points set earlier.
+    pub fn publish_at(&self, topic: impl Into<String>, payload: Value, time: f64) {
+        self.send(Event::at(topic, payload, time));
+    }
+
+    fn send(&self, event: Event) {
         // An error only means nobody is subscribed right now, which is fine.
-        let _ = self.sender.send(Arc::new(Event::new(topic, payload)));
+        let _ = self.sender.send(Arc::new(event));
     }
 
     /// A new subscription that sees every event published from now on.

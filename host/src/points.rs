@@ -59,7 +59,8 @@ impl PointTable {
                 table.insert(codename, Arc::new(Point { x, y, set_at }));
             }
         }
-        self.bus.publish(topic::POINTS, Value::Dict(event));
+        self.bus
+            .publish_at(topic::POINTS, Value::Dict(event), set_at);
     }
 
     /// The latest point of `codename`, if it was ever set.
@@ -116,6 +117,10 @@ mod tests {
         assert_eq!(snapshot, ["a", "b"]);
         let event = events.recv().await.unwrap();
         assert_eq!(event.topic, "points");
+        assert_eq!(
+            event.time, 7.0,
+            "a points event carries the points' set time"
+        );
         match &event.payload {
             Value::Dict(map) => assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b"]),
             other => panic!("unexpected payload {other:?}"),

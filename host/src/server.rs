@@ -17,6 +17,7 @@ use crate::host_core::Core;
 use crate::http;
 use crate::live_server;
 use crate::native;
+use crate::plugins::host_api::{CallFuture, Caller};
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
 use crate::pyminer;
@@ -60,14 +61,20 @@ pub struct Server {
     pub core: Arc<Core>,
     pub reports: Vec<PluginReport>,
     shutdown: Shutdown,
+    /// The plugins' host services, for the stop sequence.
+    services: HostServices,
+}
+
+/// A core with its plugins loaded, by [`load_core`].
+pub struct LoadedCore {
+    pub core: Arc<Core>,
+    pub reports: Vec<PluginReport>,
+    pub services: HostServices,
 }
 
 /// Loads the plugins of `config` into a fresh core (also used by `labsocket plugins`),
 /// running their inits if `run_init` (which needs the data directory: it is created).
-pub async fn load_core(
-    config: &Config,
-    run_init: bool,
-) -> Result<(Arc<Core>, Vec<PluginReport>), StartError> {
+pub async fn load_core(config: &Config, run_init: bool) -> Result<LoadedCore, StartError> {
     let data_dir = config.data_dir();
     if run_init {
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
@@ -77,11 +84,11 @@ pub async fn load_core(
     }
     let bus = EventBus::new();
     let points = PointTable::new(bus.clone());
-    let services = HostServices {
-        bus: bus.clone(),
-        points: points.clone(),
-        data_dir: std::fs::canonicalize(&data_dir).unwrap_or(data_dir),
-    };
+    let services = HostServices::new(
+        bus.clone(),
+        points.clone(),
+        std::fs::canonicalize(&data_dir).unwrap_or(data_dir),
+    );
     let dylibs: Vec<_> = config
         .plugins
         .dylibs
@@ -90,8 +97,10 @@ pub async fn load_core(
         .collect();
     let tables = config.plugin_tables_json();
     let timeout = Duration::from_secs_f64(config.limits.command_timeout_secs);
+    let init_timeout = Duration::from_secs_f64(config.limits.plugin_init_timeout_secs);
     // Plugin initialisers may block (open files, probe instruments): keep them off the
     // async workers.
+    let loader_services = services.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let reserved = dispatch::core_command_names();
         let options = LoadOptions {
@@ -99,8 +108,9 @@ pub async fn load_core(
             plugin_config: &tables,
             reserved_commands: &reserved,
             run_init,
+            init_timeout,
         };
-        plugins::load_all(&options, &services)
+        plugins::load_all(&options, &loader_services)
     })
     .await
     .map_err(|err| StartError::Loader(err.to_string()))?;
@@ -110,13 +120,38 @@ pub async fn load_core(
         points,
         config.limits.max_connections,
     );
-    Ok((Arc::new(core), loaded.reports))
+    Ok(LoadedCore {
+        core: Arc::new(core),
+        reports: loaded.reports,
+        services,
+    })
+}
+
+/// Lets plugins call commands (`HostApi::call`) through the dispatcher of `core`, on the
+/// current runtime. Holds the core weakly: plugin tables live forever, the core need not.
+fn bind_dispatcher(core: &Arc<Core>, services: &HostServices) {
+    let core = Arc::downgrade(core);
+    let caller: Caller = Arc::new(move |method: String, params| -> CallFuture {
+        let core = core.upgrade();
+        Box::pin(async move {
+            match core {
+                Some(core) => dispatch::call(&core, &method, params).await,
+                None => Err(dispatch::CallError::internal("the host has stopped")),
+            }
+        })
+    });
+    services.bind_dispatcher(caller, tokio::runtime::Handle::current());
 }
 
 impl Server {
     /// Loads plugins and binds every configured front end.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        let (core, reports) = load_core(config, true).await?;
+        let LoadedCore {
+            core,
+            reports,
+            services,
+        } = load_core(config, true).await?;
+        bind_dispatcher(&core, &services);
         let plugin_failed = reports.iter().any(|report| report.outcome.is_err());
         let sources =
             sources::resolve(&config.source, &core, plugin_failed).map_err(|message| {
@@ -189,13 +224,25 @@ impl Server {
             core,
             reports,
             shutdown,
+            services,
         })
     }
 
-    /// Stops every task, giving connections `grace` to finish.
+    /// Stops every task, giving connections `grace` to finish; then stops the plugins
+    /// (`stopping`, subscriptions ended, shutdown hooks in reverse load order), giving
+    /// each plugin step `grace` too.
     pub async fn stop(self, grace: Duration) {
         if !self.shutdown.stop(grace).await {
             tracing::warn!("some connections did not finish within {grace:?}; closing anyway");
+        }
+        let core = self.core.clone();
+        let services = self.services;
+        // Plugin hooks are foreign code that may block: keep them off the async workers.
+        let stopped =
+            tokio::task::spawn_blocking(move || plugins::stop(&core.registry, &services, grace))
+                .await;
+        if let Err(err) = stopped {
+            tracing::error!("stopping the plugins failed: {err}");
         }
     }
 }

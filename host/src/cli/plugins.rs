@@ -8,8 +8,7 @@
 
 use super::{init_logging, ConfigArgs, EXIT_FAILURE, EXIT_USAGE};
 use crate::config::Config;
-use crate::dispatch::object;
-use crate::plugins::{PluginInfo, PluginReport, PluginSource};
+use crate::plugins::PluginReport;
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -25,42 +24,6 @@ pub struct PluginsArgs {
     pub init: bool,
 }
 
-/// A loaded plugin as JSON: `{"name","version","api_version","source","path","commands"}`.
-pub fn plugin_json(info: &PluginInfo) -> Value {
-    report_json(&info.source, Ok(info))
-}
-
-fn report_json(source: &PluginSource, outcome: Result<&PluginInfo, String>) -> Value {
-    let (kind, path) = match source {
-        PluginSource::CompiledIn => ("compiled-in", Value::Null),
-        PluginSource::Dylib(path) => ("dylib", Value::Str(path.display().to_string())),
-    };
-    let text = |s: &str| Value::Str(s.to_owned());
-    match outcome {
-        Ok(info) => object([
-            ("name", text(&info.name)),
-            ("version", text(&info.version)),
-            ("api_version", text(&info.api_version)),
-            ("source", text(kind)),
-            ("path", path),
-            (
-                "commands",
-                Value::List(info.commands.iter().map(|(name, _)| text(name)).collect()),
-            ),
-            ("error", Value::Null),
-        ]),
-        Err(error) => object([
-            ("name", Value::Null),
-            ("version", Value::Null),
-            ("api_version", Value::Null),
-            ("source", text(kind)),
-            ("path", path),
-            ("commands", Value::List(Vec::new())),
-            ("error", Value::Str(error)),
-        ]),
-    }
-}
-
 pub async fn run(args: PluginsArgs) -> u8 {
     init_logging("off");
     let config = match &args.config.config {
@@ -74,22 +37,14 @@ pub async fn run(args: PluginsArgs) -> u8 {
         None => Config::default(),
     };
     let reports = match crate::server::load_core(&config, args.init).await {
-        Ok((_, reports)) => reports,
+        Ok(loaded) => loaded.reports,
         Err(err) => {
             eprintln!("labsocket: {err}");
             return EXIT_FAILURE;
         }
     };
     if args.json {
-        let list = reports
-            .iter()
-            .map(|report| {
-                report_json(
-                    &report.source,
-                    report.outcome.as_ref().map_err(ToString::to_string),
-                )
-            })
-            .collect();
+        let list = reports.iter().map(PluginReport::to_value).collect();
         println!("{}", pyjson::to_python_json(&Value::List(list)));
     } else {
         print_text(&reports);
@@ -109,14 +64,35 @@ fn print_text(reports: &[PluginReport]) {
                     "{} {}  [{}]  plugin API {}",
                     info.name, info.version, info.source, info.api_version
                 );
+                if !info.description.is_empty() {
+                    println!("    {}", info.description);
+                }
                 let width = info
                     .commands
                     .iter()
-                    .map(|(n, _)| n.len())
+                    .map(|command| command.name.len())
                     .max()
                     .unwrap_or(0);
-                for (name, description) in &info.commands {
-                    println!("    {name:width$}  {description}");
+                for command in &info.commands {
+                    let read_only = if command.read_only {
+                        " [read-only]"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "    {:width$}  {}{read_only}",
+                        command.name, command.description
+                    );
+                    if !command.params.is_empty() || !command.result.is_empty() {
+                        let or_any =
+                            |text: &str| if text.is_empty() { "?" } else { text }.to_owned();
+                        println!(
+                            "    {:width$}    {} -> {}",
+                            "",
+                            or_any(&command.params),
+                            or_any(&command.result)
+                        );
+                    }
                 }
             }
             Err(err) => println!("FAILED [{}]: {err}", report.source),

@@ -1,48 +1,148 @@
 //! The host side of [`HostApi`]: the `extern "C"` functions plugins call to emit events,
-//! set points and log.
+//! set and read points, log, call commands, subscribe to events and learn that the host
+//! is stopping.
 //!
 //! Each plugin gets its own table, leaked on purpose: plugins are never unloaded, and a
 //! plugin may keep the table in a static and call it from its own threads until the
-//! process ends. Every function copies what it keeps, never calls back into a plugin,
-//! and catches panics, because a panic must not unwind into plugin code.
+//! process ends. Every function copies what it keeps, catches panics (a panic must not
+//! unwind into plugin code) and never calls back into a plugin while holding a lock.
+//! A function that returns a non-OK status records why in a thread-local, which the
+//! plugin reads with `last_error`.
 
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
-use labsocket_plugin_api::abi::{log_level, status, HostApi, HostCtx, StrRef, ABI_VERSION};
+use labsocket_plugin_api::abi::{
+    log_level, status, EventHandler, HostApi, HostCtx, OwnedBuf, StrRef, ABI_VERSION,
+};
+use tokio_util::sync::CancellationToken;
 
 use super::payload;
+use super::subscription::{self, Subscription, Topics};
+use crate::dispatch::CallError;
 use crate::events::EventBus;
 use crate::points::PointTable;
 use crate::pyjson::{self, Value};
 
-/// The host services a plugin reaches through its table.
+/// A running command call, as the late-bound dispatcher returns it.
+pub type CallFuture = Pin<Box<dyn Future<Output = Result<Value, CallError>> + Send>>;
+
+/// Runs a command by name; set by the server once the core exists
+/// ([`HostServices::bind_dispatcher`]), so this module needs no dispatcher of its own.
+pub type Caller = Arc<dyn Fn(String, Value) -> CallFuture + Send + Sync>;
+
+/// The host services a plugin reaches through its table; cheap to clone.
 #[derive(Clone)]
 pub struct HostServices {
     pub bus: EventBus,
     pub points: PointTable,
     pub data_dir: PathBuf,
+    lifecycle: Arc<Lifecycle>,
+}
+
+/// What changes over the host's life: the dispatcher (bound after init), the stop signal
+/// and the running subscriptions.
+struct Lifecycle {
+    dispatcher: OnceLock<Dispatcher>,
+    stop: CancellationToken,
+    deliveries: Mutex<Vec<subscription::Delivery>>,
+}
+
+struct Dispatcher {
+    caller: Caller,
+    runtime: tokio::runtime::Handle,
+}
+
+impl HostServices {
+    pub fn new(bus: EventBus, points: PointTable, data_dir: PathBuf) -> Self {
+        Self {
+            bus,
+            points,
+            data_dir,
+            lifecycle: Arc::new(Lifecycle {
+                dispatcher: OnceLock::new(),
+                stop: CancellationToken::new(),
+                deliveries: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Lets plugins call commands: `caller` runs one on `runtime`. Called once every
+    /// plugin is initialised (before that, `call` refuses); a second call is ignored.
+    pub fn bind_dispatcher(&self, caller: Caller, runtime: tokio::runtime::Handle) {
+        let _ = self
+            .lifecycle
+            .dispatcher
+            .set(Dispatcher { caller, runtime });
+    }
+
+    /// Whether the host has begun to stop.
+    pub fn stopping(&self) -> bool {
+        self.lifecycle.stop.is_cancelled()
+    }
+
+    /// Signals `stopping` and ends every subscription: each delivery thread finishes its
+    /// current event, delivers what was already queued for it, then drops its user data.
+    /// Waits up to `timeout` in all; a delivery thread still busy then is named in the log
+    /// and left running (a plugin handler cannot be interrupted). Blocks: call it off the
+    /// async workers.
+    pub fn end_subscriptions(&self, timeout: Duration) {
+        self.lifecycle.stop.cancel();
+        let deliveries = std::mem::take(
+            &mut *self
+                .lifecycle
+                .deliveries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let deadline = Instant::now() + timeout;
+        for delivery in deliveries {
+            if !delivery.wait_until(deadline) {
+                tracing::warn!(
+                    plugin = %delivery.plugin,
+                    "an event handler of plugin '{}' did not return within {timeout:?} of the stop; not waiting for it",
+                    delivery.plugin
+                );
+            }
+        }
+    }
 }
 
 /// What a plugin's `ctx` pointer points to.
 struct PluginHost {
     plugin: String,
     services: HostServices,
+    /// Events this plugin's subscriptions lost (shared with its `PluginInfo`).
+    lost_events: Arc<AtomicU64>,
+}
+
+/// The directory of `plugin` under `data_dir`.
+pub fn plugin_dir(data_dir: &std::path::Path, plugin: &str) -> PathBuf {
+    data_dir.join("plugins").join(plugin)
 }
 
 /// Makes the (leaked, `'static`) table for `plugin`.
-pub fn table_for(plugin: &str, services: &HostServices) -> &'static HostApi {
+pub fn table_for(
+    plugin: &str,
+    services: &HostServices,
+    lost_events: Arc<AtomicU64>,
+) -> &'static HostApi {
     let host: &'static PluginHost = Box::leak(Box::new(PluginHost {
         plugin: plugin.to_owned(),
         services: services.clone(),
+        lost_events,
     }));
-    let data_dir: &'static str = Box::leak(
-        services
-            .data_dir
-            .to_string_lossy()
-            .into_owned()
-            .into_boxed_str(),
-    );
+    let leak = |path: PathBuf| -> &'static str {
+        Box::leak(path.to_string_lossy().into_owned().into_boxed_str())
+    };
+    let data_dir = leak(services.data_dir.clone());
+    let plugin_dir = leak(plugin_dir(&services.data_dir, plugin));
     Box::leak(Box::new(HostApi {
         struct_size: std::mem::size_of::<HostApi>() as u32,
         abi_version: StrRef::from_static(ABI_VERSION),
@@ -51,7 +151,61 @@ pub fn table_for(plugin: &str, services: &HostServices) -> &'static HostApi {
         set_point,
         log,
         data_dir: StrRef::from_static(data_dir),
+        last_error,
+        call,
+        get_point,
+        subscribe,
+        stopping,
+        plugin_dir: StrRef::from_static(plugin_dir),
     }))
+}
+
+thread_local! {
+    /// Why the last host function this thread called returned a non-OK status.
+    static LAST_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Set while a plugin handler runs on the blocking pool, where `call` may block.
+    static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (a plugin handler on a blocking-pool thread) with `call` allowed to block.
+pub(crate) fn allowing_blocking_calls<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            MAY_BLOCK.with(|flag| flag.set(self.0));
+        }
+    }
+    let _reset = Reset(MAY_BLOCK.with(|flag| flag.replace(true)));
+    f()
+}
+
+/// A refused host call: the status to return and the reason `last_error` reports.
+struct Refusal(u32, String);
+
+fn refuse<T>(code: u32, reason: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal(code, reason.into()))
+}
+
+/// Runs the body of a host function: catches panics and records the outcome for
+/// `last_error` (cleared on success, so it always describes the latest call).
+fn guarded(body: impl FnOnce() -> Result<u32, Refusal>) -> u32 {
+    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(Refusal(
+            status::PANIC,
+            format!("the host function panicked: {message}"),
+        ))
+    });
+    let (code, reason) = match outcome {
+        Ok(code) => (code, None),
+        Err(Refusal(code, reason)) => (code, Some(reason)),
+    };
+    LAST_ERROR.with(|last| *last.borrow_mut() = reason);
+    code
 }
 
 /// Recovers the [`PluginHost`] behind a plugin's `ctx` pointer.
@@ -63,61 +217,88 @@ unsafe fn plugin_host<'a>(ctx: *const HostCtx) -> &'a PluginHost {
     unsafe { &*ctx.cast::<PluginHost>() }
 }
 
-/// Reads a UTF-8 argument, or `None` if the plugin passed invalid UTF-8.
+/// Reads a UTF-8 argument, refusing invalid UTF-8 with a reason naming `what`.
 ///
 /// # Safety
 /// `text` must be valid for the duration of the current host call.
-unsafe fn text<'a>(text: StrRef) -> Option<&'a str> {
+unsafe fn text<'a>(text: StrRef, what: &str) -> Result<&'a str, Refusal> {
     // SAFETY: the plugin keeps the bytes alive during the call (HostApi contract).
-    std::str::from_utf8(unsafe { text.as_bytes() }).ok()
+    std::str::from_utf8(unsafe { text.as_bytes() })
+        .or_else(|_| refuse(status::BAD_REQUEST, format!("{what} is not UTF-8")))
+}
+
+/// Parses a plugin's JSON argument (strict JSON; tagged floats become floats).
+fn json_arg(text: &str, what: &str) -> Result<Value, Refusal> {
+    pyjson::parse(text)
+        .map(payload::from_plugin)
+        .or_else(|err| refuse(status::BAD_REQUEST, format!("{what} is not JSON: {err}")))
+}
+
+/// Hands `bytes` to the plugin in its `*out` slot (freed by the plugin with our `free`).
+///
+/// # Safety
+/// `out` must be null or point to a writable `OwnedBuf` slot of the plugin.
+unsafe fn write_out(out: *mut OwnedBuf, bytes: Vec<u8>) -> Result<(), Refusal> {
+    if out.is_null() {
+        return refuse(status::BAD_REQUEST, "the reply pointer is null");
+    }
+    // SAFETY: non-null, and the plugin passed a writable slot (HostApi contract). The
+    // slot is overwritten without reading it: it holds no buffer of ours.
+    unsafe { out.write(OwnedBuf::from_vec(bytes)) };
+    Ok(())
 }
 
 unsafe extern "C" fn emit(ctx: *const HostCtx, topic: StrRef, payload_json: StrRef) -> u32 {
-    catch_unwind(AssertUnwindSafe(|| {
+    guarded(|| {
         // SAFETY: ctx comes from our own table; the strings are valid during this call.
-        let (host, topic, payload) = unsafe { (plugin_host(ctx), text(topic), text(payload_json)) };
-        let (Some(topic), Some(payload)) = (topic, payload) else {
-            return status::BAD_REQUEST;
+        let (host, topic, payload) = unsafe {
+            (
+                plugin_host(ctx),
+                text(topic, "topic")?,
+                text(payload_json, "payload")?,
+            )
         };
-        match pyjson::parse(payload) {
-            Ok(payload) if !topic.is_empty() => {
-                host.services
-                    .bus
-                    .publish(topic, payload::from_plugin(payload));
-                status::OK
-            }
-            _ => status::BAD_REQUEST,
+        if topic.is_empty() {
+            return refuse(status::BAD_REQUEST, "topic is empty");
         }
-    }))
-    .unwrap_or(status::PANIC)
+        let payload = json_arg(payload, "payload")?;
+        host.services.bus.publish(topic, payload);
+        Ok(status::OK)
+    })
 }
 
 unsafe extern "C" fn set_point(ctx: *const HostCtx, codename: StrRef, point_json: StrRef) -> u32 {
-    catch_unwind(AssertUnwindSafe(|| {
+    guarded(|| {
         // SAFETY: as in `emit`.
-        let (host, codename, point) =
-            unsafe { (plugin_host(ctx), text(codename), text(point_json)) };
-        let (Some(codename), Some(point)) = (codename, point) else {
-            return status::BAD_REQUEST;
+        let (host, codename, point) = unsafe {
+            (
+                plugin_host(ctx),
+                text(codename, "codename")?,
+                text(point_json, "point")?,
+            )
         };
-        match pyjson::parse(point).map(payload::from_plugin) {
-            Ok(Value::List(mut xy)) if xy.len() == 2 => {
+        if codename.is_empty() {
+            return refuse(status::BAD_REQUEST, "codename is empty");
+        }
+        match json_arg(point, "point")? {
+            Value::List(mut xy) if xy.len() == 2 => {
                 let y = xy.pop().unwrap_or(Value::Null);
                 let x = xy.pop().unwrap_or(Value::Null);
                 host.services.points.set(codename, x, y, None);
-                status::OK
+                Ok(status::OK)
             }
-            _ => status::BAD_REQUEST,
+            _ => refuse(status::BAD_REQUEST, "point must be [x, y]"),
         }
-    }))
-    .unwrap_or(status::PANIC)
+    })
 }
 
 unsafe extern "C" fn log(ctx: *const HostCtx, level: u32, message: StrRef) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: as in `emit`.
-        let (host, message) = unsafe { (plugin_host(ctx), text(message)) };
-        let message = message.unwrap_or("<invalid UTF-8 log message>");
+        let host = unsafe { plugin_host(ctx) };
+        // SAFETY: the message is valid during this call.
+        let message =
+            unsafe { text(message, "log message") }.unwrap_or("<invalid UTF-8 log message>");
         let plugin = host.plugin.as_str();
         match level {
             log_level::ERROR => tracing::error!(plugin, "{message}"),
@@ -127,4 +308,156 @@ unsafe extern "C" fn log(ctx: *const HostCtx, level: u32, message: StrRef) {
             _ => tracing::trace!(plugin, "{message}"),
         }
     }));
+}
+
+unsafe extern "C" fn last_error(_ctx: *const HostCtx, out: *mut OwnedBuf) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let reason = LAST_ERROR.with(|last| last.borrow().clone());
+        if out.is_null() {
+            return;
+        }
+        let buffer = match reason {
+            Some(reason) => OwnedBuf::from_vec(reason.into_bytes()),
+            None => OwnedBuf::empty(),
+        };
+        // SAFETY: non-null, a writable slot of the plugin (HostApi contract).
+        unsafe { out.write(buffer) };
+    }));
+}
+
+/// Why `call` refuses on an async worker: waiting there could stall every connection
+/// that worker serves, or deadlock if the command needs the same worker.
+const ON_ASYNC_WORKER: &str = "cannot call a command from an async worker thread (an 'inline' \
+    command handler): the call would block the host; call it from a command that is not \
+    inline, or from a thread of the plugin";
+
+unsafe extern "C" fn call(
+    ctx: *const HostCtx,
+    method: StrRef,
+    params_json: StrRef,
+    reply: *mut OwnedBuf,
+) -> u32 {
+    guarded(|| {
+        // SAFETY: as in `emit`.
+        let (host, method, params) = unsafe {
+            (
+                plugin_host(ctx),
+                text(method, "method")?,
+                text(params_json, "params")?,
+            )
+        };
+        let params = if params.trim().is_empty() {
+            Value::Null
+        } else {
+            json_arg(params, "params")?
+        };
+        if tokio::runtime::Handle::try_current().is_ok() && !MAY_BLOCK.with(Cell::get) {
+            return refuse(status::REFUSED, ON_ASYNC_WORKER);
+        }
+        let Some(dispatcher) = host.services.lifecycle.dispatcher.get() else {
+            return refuse(
+                status::REFUSED,
+                "commands can be called once every plugin is initialised",
+            );
+        };
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let running = (dispatcher.caller)(method.to_owned(), params);
+        dispatcher.runtime.spawn(async move {
+            let _ = sender.send(running.await);
+        });
+        let (code, body) = match receiver.recv() {
+            Ok(Ok(result)) => (status::OK, payload::to_plugin(&result)),
+            Ok(Err(error)) => (
+                status::ERROR,
+                serde_json::json!({
+                    "code": error.code,
+                    "message": error.message,
+                    "data": error.data.as_ref().map(payload::to_plugin),
+                }),
+            ),
+            Err(_) => {
+                return refuse(
+                    status::REFUSED,
+                    format!("the host stopped before '{method}' answered"),
+                )
+            }
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"null".to_vec());
+        // SAFETY: `reply` is the plugin's slot for this call.
+        unsafe { write_out(reply, bytes) }?;
+        Ok(code)
+    })
+}
+
+unsafe extern "C" fn get_point(ctx: *const HostCtx, codename: StrRef, reply: *mut OwnedBuf) -> u32 {
+    guarded(|| {
+        // SAFETY: as in `emit`.
+        let (host, codename) = unsafe { (plugin_host(ctx), text(codename, "codename")?) };
+        let body = match host.services.points.get(codename) {
+            Some(point) => serde_json::json!({
+                "x": payload::to_plugin(&point.x),
+                "y": payload::to_plugin(&point.y),
+                "set_at": point.set_at,
+            }),
+            None => serde_json::Value::Null,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"null".to_vec());
+        // SAFETY: `reply` is the plugin's slot for this call.
+        unsafe { write_out(reply, bytes) }?;
+        Ok(status::OK)
+    })
+}
+
+unsafe extern "C" fn subscribe(
+    ctx: *const HostCtx,
+    topics_json: StrRef,
+    handler: EventHandler,
+    user_data: *mut core::ffi::c_void,
+    drop_user_data: Option<unsafe extern "C" fn(user_data: *mut core::ffi::c_void)>,
+) -> u32 {
+    // Whatever happens, the plugin's user data is dropped exactly once: by the delivery
+    // thread at its end, or here when the subscription is refused.
+    let subscription = Subscription::new(handler, user_data, drop_user_data);
+    guarded(move || {
+        // SAFETY: as in `emit`.
+        let (host, topics) = unsafe { (plugin_host(ctx), text(topics_json, "topics")?) };
+        let topics = Topics::parse(topics).or_else(|reason| refuse(status::BAD_REQUEST, reason))?;
+        let lifecycle = &host.services.lifecycle;
+        // Hold the list while checking `stop`, so `end_subscriptions` (which cancels, then
+        // takes the list) either waits for this delivery or this call sees the stop. The
+        // plugin's code (`drop_user_data` of a refused subscription) runs after unlocking.
+        let started = {
+            let mut deliveries = lifecycle
+                .deliveries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if lifecycle.stop.is_cancelled() {
+                Err(("the host is stopping".to_owned(), Some(subscription)))
+            } else {
+                subscription::start(
+                    &host.plugin,
+                    subscription,
+                    topics,
+                    host.services.bus.subscribe(),
+                    lifecycle.stop.clone(),
+                    host.lost_events.clone(),
+                )
+                .map(|delivery| deliveries.push(delivery))
+            }
+        };
+        if let Err((reason, subscription)) = started {
+            drop(subscription);
+            return refuse(status::REFUSED, reason);
+        }
+        Ok(status::OK)
+    })
+}
+
+unsafe extern "C" fn stopping(ctx: *const HostCtx) -> u32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: as in `emit`.
+        let host = unsafe { plugin_host(ctx) };
+        u32::from(host.services.stopping())
+    }))
+    .unwrap_or(0)
 }

@@ -11,10 +11,12 @@
 //! `reference/plugin-design.md` §1.6).
 
 use std::collections::HashSet;
+use std::mem::{offset_of, size_of};
 use std::path::{Path, PathBuf};
 
 use labsocket_plugin_api::abi::{
-    CommandDesc, DescriptorFn, PluginDescriptor, StrRef, ABI_MAGIC, ABI_VERSION, DESCRIPTOR_SYMBOL,
+    CommandDesc, CommandMeta, DescriptorFn, InitFn, PluginDescriptor, ShutdownFn, StrRef,
+    ABI_MAGIC, ABI_VERSION, COMMAND_FLAG_READ_ONLY, DESCRIPTOR_SIZE_1_0, DESCRIPTOR_SYMBOL,
 };
 use semver::{Version, VersionReq};
 
@@ -36,7 +38,9 @@ pub enum LoadError {
     NullDescriptor { origin: PluginSource },
     #[error("{origin}: bad magic {magic:#018x} (expected {ABI_MAGIC:#018x}): not a labsocket plugin descriptor")]
     BadMagic { origin: PluginSource, magic: u64 },
-    #[error("{origin}: descriptor is {size} bytes, smaller than the {minimum} of plugin API {ABI_VERSION}")]
+    #[error(
+        "{origin}: descriptor is {size} bytes, smaller than the {minimum} of plugin API 1.0.0"
+    )]
     TooSmall {
         origin: PluginSource,
         size: u32,
@@ -79,6 +83,34 @@ pub enum LoadError {
         origin: PluginSource,
         message: String,
     },
+    #[error("plugin '{plugin}' ({origin}) failed to initialise: init did not finish within {secs} s ([limits] plugin_init_timeout_secs)")]
+    InitTimedOut {
+        plugin: String,
+        origin: PluginSource,
+        secs: f64,
+    },
+    #[error("plugin '{plugin}' ({origin}): cannot create its directory {}: {reason}", path.display())]
+    PluginDir {
+        plugin: String,
+        origin: PluginSource,
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+impl LoadError {
+    /// The plugin's name, when the failure came after its descriptor was read.
+    pub fn plugin_name(&self) -> Option<&str> {
+        match self {
+            LoadError::Incompatible(incompatibility) => Some(&incompatibility.plugin),
+            LoadError::DuplicatePlugin { name, .. } => Some(name),
+            LoadError::DuplicateCommand { second, .. } => Some(second),
+            LoadError::InitFailed { plugin, .. }
+            | LoadError::InitTimedOut { plugin, .. }
+            | LoadError::PluginDir { plugin, .. } => Some(plugin),
+            _ => None,
+        }
+    }
 }
 
 /// A plugin built against an API version this host cannot serve (boxed: it is the
@@ -97,13 +129,61 @@ pub struct Incompatibility {
     pub build_info: String,
 }
 
+/// A plugin's descriptor as the host reads it.
+///
+/// A dylib built against an older minor has a shorter descriptor than this host's
+/// `PluginDescriptor` type, so no `&PluginDescriptor` is ever made from a plugin's pointer:
+/// each field is read through the raw pointer, the 1.1 fields only when the descriptor's
+/// `struct_size` reaches them.
+#[derive(Clone, Copy)]
+pub struct Descriptor(*const PluginDescriptor);
+
+// SAFETY: a descriptor is immutable static data of a never-unloaded library (or of this
+// binary), so reading it from any thread cannot race.
+unsafe impl Send for Descriptor {}
+
+impl Descriptor {
+    /// A descriptor compiled into this binary (full size: built with this ABI).
+    pub fn compiled_in(descriptor: &'static PluginDescriptor) -> Self {
+        Self(descriptor)
+    }
+
+    /// Whether the plugin's descriptor holds the field that ends at byte `end`.
+    fn reaches(&self, end: usize) -> bool {
+        // SAFETY: `struct_size` is a 1.0 field; a descriptor is at least 1.0-sized once
+        // `validate` checked it (and `magic`/`struct_size` are its first bytes anyway).
+        let size = unsafe { std::ptr::addr_of!((*self.0).struct_size).read() };
+        size as usize >= end
+    }
+}
+
+/// Reads field `$field` of a descriptor through its raw pointer.
+macro_rules! field {
+    ($descriptor:expr, $field:ident) => {
+        // SAFETY: the pointer is non-null and points to a descriptor at least as large as
+        // the field's end (1.0 fields: checked by `validate` before any other read; 1.1
+        // fields: callers check `reaches` first). Plugins never write their descriptor.
+        unsafe { std::ptr::addr_of!((*$descriptor.0).$field).read() }
+    };
+}
+
+/// The byte where field `$field` of [`PluginDescriptor`] ends.
+macro_rules! end_of {
+    ($field:ident, $ty:ty) => {
+        offset_of!(PluginDescriptor, $field) + size_of::<$ty>()
+    };
+}
+
 /// A descriptor whose strings were checked and copied.
 pub struct Validated {
-    pub descriptor: &'static PluginDescriptor,
     pub name: String,
     pub version: String,
     pub api_version: String,
     pub build_info: String,
+    /// One line about the plugin (1.1; empty when not given).
+    pub description: String,
+    pub init: Option<InitFn>,
+    pub shutdown: Option<ShutdownFn>,
     pub commands: Vec<ValidatedCommand>,
 }
 
@@ -111,11 +191,28 @@ pub struct ValidatedCommand {
     pub name: String,
     pub description: String,
     pub desc: &'static CommandDesc,
+    pub read_only: bool,
+    /// The params and result signatures (1.1 command metadata; empty when not given).
+    pub params: String,
+    pub result: String,
+    /// Hints for front ends: a JSON object, or `None`.
+    pub annotations: Option<serde_json::Value>,
+}
+
+/// A dylib to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DylibPath {
+    pub path: PathBuf,
+    /// Found by listing a configured folder, not named in the config: a library there
+    /// without the entry symbol is skipped, not reported.
+    pub in_folder: bool,
 }
 
 /// Expands the configured dylib paths: files as given, directories to the dynamic
-/// libraries directly inside them (sorted, so load order is stable).
-pub fn expand_dylib_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+/// libraries directly inside them (sorted, so load order is stable). Paths are
+/// canonicalised, and a library reached twice (named, and again through its folder) is
+/// loaded once.
+pub fn expand_dylib_paths(paths: &[PathBuf]) -> Vec<DylibPath> {
     let mut expanded = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -131,16 +228,40 @@ pub fn expand_dylib_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
                 })
                 .collect();
             found.sort();
-            expanded.extend(found);
+            expanded.extend(found.into_iter().map(|path| DylibPath {
+                path,
+                in_folder: true,
+            }));
         } else {
-            expanded.push(path.clone());
+            expanded.push(DylibPath {
+                path: path.clone(),
+                in_folder: false,
+            });
         }
     }
+    let mut seen = HashSet::new();
     expanded
+        .into_iter()
+        .filter_map(|mut dylib| {
+            // A missing file keeps its configured path, for the "does not exist" error.
+            if let Ok(canonical) = std::fs::canonicalize(&dylib.path) {
+                dylib.path = canonical;
+            }
+            if seen.insert(dylib.path.clone()) {
+                Some(dylib)
+            } else {
+                tracing::debug!(
+                    "plugin library {} is configured more than once; loading it once",
+                    dylib.path.display()
+                );
+                None
+            }
+        })
+        .collect()
 }
 
 /// Opens a dylib and returns its descriptor. The library is leaked (never unloaded).
-pub fn open_dylib(path: &Path) -> Result<&'static PluginDescriptor, LoadError> {
+pub fn open_dylib(path: &Path) -> Result<Descriptor, LoadError> {
     if !path.exists() {
         return Err(LoadError::Missing {
             path: path.to_owned(),
@@ -168,9 +289,9 @@ pub fn open_dylib(path: &Path) -> Result<&'static PluginDescriptor, LoadError> {
             origin: PluginSource::Dylib(path.to_owned()),
         });
     }
-    // SAFETY: non-null, and points into the (never unloaded) library's static data. The
-    // magic and size are checked before any other field is trusted.
-    Ok(unsafe { &*descriptor })
+    // Non-null, and points into the (never unloaded) library's static data. The magic and
+    // size are checked before any other field is trusted.
+    Ok(Descriptor(descriptor))
 }
 
 #[cfg(unix)]
@@ -189,22 +310,20 @@ fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
 }
 
 /// Checks everything in a descriptor that can be checked without running plugin code.
-pub fn validate(
-    descriptor: &'static PluginDescriptor,
-    source: &PluginSource,
-) -> Result<Validated, LoadError> {
-    if descriptor.magic != ABI_MAGIC {
+pub fn validate(descriptor: Descriptor, source: &PluginSource) -> Result<Validated, LoadError> {
+    let magic = field!(descriptor, magic);
+    if magic != ABI_MAGIC {
         return Err(LoadError::BadMagic {
             origin: source.clone(),
-            magic: descriptor.magic,
+            magic,
         });
     }
-    let minimum = std::mem::size_of::<PluginDescriptor>();
-    if (descriptor.struct_size as usize) < minimum {
+    let struct_size = field!(descriptor, struct_size);
+    if (struct_size as usize) < DESCRIPTOR_SIZE_1_0 {
         return Err(LoadError::TooSmall {
             origin: source.clone(),
-            size: descriptor.struct_size,
-            minimum,
+            size: struct_size,
+            minimum: DESCRIPTOR_SIZE_1_0,
         });
     }
     let text = |value: StrRef, field: &str| -> Result<String, LoadError> {
@@ -217,10 +336,10 @@ pub fn validate(
                 field: field.to_owned(),
             })
     };
-    let name = text(descriptor.name, "name")?;
-    let version = text(descriptor.version, "version")?;
-    let api_version = text(descriptor.abi_version, "abi_version")?;
-    let build_info = text(descriptor.build_info, "build_info")?;
+    let name = text(field!(descriptor, name), "name")?;
+    let version = text(field!(descriptor, version), "version")?;
+    let api_version = text(field!(descriptor, abi_version), "abi_version")?;
+    let build_info = text(field!(descriptor, build_info), "build_info")?;
     let semver = |field: &'static str, value: &str| {
         Version::parse(value).map_err(|err| LoadError::BadVersion {
             origin: source.clone(),
@@ -242,21 +361,51 @@ pub fn validate(
             build_info,
         })));
     }
-    if name.is_empty() {
-        return Err(LoadError::BadCommands {
-            origin: source.clone(),
-            problem: "the plugin name is empty".to_owned(),
-        });
-    }
+    check_name(&name).map_err(|problem| LoadError::BadCommands {
+        origin: source.clone(),
+        problem,
+    })?;
+    let description = if descriptor.reaches(end_of!(description, StrRef)) {
+        text(field!(descriptor, description), "description")?
+    } else {
+        String::new()
+    };
+    let shutdown = if descriptor.reaches(end_of!(shutdown, Option<ShutdownFn>)) {
+        field!(descriptor, shutdown)
+    } else {
+        None
+    };
     let commands = validate_commands(descriptor, source, &text)?;
     Ok(Validated {
-        descriptor,
         name,
         version,
         api_version,
         build_info,
+        description,
+        init: field!(descriptor, init),
+        shutdown,
         commands,
     })
+}
+
+/// A plugin name names its directory (`<data_dir>/plugins/<name>/`) and prefixes log
+/// lines: it must be a plain, visible file name.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the plugin name is empty".to_owned());
+    }
+    if name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "the plugin name '{}' is not a plain file name (no path separators, white space or '.'/'..')",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
 }
 
 /// The compatibility rule (Falco's): same major, host minor at least the plugin's. A
@@ -281,7 +430,7 @@ pub fn check_compatible(required: &Version) -> Result<(), &'static str> {
 const MAX_COMMANDS: usize = 10_000;
 
 fn validate_commands(
-    descriptor: &'static PluginDescriptor,
+    descriptor: Descriptor,
     source: &PluginSource,
     text: &dyn Fn(StrRef, &str) -> Result<String, LoadError>,
 ) -> Result<Vec<ValidatedCommand>, LoadError> {
@@ -289,20 +438,34 @@ fn validate_commands(
         origin: source.clone(),
         problem,
     };
-    if descriptor.n_commands > MAX_COMMANDS {
+    let n_commands = field!(descriptor, n_commands);
+    let pointer = field!(descriptor, commands);
+    if n_commands > MAX_COMMANDS {
         return Err(problem(format!(
-            "{} commands declared (at most {MAX_COMMANDS})",
-            descriptor.n_commands
+            "{n_commands} commands declared (at most {MAX_COMMANDS})"
         )));
     }
-    if descriptor.n_commands > 0 && descriptor.commands.is_null() {
+    if n_commands > 0 && pointer.is_null() {
         return Err(problem("the command table pointer is null".to_owned()));
     }
-    let table: &'static [CommandDesc] = if descriptor.n_commands == 0 {
+    let table: &'static [CommandDesc] = if n_commands == 0 {
         &[]
     } else {
-        // SAFETY: non-null, and the descriptor promises `n_commands` entries in static data.
-        unsafe { std::slice::from_raw_parts(descriptor.commands, descriptor.n_commands) }
+        // SAFETY: non-null, and the descriptor promises `n_commands` entries in static data
+        // (CommandDesc has the same layout in every 1.x).
+        unsafe { std::slice::from_raw_parts(pointer, n_commands) }
+    };
+    let meta_pointer = if descriptor.reaches(end_of!(command_meta, *const CommandMeta)) {
+        field!(descriptor, command_meta)
+    } else {
+        std::ptr::null()
+    };
+    let meta: &'static [CommandMeta] = if meta_pointer.is_null() || n_commands == 0 {
+        &[]
+    } else {
+        // SAFETY: non-null, and the 1.1 contract promises `n_commands` entries, in the
+        // order of the command table, in the plugin's static data.
+        unsafe { std::slice::from_raw_parts(meta_pointer, n_commands) }
     };
     let mut seen = HashSet::new();
     let mut commands = Vec::with_capacity(table.len());
@@ -317,10 +480,35 @@ fn validate_commands(
         if !seen.insert(name.clone()) {
             return Err(problem(format!("command '{name}' is declared twice")));
         }
+        let (params, result, annotations) = match meta.get(index) {
+            Some(meta) => {
+                let params = text(meta.params, &format!("command '{name}' params"))?;
+                let result = text(meta.result, &format!("command '{name}' result"))?;
+                let annotations = text(meta.annotations, &format!("command '{name}' annotations"))?;
+                let annotations = if annotations.is_empty() {
+                    None
+                } else {
+                    match serde_json::from_str::<serde_json::Value>(&annotations) {
+                        Ok(object @ serde_json::Value::Object(_)) => Some(object),
+                        _ => {
+                            return Err(problem(format!(
+                                "command '{name}' annotations are not a JSON object: {annotations}"
+                            )))
+                        }
+                    }
+                };
+                (params, result, annotations)
+            }
+            None => (String::new(), String::new(), None),
+        };
         commands.push(ValidatedCommand {
             name,
             description,
             desc,
+            read_only: desc.flags & COMMAND_FLAG_READ_ONLY != 0,
+            params,
+            result,
+            annotations,
         });
     }
     Ok(commands)

@@ -1,27 +1,39 @@
 //! Plugins: where commands come from.
 //!
 //! - [`load`]: finding dylibs, checking descriptors, the [`LoadError`] messages.
-//! - [`host_api`]: the functions plugins call back into (emit, set_point, log).
+//! - [`host_api`]: the functions plugins call back into (emit, set/get points, log, call
+//!   commands, subscribe, `stopping`, `last_error`).
+//! - `subscription`: the delivery thread of each event subscription.
 //! - [`payload`]: how `NaN`/`Infinity` cross into plugins and back.
-//! - [`registry`]: the immutable command table and how a call crosses the C ABI.
+//! - [`registry`]: the immutable command table, how a call crosses the C ABI, and the
+//!   plugins' shutdown hooks.
 //!
 //! [`load_all`] runs once at start-up, before any listener binds: it runs foreign
-//! initialisers and disk I/O, and the registry is immutable afterwards (no locks on the
-//! call path).
+//! initialisers (each on its own thread, with a timeout) and disk I/O, and the registry is
+//! immutable afterwards (no locks on the call path). [`stop`] runs once at the end.
+//!
+//! This module is part of the core: it uses the bus, the point table and `pyjson`, and
+//! reaches the command dispatcher only through the caller the server binds into
+//! [`HostServices`] once the core exists.
 
 pub mod host_api;
 pub mod load;
 pub mod payload;
 pub mod registry;
+mod subscription;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
-use labsocket_plugin_api::abi::{status, OwnedBuf, StrRef};
+use labsocket_plugin_api::abi::{status, HostApi, InitFn, OwnedBuf, StrRef};
 
+use crate::pyjson::Value;
 pub use host_api::HostServices;
-pub use load::LoadError;
+pub use load::{Descriptor, LoadError};
 pub use registry::{CommandEntry, Registry};
 
 /// Where a plugin came from.
@@ -40,6 +52,53 @@ impl fmt::Display for PluginSource {
     }
 }
 
+impl PluginSource {
+    /// `("compiled-in" | "dylib", path or null)` for listings.
+    fn kind_and_path(&self) -> (&'static str, Value) {
+        match self {
+            PluginSource::CompiledIn => ("compiled-in", Value::Null),
+            PluginSource::Dylib(path) => ("dylib", Value::Str(path.display().to_string())),
+        }
+    }
+}
+
+/// One command of a plugin, as listings show it.
+#[derive(Debug, Clone)]
+pub struct CommandInfo {
+    pub name: String,
+    /// One line for listings.
+    pub description: String,
+    /// Flagged read-only: a `read` token may call it.
+    pub read_only: bool,
+    /// The params and result signatures; empty when the plugin gave none (1.0 plugins).
+    pub params: String,
+    pub result: String,
+    /// Hints for front ends (a JSON object), if any.
+    pub annotations: Option<serde_json::Value>,
+}
+
+impl CommandInfo {
+    /// `{"name","plugin","description","read_only","params","result"}`, the form of the
+    /// `commands` listing (an empty signature is `null`).
+    pub fn to_value(&self, plugin: &str) -> Value {
+        let signature = |text: &str| {
+            if text.is_empty() {
+                Value::Null
+            } else {
+                Value::Str(text.to_owned())
+            }
+        };
+        dict([
+            ("name", Value::Str(self.name.clone())),
+            ("plugin", Value::Str(plugin.to_owned())),
+            ("description", Value::Str(self.description.clone())),
+            ("read_only", Value::Bool(self.read_only)),
+            ("params", signature(&self.params)),
+            ("result", signature(&self.result)),
+        ])
+    }
+}
+
 /// A loaded plugin, as `labsocket plugins` and the `plugins` command show it.
 #[derive(Debug, Clone)]
 pub struct PluginInfo {
@@ -47,9 +106,80 @@ pub struct PluginInfo {
     pub version: String,
     pub api_version: String,
     pub build_info: String,
+    /// One line about the plugin; empty when not given.
+    pub description: String,
     pub source: PluginSource,
-    /// `(name, one-line description)` in declaration order.
-    pub commands: Vec<(String, String)>,
+    /// In declaration order.
+    pub commands: Vec<CommandInfo>,
+    /// Events its subscriptions lost because their handlers fell behind.
+    pub lost_events: Arc<AtomicU64>,
+}
+
+impl PluginInfo {
+    /// `{"name","version","api_version","description","source","path","commands",
+    /// "command_details","error": null}`: `commands` lists the names (as before 1.1),
+    /// `command_details` each command as the `commands` listing shows it.
+    pub fn to_value(&self) -> Value {
+        let (kind, path) = self.source.kind_and_path();
+        let text = |s: &str| Value::Str(s.to_owned());
+        dict([
+            ("name", text(&self.name)),
+            ("version", text(&self.version)),
+            ("api_version", text(&self.api_version)),
+            ("description", text(&self.description)),
+            ("source", text(kind)),
+            ("path", path),
+            (
+                "commands",
+                Value::List(self.commands.iter().map(|c| text(&c.name)).collect()),
+            ),
+            (
+                "command_details",
+                Value::List(
+                    self.commands
+                        .iter()
+                        .map(|command| command.to_value(&self.name))
+                        .collect(),
+                ),
+            ),
+            ("error", Value::Null),
+        ])
+    }
+}
+
+/// A plugin that failed to load, as listings show it.
+#[derive(Debug, Clone)]
+pub struct FailedPlugin {
+    pub source: PluginSource,
+    /// Known when its descriptor was read.
+    pub name: Option<String>,
+    pub error: String,
+}
+
+impl FailedPlugin {
+    fn new(source: &PluginSource, error: &LoadError) -> Self {
+        Self {
+            source: source.clone(),
+            name: error.plugin_name().map(str::to_owned),
+            error: error.to_string(),
+        }
+    }
+
+    /// The same fields as [`PluginInfo::to_value`], with `error` set.
+    pub fn to_value(&self) -> Value {
+        let (kind, path) = self.source.kind_and_path();
+        dict([
+            ("name", self.name.clone().map_or(Value::Null, Value::Str)),
+            ("version", Value::Null),
+            ("api_version", Value::Null),
+            ("description", Value::Null),
+            ("source", Value::Str(kind.to_owned())),
+            ("path", path),
+            ("commands", Value::List(Vec::new())),
+            ("command_details", Value::List(Vec::new())),
+            ("error", Value::Str(self.error.clone())),
+        ])
+    }
 }
 
 /// The outcome of loading one plugin.
@@ -57,6 +187,26 @@ pub struct PluginInfo {
 pub struct PluginReport {
     pub source: PluginSource,
     pub outcome: Result<PluginInfo, LoadError>,
+}
+
+impl PluginReport {
+    /// The plugin's listing entry ([`PluginInfo::to_value`] or [`FailedPlugin::to_value`]).
+    pub fn to_value(&self) -> Value {
+        match &self.outcome {
+            Ok(info) => info.to_value(),
+            Err(error) => FailedPlugin::new(&self.source, error).to_value(),
+        }
+    }
+}
+
+/// Builds a JSON object from `(key, value)` pairs, keeping their order.
+fn dict<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Dict(
+        fields
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// Everything [`load_all`] produced.
@@ -76,81 +226,107 @@ pub struct LoadOptions<'a> {
     /// Run each plugin's init (serving). Without it plugins are checked and listed only:
     /// nothing of theirs runs (`labsocket plugins` next to a running server).
     pub run_init: bool,
+    /// How long one plugin's init may take before the plugin is refused.
+    pub init_timeout: Duration,
 }
+
+/// How long a plugin's init may take by default (`[limits] plugin_init_timeout_secs`).
+pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Loads the compiled-in plugins (sorted by name) and then the configured dylibs, in order.
 /// A plugin that fails is reported and skipped; the rest are loaded.
 pub fn load_all(options: &LoadOptions<'_>, services: &HostServices) -> Loaded {
-    let mut loader = Loader {
-        services,
-        options,
-        commands: HashMap::new(),
-        plugins: Vec::new(),
-        reports: Vec::new(),
-    };
+    let mut loader = Loader::new(options, services);
     let mut compiled_in: Vec<_> = labsocket_plugin_api::compiled_in().collect();
     // inventory yields in unspecified order; sort so loading (and clash reports) is stable.
     // SAFETY: compiled-in descriptors are statics of this binary built by `plugin!`.
     compiled_in.sort_by_key(|descriptor| unsafe { descriptor.name.as_bytes() }.to_vec());
     for descriptor in compiled_in {
-        loader.accept(PluginSource::CompiledIn, Ok(descriptor));
+        loader.accept(
+            PluginSource::CompiledIn,
+            Ok(Descriptor::compiled_in(descriptor)),
+        );
     }
-    for path in load::expand_dylib_paths(options.dylibs) {
-        let descriptor = load::open_dylib(&path);
-        loader.accept(PluginSource::Dylib(path), descriptor);
+    for dylib in load::expand_dylib_paths(options.dylibs) {
+        let descriptor = load::open_dylib(&dylib.path);
+        if dylib.in_folder {
+            if let Err(error @ LoadError::NotAPlugin { .. }) = &descriptor {
+                // A folder may hold other libraries (a plugin's own dependencies).
+                tracing::debug!("skipped: {error}");
+                continue;
+            }
+        }
+        loader.accept(PluginSource::Dylib(dylib.path), descriptor);
     }
-    Loaded {
-        registry: Registry::new(loader.commands, loader.plugins),
-        reports: loader.reports,
-    }
+    loader.finish()
 }
 
-/// Loads one plugin alone into a registry of its own, with no other plugin and the core
-/// command names reserved; its load error if it fails. `bench-plugins` uses it to call
+/// Loads one plugin alone into a registry of its own, with no other plugin and the
+/// `reserved` command names; its load error if it fails. `bench-plugins` uses it to call
 /// the same plugin compiled in and as a dylib side by side.
 pub fn load_one(
     source: PluginSource,
-    descriptor: Result<&'static labsocket_plugin_api::abi::PluginDescriptor, LoadError>,
+    descriptor: Result<Descriptor, LoadError>,
     services: &HostServices,
+    reserved: &[&str],
 ) -> Result<Registry, LoadError> {
-    let reserved = crate::dispatch::core_command_names();
     let options = LoadOptions {
         dylibs: &[],
         plugin_config: &BTreeMap::new(),
-        reserved_commands: &reserved,
+        reserved_commands: reserved,
         run_init: true,
+        init_timeout: DEFAULT_INIT_TIMEOUT,
     };
-    let mut loader = Loader {
-        services,
-        options: &options,
-        commands: HashMap::new(),
-        plugins: Vec::new(),
-        reports: Vec::new(),
-    };
+    let mut loader = Loader::new(&options, services);
     loader.accept(source, descriptor);
-    match loader.reports.pop().map(|report| report.outcome) {
+    let mut loaded = loader.finish();
+    match loaded.reports.pop().map(|report| report.outcome) {
         Some(Err(error)) => Err(error),
-        _ => Ok(Registry::new(loader.commands, loader.plugins)),
+        _ => Ok(loaded.registry),
     }
+}
+
+/// The host's stop sequence for plugins, after the front ends stopped: signals
+/// `stopping`, ends every subscription (each delivers what was queued, then drops its
+/// user data), then calls each plugin's `shutdown` hook in reverse load order. Each step
+/// waits at most `timeout` per plugin. Blocks: run it off the async workers.
+pub fn stop(registry: &Registry, services: &HostServices, timeout: Duration) {
+    services.end_subscriptions(timeout);
+    registry.shut_down_plugins(timeout);
 }
 
 struct Loader<'a> {
     services: &'a HostServices,
     options: &'a LoadOptions<'a>,
-    commands: HashMap<String, CommandEntry>,
-    plugins: Vec<PluginInfo>,
+    parts: registry::Parts,
     reports: Vec<PluginReport>,
 }
 
-impl Loader<'_> {
-    fn accept(
-        &mut self,
-        source: PluginSource,
-        descriptor: Result<&'static labsocket_plugin_api::abi::PluginDescriptor, LoadError>,
-    ) {
+impl<'a> Loader<'a> {
+    fn new(options: &'a LoadOptions<'a>, services: &'a HostServices) -> Self {
+        Self {
+            services,
+            options,
+            parts: registry::Parts::default(),
+            reports: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> Loaded {
+        Loaded {
+            registry: Registry::new(self.parts),
+            reports: self.reports,
+        }
+    }
+
+    fn accept(&mut self, source: PluginSource, descriptor: Result<Descriptor, LoadError>) {
         let outcome = descriptor
             .and_then(|descriptor| load::validate(descriptor, &source))
-            .and_then(|plugin| self.register(plugin, &source));
+            .and_then(|plugin| {
+                self.register(&plugin, &source).inspect_err(|error| {
+                    self.mark_unavailable(&plugin, error);
+                })
+            });
         match &outcome {
             Ok(info) => tracing::info!(
                 plugin = %info.name,
@@ -159,20 +335,46 @@ impl Loader<'_> {
                 commands = info.commands.len(),
                 "plugin loaded"
             ),
-            Err(err) => tracing::error!("plugin not loaded: {err}"),
+            Err(error) => {
+                tracing::error!("plugin not loaded: {error}");
+                self.parts.failed.push(FailedPlugin::new(&source, error));
+            }
         }
         self.reports.push(PluginReport { source, outcome });
+    }
+
+    /// Remembers the commands of a plugin that was read but not loaded, so calling one
+    /// says why instead of "unknown method" (commands another plugin or the core owns
+    /// stay theirs).
+    fn mark_unavailable(&mut self, plugin: &load::Validated, error: &LoadError) {
+        for command in &plugin.commands {
+            if self.parts.commands.contains_key(&command.name)
+                || self
+                    .options
+                    .reserved_commands
+                    .contains(&command.name.as_str())
+            {
+                continue;
+            }
+            self.parts.unavailable.insert(
+                command.name.clone(),
+                registry::Unavailable {
+                    plugin: plugin.name.clone(),
+                    reason: error.to_string(),
+                },
+            );
+        }
     }
 
     /// Checks for clashes, runs init (if asked), and adds the commands.
     fn register(
         &mut self,
-        plugin: load::Validated,
+        plugin: &load::Validated,
         source: &PluginSource,
     ) -> Result<PluginInfo, LoadError> {
-        if let Some(first) = self.plugins.iter().find(|p| p.name == plugin.name) {
+        if let Some(first) = self.parts.plugins.iter().find(|p| p.name == plugin.name) {
             return Err(LoadError::DuplicatePlugin {
-                name: plugin.name,
+                name: plugin.name.clone(),
                 first: first.source.clone(),
                 second: source.clone(),
             });
@@ -185,62 +387,120 @@ impl Loader<'_> {
             {
                 Some("core".to_owned())
             } else {
-                self.commands.get(&command.name).map(|c| c.plugin.clone())
+                self.parts
+                    .commands
+                    .get(&command.name)
+                    .map(|c| c.plugin.clone())
             };
             if let Some(first) = owner {
                 return Err(LoadError::DuplicateCommand {
                     command: command.name.clone(),
                     first,
-                    second: plugin.name,
+                    second: plugin.name.clone(),
                     origin: source.clone(),
                 });
             }
         }
-        let host = host_api::table_for(&plugin.name, self.services);
-        if let Some(init) = plugin.descriptor.init.filter(|_| self.options.run_init) {
-            let config = self
-                .options
-                .plugin_config
-                .get(&plugin.name)
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({}))
-                .to_string();
-            let mut error = OwnedBuf::empty();
-            // SAFETY: `init` comes from a validated descriptor; `host` is 'static, `config`
-            // outlives the call and `error` is a local slot (the InitFn contract).
-            let code = unsafe { init(host, StrRef::borrowed(&config), &mut error) };
-            let message = registry::take_text(error);
-            if code != status::OK {
-                return Err(LoadError::InitFailed {
-                    plugin: plugin.name,
-                    origin: source.clone(),
-                    message: if message.is_empty() {
-                        format!("init returned status {code}")
-                    } else {
-                        message
-                    },
-                });
+        let lost_events = Arc::new(AtomicU64::new(0));
+        let host = host_api::table_for(&plugin.name, self.services, lost_events.clone());
+        if self.options.run_init {
+            let dir = host_api::plugin_dir(&self.services.data_dir, &plugin.name);
+            std::fs::create_dir_all(&dir).map_err(|err| LoadError::PluginDir {
+                plugin: plugin.name.clone(),
+                origin: source.clone(),
+                path: dir.clone(),
+                reason: err.to_string(),
+            })?;
+            if let Some(init) = plugin.init {
+                self.run_init(init, host, plugin, source)?;
             }
         }
-        for command in &plugin.commands {
-            self.commands.insert(
+        let commands: Vec<CommandInfo> = plugin
+            .commands
+            .iter()
+            .map(|command| CommandInfo {
+                name: command.name.clone(),
+                description: command.description.clone(),
+                read_only: command.read_only,
+                params: command.params.clone(),
+                result: command.result.clone(),
+                annotations: command.annotations.clone(),
+            })
+            .collect();
+        for (command, info) in plugin.commands.iter().zip(&commands) {
+            self.parts.unavailable.remove(&command.name);
+            self.parts.commands.insert(
                 command.name.clone(),
-                CommandEntry::new(command, &plugin.name, host),
+                CommandEntry::new(command, info.clone(), &plugin.name, host),
             );
         }
+        self.parts.hooks.push(registry::Hooks {
+            plugin: plugin.name.clone(),
+            host,
+            shutdown: plugin.shutdown,
+        });
         let info = PluginInfo {
-            name: plugin.name,
-            version: plugin.version,
-            api_version: plugin.api_version,
-            build_info: plugin.build_info,
+            name: plugin.name.clone(),
+            version: plugin.version.clone(),
+            api_version: plugin.api_version.clone(),
+            build_info: plugin.build_info.clone(),
+            description: plugin.description.clone(),
             source: source.clone(),
-            commands: plugin
-                .commands
-                .iter()
-                .map(|c| (c.name.clone(), c.description.clone()))
-                .collect(),
+            commands,
+            lost_events,
         };
-        self.plugins.push(info.clone());
+        self.parts.plugins.push(info.clone());
         Ok(info)
+    }
+
+    /// Runs `init` on a thread of its own, waiting at most the init timeout: a plugin
+    /// whose init hangs (an instrument that never answers) is refused, and the host
+    /// starts without it. The thread is left to finish on its own.
+    fn run_init(
+        &self,
+        init: InitFn,
+        host: &'static HostApi,
+        plugin: &load::Validated,
+        source: &PluginSource,
+    ) -> Result<(), LoadError> {
+        let config = self
+            .options
+            .plugin_config
+            .get(&plugin.name)
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}))
+            .to_string();
+        let failed = |message: String| LoadError::InitFailed {
+            plugin: plugin.name.clone(),
+            origin: source.clone(),
+            message,
+        };
+        let (sender, receiver) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(format!("plugin-{}-init", plugin.name))
+            .spawn(move || {
+                let mut error = OwnedBuf::empty();
+                // SAFETY: `init` comes from a validated descriptor; `host` is 'static,
+                // `config` outlives the call and `error` is a local slot (InitFn contract).
+                let code = unsafe { init(host, StrRef::borrowed(&config), &mut error) };
+                let _ = sender.send((code, registry::take_text(error)));
+            })
+            .map_err(|err| failed(format!("cannot start its init thread: {err}")))?;
+        match receiver.recv_timeout(self.options.init_timeout) {
+            Ok((status::OK, _)) => Ok(()),
+            Ok((code, message)) => Err(failed(if message.is_empty() {
+                format!("init returned status {code}")
+            } else {
+                message
+            })),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(LoadError::InitTimedOut {
+                plugin: plugin.name.clone(),
+                origin: source.clone(),
+                secs: self.options.init_timeout.as_secs_f64(),
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(failed("its init thread ended without answering".to_owned()))
+            }
+        }
     }
 }

@@ -7,41 +7,81 @@
 //! never blocking) skip the hop. Waiting is bounded by the command timeout; a handler
 //! that overruns it keeps its thread (blocking code cannot be aborted) but the caller
 //! gets an error reply.
+//!
+//! The registry also remembers the plugins that failed to load (listings show them with
+//! their error, and calling one of their commands says why it is unavailable) and each
+//! loaded plugin's shutdown hook.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use labsocket_plugin_api::abi::{status, CommandHandler, HostApi, OwnedBuf, COMMAND_FLAG_INLINE};
-use labsocket_plugin_api::CommandError;
+use labsocket_plugin_api::abi::{
+    status, CommandHandler, HostApi, OwnedBuf, ShutdownFn, COMMAND_FLAG_INLINE,
+};
+use labsocket_plugin_api::{codes, CommandError};
 use tokio::sync::Semaphore;
 
 use super::load::ValidatedCommand;
-use super::payload;
-use super::PluginInfo;
-use crate::dispatch::{codes, CallError};
+use super::{dict, host_api, payload, CommandInfo, FailedPlugin, PluginInfo};
+use crate::dispatch::CallError;
 use crate::pyjson::{self, Value};
 
 /// One registered command.
 pub struct CommandEntry {
     pub name: String,
-    pub description: String,
     pub plugin: String,
+    /// What listings show (description, signatures, read-only).
+    pub info: CommandInfo,
     inline: bool,
     handler: CommandHandler,
     host: &'static HostApi,
 }
 
+/// A command of a plugin that failed to load.
+pub(crate) struct Unavailable {
+    pub(crate) plugin: String,
+    pub(crate) reason: String,
+}
+
+/// A loaded plugin's table and shutdown hook, kept in load order.
+pub(crate) struct Hooks {
+    pub(crate) plugin: String,
+    pub(crate) host: &'static HostApi,
+    pub(crate) shutdown: Option<ShutdownFn>,
+}
+
+/// What the loader collects for [`Registry::new`].
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub(crate) commands: HashMap<String, CommandEntry>,
+    pub(crate) plugins: Vec<PluginInfo>,
+    pub(crate) failed: Vec<FailedPlugin>,
+    pub(crate) unavailable: HashMap<String, Unavailable>,
+    pub(crate) hooks: Vec<Hooks>,
+}
+
 impl CommandEntry {
-    pub(super) fn new(command: &ValidatedCommand, plugin: &str, host: &'static HostApi) -> Self {
+    pub(super) fn new(
+        command: &ValidatedCommand,
+        info: CommandInfo,
+        plugin: &str,
+        host: &'static HostApi,
+    ) -> Self {
         Self {
             name: command.name.clone(),
-            description: command.description.clone(),
             plugin: plugin.to_owned(),
+            info,
             inline: command.desc.flags & COMMAND_FLAG_INLINE != 0,
             handler: command.desc.handler,
             host,
         }
+    }
+
+    /// The command as the `commands` listing shows it.
+    pub fn to_value(&self) -> Value {
+        self.info.to_value(&self.plugin)
     }
 
     /// Calls the handler on this thread and decodes its reply.
@@ -90,6 +130,12 @@ impl CommandEntry {
             status::BAD_REQUEST => Err(CallError::invalid_params(
                 String::from_utf8_lossy(bytes).into_owned(),
             )),
+            status::REFUSED => Err(CallError::internal(format!(
+                "command '{}' of plugin '{}' was refused by the host: {}",
+                self.name,
+                self.plugin,
+                String::from_utf8_lossy(bytes)
+            ))),
             other => Err(CallError::internal(format!(
                 "command '{}' of plugin '{}' returned unknown status {other}",
                 self.name, self.plugin
@@ -133,6 +179,9 @@ fn encode_request(params: &Value) -> Result<Vec<u8>, CallError> {
 pub struct Registry {
     commands: HashMap<String, Arc<CommandEntry>>,
     plugins: Vec<PluginInfo>,
+    failed: Vec<FailedPlugin>,
+    unavailable: HashMap<String, Unavailable>,
+    hooks: Vec<Hooks>,
     blocking_slots: Arc<Semaphore>,
     timeout: Duration,
 }
@@ -143,13 +192,17 @@ impl Registry {
     /// How long a caller waits for a plugin command by default.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-    pub(super) fn new(commands: HashMap<String, CommandEntry>, plugins: Vec<PluginInfo>) -> Self {
+    pub(super) fn new(parts: Parts) -> Self {
         Self {
-            commands: commands
+            commands: parts
+                .commands
                 .into_iter()
                 .map(|(name, entry)| (name, Arc::new(entry)))
                 .collect(),
-            plugins,
+            plugins: parts.plugins,
+            failed: parts.failed,
+            unavailable: parts.unavailable,
+            hooks: parts.hooks,
             blocking_slots: Arc::new(Semaphore::new(Self::DEFAULT_BLOCKING_SLOTS)),
             timeout: Self::DEFAULT_TIMEOUT,
         }
@@ -166,6 +219,104 @@ impl Registry {
         &self.plugins
     }
 
+    /// The plugins that failed to load, in load order.
+    pub fn failed(&self) -> &[FailedPlugin] {
+        &self.failed
+    }
+
+    /// Every plugin, loaded or failed, as the `plugins` command lists it.
+    pub fn listing(&self) -> Value {
+        Value::List(
+            self.plugins
+                .iter()
+                .map(PluginInfo::to_value)
+                .chain(self.failed.iter().map(FailedPlugin::to_value))
+                .collect(),
+        )
+    }
+
+    /// Every plugin's health for `status`: `{"name","error","lost_events"}` (a failed
+    /// plugin's name may be null, its `lost_events` is 0).
+    pub fn health(&self) -> Value {
+        let loaded = self.plugins.iter().map(|info| {
+            dict([
+                ("name", Value::Str(info.name.clone())),
+                ("error", Value::Null),
+                (
+                    "lost_events",
+                    Value::Int(
+                        i64::try_from(info.lost_events.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
+                    ),
+                ),
+            ])
+        });
+        let failed = self.failed.iter().map(|failed| {
+            dict([
+                ("name", failed.name.clone().map_or(Value::Null, Value::Str)),
+                ("error", Value::Str(failed.error.clone())),
+                ("lost_events", Value::Int(0)),
+            ])
+        });
+        Value::List(loaded.chain(failed).collect())
+    }
+
+    /// The error for a command of a plugin that failed to load, if `name` is one.
+    fn unavailable(&self, name: &str) -> Option<CallError> {
+        let unavailable = self.unavailable.get(name)?;
+        Some(CallError::new(
+            codes::PLUGIN_UNAVAILABLE,
+            format!(
+                "command '{name}' belongs to plugin '{}', which failed to load: {}",
+                unavailable.plugin, unavailable.reason
+            ),
+        ))
+    }
+
+    /// Calls each loaded plugin's `shutdown` hook, in reverse load order, each on a
+    /// thread of its own and waited for at most `timeout`; failures are logged with the
+    /// plugin's name. Blocks: run it off the async workers.
+    pub fn shut_down_plugins(&self, timeout: Duration) {
+        for hooks in self.hooks.iter().rev() {
+            let Some(shutdown) = hooks.shutdown else {
+                continue;
+            };
+            let plugin = hooks.plugin.as_str();
+            let host = hooks.host;
+            let (sender, receiver) = mpsc::sync_channel(1);
+            let spawned = std::thread::Builder::new()
+                .name(format!("plugin-{plugin}-shutdown"))
+                .spawn(move || {
+                    let mut error = OwnedBuf::empty();
+                    // SAFETY: `shutdown` comes from a validated descriptor; `host` is
+                    // 'static and `error` a local slot (the ShutdownFn contract).
+                    let code = unsafe { shutdown(host, &mut error) };
+                    let _ = sender.send((code, take_text(error)));
+                });
+            if let Err(err) = spawned {
+                tracing::error!(
+                    plugin,
+                    "cannot start the shutdown thread of plugin '{plugin}': {err}"
+                );
+                continue;
+            }
+            match receiver.recv_timeout(timeout) {
+                Ok((status::OK, _)) => tracing::debug!(plugin, "plugin '{plugin}' shut down"),
+                Ok((code, message)) => tracing::error!(
+                    plugin,
+                    "plugin '{plugin}' failed to shut down (status {code}): {message}"
+                ),
+                Err(mpsc::RecvTimeoutError::Timeout) => tracing::error!(
+                    plugin,
+                    "plugin '{plugin}' did not shut down within {timeout:?}; not waiting for it"
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => tracing::error!(
+                    plugin,
+                    "the shutdown thread of plugin '{plugin}' ended without answering"
+                ),
+            }
+        }
+    }
+
     /// Every command, sorted by name.
     pub fn commands(&self) -> Vec<&CommandEntry> {
         let mut commands: Vec<&CommandEntry> = self.commands.values().map(Arc::as_ref).collect();
@@ -180,13 +331,20 @@ impl Registry {
 
     /// Calls plugin command `name` on this thread if it is flagged `inline`; `None` when
     /// no plugin has it or it must run on the blocking pool ([`Registry::call`]).
+    /// A command of a plugin that failed to load answers its error here.
     pub fn call_inline(&self, name: &str, params: &Value) -> Option<Result<Value, CallError>> {
+        if let Some(error) = self.unavailable(name) {
+            return Some(Err(error));
+        }
         let entry = self.commands.get(name).filter(|entry| entry.inline)?;
         Some(encode_request(params).and_then(|request| entry.invoke(&request)))
     }
 
     /// Calls plugin command `name`; `None` when no plugin has it.
     pub async fn call(&self, name: &str, params: &Value) -> Option<Result<Value, CallError>> {
+        if let Some(error) = self.unavailable(name) {
+            return Some(Err(error));
+        }
         let entry = self.commands.get(name)?.clone();
         let request = match encode_request(params) {
             Ok(request) => request,
@@ -202,7 +360,8 @@ impl Registry {
             })?;
             let worker = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                entry.invoke(&request)
+                // A handler here may call other commands through the host (`call`).
+                host_api::allowing_blocking_calls(|| entry.invoke(&request))
             });
             worker
                 .await

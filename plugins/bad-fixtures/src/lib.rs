@@ -21,6 +21,9 @@ pub const fn descriptor(
         commands: std::ptr::null(),
         n_commands: 0,
         init: None,
+        command_meta: std::ptr::null(),
+        shutdown: None,
+        description: StrRef::from_static(""),
     }
 }
 
