@@ -248,6 +248,17 @@ unsafe fn write_out(out: *mut OwnedBuf, bytes: Vec<u8>) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Empties the plugin's `*out` slot, so it holds a valid (empty) buffer whatever follows.
+///
+/// # Safety
+/// `out` must be null or point to a writable `OwnedBuf` slot of the plugin.
+unsafe fn clear_out(out: *mut OwnedBuf) {
+    if !out.is_null() {
+        // SAFETY: non-null, a writable slot; it holds no buffer of ours yet.
+        unsafe { out.write(OwnedBuf::empty()) };
+    }
+}
+
 unsafe extern "C" fn emit(ctx: *const HostCtx, topic: StrRef, payload_json: StrRef) -> u32 {
     guarded(|| {
         // SAFETY: ctx comes from our own table; the strings are valid during this call.
@@ -337,6 +348,8 @@ unsafe extern "C" fn call(
     params_json: StrRef,
     reply: *mut OwnedBuf,
 ) -> u32 {
+    // SAFETY: `reply` is the plugin's slot: it reads an empty buffer after a refusal.
+    unsafe { clear_out(reply) };
     guarded(|| {
         // SAFETY: as in `emit`.
         let (host, method, params) = unsafe {
@@ -390,6 +403,8 @@ unsafe extern "C" fn call(
 }
 
 unsafe extern "C" fn get_point(ctx: *const HostCtx, codename: StrRef, reply: *mut OwnedBuf) -> u32 {
+    // SAFETY: as in `call`.
+    unsafe { clear_out(reply) };
     guarded(|| {
         // SAFETY: as in `emit`.
         let (host, codename) = unsafe { (plugin_host(ctx), text(codename, "codename")?) };
@@ -415,41 +430,44 @@ unsafe extern "C" fn subscribe(
     user_data: *mut core::ffi::c_void,
     drop_user_data: Option<unsafe extern "C" fn(user_data: *mut core::ffi::c_void)>,
 ) -> u32 {
-    // Whatever happens, the plugin's user data is dropped exactly once: by the delivery
-    // thread at its end, or here when the subscription is refused.
-    let subscription = Subscription::new(handler, user_data, drop_user_data);
-    guarded(move || {
+    guarded(|| {
         // SAFETY: as in `emit`.
         let (host, topics) = unsafe { (plugin_host(ctx), text(topics_json, "topics")?) };
         let topics = Topics::parse(topics).or_else(|reason| refuse(status::BAD_REQUEST, reason))?;
         let lifecycle = &host.services.lifecycle;
+        // From here the delivery thread owns the user data and drops it once at its end.
+        let subscription = Subscription::new(handler, user_data, drop_user_data);
         // Hold the list while checking `stop`, so `end_subscriptions` (which cancels, then
-        // takes the list) either waits for this delivery or this call sees the stop. The
-        // plugin's code (`drop_user_data` of a refused subscription) runs after unlocking.
-        let started = {
-            let mut deliveries = lifecycle
-                .deliveries
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if lifecycle.stop.is_cancelled() {
-                Err(("the host is stopping".to_owned(), Some(subscription)))
-            } else {
-                subscription::start(
-                    &host.plugin,
-                    subscription,
-                    topics,
-                    host.services.bus.subscribe(),
-                    lifecycle.stop.clone(),
-                    host.lost_events.clone(),
-                )
-                .map(|delivery| deliveries.push(delivery))
-            }
+        // takes the list) either waits for this delivery or this call sees the stop.
+        let mut deliveries = lifecycle
+            .deliveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let started = if lifecycle.stop.is_cancelled() {
+            Err(("the host is stopping".to_owned(), Some(subscription)))
+        } else {
+            subscription::start(
+                &host.plugin,
+                subscription,
+                topics,
+                host.services.bus.subscribe(),
+                lifecycle.stop.clone(),
+                host.lost_events.clone(),
+            )
         };
-        if let Err((reason, subscription)) = started {
-            drop(subscription);
-            return refuse(status::REFUSED, reason);
+        match started {
+            Ok(delivery) => {
+                deliveries.push(delivery);
+                Ok(status::OK)
+            }
+            Err((reason, subscription)) => {
+                // A refused subscription keeps nothing: the user data stays the plugin's.
+                if let Some(subscription) = subscription {
+                    subscription.disarm();
+                }
+                refuse(status::REFUSED, reason)
+            }
         }
-        Ok(status::OK)
     })
 }
 

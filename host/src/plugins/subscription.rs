@@ -84,6 +84,12 @@ impl Subscription {
         }
     }
 
+    /// Forgets the subscription without calling `drop_user_data`: a refused subscribe
+    /// keeps nothing, and the user data stays the plugin's to free.
+    pub(crate) fn disarm(mut self) {
+        self.drop_user_data = None;
+    }
+
     fn deliver(&self, event: &Event, lost: u64) {
         // Plugins speak strict JSON: non-finite floats cross as tagged objects.
         let payload = payload::to_plugin(&event.payload).to_string();
