@@ -79,17 +79,7 @@ where
     R: Serialize,
 {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        dispatch(
-            host,
-            request,
-            request_len,
-            reply,
-            plugin,
-            command,
-            |ctx, params| handler(ctx, params),
-        )
-    }
+    unsafe { dispatch(host, request, request_len, reply, plugin, command, handler) }
 }
 
 /// Runs a command handler of a plugin with state for the C ABI; before init succeeded
