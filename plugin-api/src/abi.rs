@@ -210,7 +210,9 @@ pub struct HostApi {
     pub last_error: unsafe extern "C" fn(ctx: *const HostCtx, out: *mut OwnedBuf),
     /// Calls a command (a core command or any plugin's) with `params_json` and waits for it.
     /// Returns [`status::OK`] with the result as JSON in `*reply`, or [`status::ERROR`] with
-    /// `{"code","message","data"}` JSON in `*reply` (host-owned buffer either way). Blocks
+    /// `{"code","message","data"}` JSON in `*reply` (host-owned buffer either way), or
+    /// another non-OK status when it refuses the call itself (reason in `last_error`;
+    /// `*reply` is then an empty or host-owned buffer, released as usual). Blocks
     /// the calling thread: call it from a command that is not `inline`, from `init` only for
     /// core commands, or from the plugin's own threads.
     pub call: unsafe extern "C" fn(
@@ -229,6 +231,8 @@ pub struct HostApi {
     /// host stops; then it calls `drop_user_data(user_data)` once, if given. Delivery has
     /// the bus's semantics: bounded, a publisher never waits, and a subscriber that falls
     /// behind loses the oldest events and is told how many in the next call's `lost`.
+    /// On a non-OK status the host keeps nothing: it never calls `handler` or
+    /// `drop_user_data`, and `user_data` is still the caller's to free.
     pub subscribe: unsafe extern "C" fn(
         ctx: *const HostCtx,
         topics_json: StrRef,
