@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use labsocket_e2e::points::PointSetter;
 use labsocket_e2e::{bad_plugin, labsocket_bin, units_dylib, RpcClient, Server, TempDir};
 use serde_json::{json, Value};
 
@@ -389,5 +390,45 @@ fn a_folder_skips_libraries_that_are_not_plugins() {
     assert!(
         list.to_string().contains("is not a labsocket plugin"),
         "{list}"
+    );
+}
+
+#[test]
+fn a_subscriber_that_falls_behind_is_told_what_it_lost() {
+    let probe = bad_plugin("probe");
+    let server = Server::start(&config_with_dylibs(&[&probe]));
+    let mut rpc = server.rpc();
+    rpc.call("probe.hold", json!([true]));
+    // More events than the bus holds for one subscriber, while its handler waits.
+    const POINTS: u64 = 6000;
+    let mut setter = PointSetter::connect(server.native());
+    setter.set_all((0..POINTS).map(|i| (format!("lag_{i}"), i.to_string())));
+    assert_eq!(setter.finish(), POINTS);
+    rpc.call("probe.hold", json!([false]));
+    let events = wait_for(&mut rpc, "probe.events", |events| {
+        let events = events.as_array().unwrap();
+        let lost: u64 = events.iter().map(|e| e["lost"].as_u64().unwrap()).sum();
+        events.len() as u64 + lost == POINTS
+    });
+    let events = events.as_array().unwrap();
+    let lost: u64 = events.iter().map(|e| e["lost"].as_u64().unwrap()).sum();
+    assert!(lost > 0, "nothing was lost: {} events", events.len());
+    // The newest events survive, in order.
+    let newest = &events.last().unwrap()["payload"];
+    assert_eq!(
+        newest[format!("lag_{}", POINTS - 1)][1],
+        POINTS - 1,
+        "{newest}"
+    );
+    let status = rpc.call("status", json!([]));
+    let health = status["plugin_health"].as_array().unwrap();
+    let probe = health.iter().find(|p| p["name"] == "probe").unwrap();
+    assert_eq!(probe["lost_events"], lost, "{status}");
+    assert!(
+        server
+            .stderr()
+            .contains("an event subscription of plugin 'probe' lost"),
+        "{}",
+        server.stderr()
     );
 }

@@ -2,8 +2,9 @@
 //! it subscribes to `points` in init and records what it receives, calls commands through
 //! the host (from a blocking handler, an inline one and a thread of its own), reads
 //! points, writes into its own directory and records its shutdown into a file there.
+//! `probe.hold` makes its event handler wait, so a test can make it fall behind.
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use labsocket_plugin_api::{json, plugin, CommandError, Ctx, Event, Value};
 
@@ -14,6 +15,14 @@ struct Probe {
     subscription_ended: Arc<AtomicBool>,
     /// What `ctx.call` answered during init (before the dispatcher exists).
     call_during_init: String,
+    gate: Arc<Gate>,
+}
+
+/// While `held`, the event handler waits before recording its event.
+#[derive(Default)]
+struct Gate {
+    held: Mutex<bool>,
+    changed: Condvar,
 }
 
 /// Lives inside the subscription's handler: dropped when the host ends the subscription.
@@ -30,9 +39,16 @@ fn init(ctx: &Ctx, _config: Value) -> Result<Probe, String> {
         .map_err(|err| format!("cannot write into {}: {err}", ctx.plugin_dir().display()))?;
     let events = Arc::new(Mutex::new(Vec::new()));
     let subscription_ended = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Gate::default());
     let (sink, marker) = (events.clone(), EndMarker(subscription_ended.clone()));
+    let handler_gate = gate.clone();
     ctx.subscribe(&["points"], move |event: Event| {
         let _keep = &marker;
+        let mut held = handler_gate.held.lock().unwrap();
+        while *held {
+            held = handler_gate.changed.wait(held).unwrap();
+        }
+        drop(held);
         sink.lock().unwrap().push(json!({
             "topic": event.topic,
             "payload": event.payload,
@@ -49,6 +65,7 @@ fn init(ctx: &Ctx, _config: Value) -> Result<Probe, String> {
         events,
         subscription_ended,
         call_during_init,
+        gate,
     })
 }
 
@@ -101,6 +118,12 @@ fn call_from_thread(_probe: &Probe, ctx: &Ctx, _params: Value) -> Result<Value, 
     Ok(answer)
 }
 
+fn hold(probe: &Probe, _ctx: &Ctx, (held,): (bool,)) -> Result<Value, CommandError> {
+    *probe.gate.held.lock().unwrap() = held;
+    probe.gate.changed.notify_all();
+    Ok(Value::Bool(held))
+}
+
 fn get_point(_probe: &Probe, ctx: &Ctx, (codename,): (String,)) -> Result<Value, CommandError> {
     let point = ctx
         .get_point(&codename)
@@ -123,6 +146,7 @@ plugin! {
             "Calls a command through the host",
         "probe.call_inline" => call_inline [inline]: "Calls ping from an inline handler",
         "probe.call_from_thread" => call_from_thread: "Calls ping from a thread of the plugin",
+        "probe.hold" => hold (params: "[bool]"): "Makes the event handler wait (true) or go on",
         "probe.get_point" => get_point [read_only] (params: "[codename]"):
             "The point of a codename through the host",
     }
