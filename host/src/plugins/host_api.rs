@@ -31,11 +31,11 @@ use crate::points::PointTable;
 use crate::pyjson::{self, Value};
 
 /// A running command call, as the late-bound dispatcher returns it.
-pub type CallFuture = Pin<Box<dyn Future<Output = Result<Value, CallError>> + Send>>;
+pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<Value, CallError>> + Send>>;
 
 /// Runs a command by name; set by the server once the core exists
 /// ([`HostServices::bind_dispatcher`]), so this module needs no dispatcher of its own.
-pub type Caller = Arc<dyn Fn(String, Value) -> CallFuture + Send + Sync>;
+pub(crate) type Caller = Arc<dyn Fn(String, Value) -> CallFuture + Send + Sync>;
 
 /// The host services a plugin reaches through its table; cheap to clone.
 #[derive(Clone)]
@@ -75,7 +75,7 @@ impl HostServices {
 
     /// Lets plugins call commands: `caller` runs one on `runtime`. Called once every
     /// plugin is initialised (before that, `call` refuses); a second call is ignored.
-    pub fn bind_dispatcher(&self, caller: Caller, runtime: tokio::runtime::Handle) {
+    pub(crate) fn bind_dispatcher(&self, caller: Caller, runtime: tokio::runtime::Handle) {
         let _ = self
             .lifecycle
             .dispatcher
@@ -83,7 +83,7 @@ impl HostServices {
     }
 
     /// Whether the host has begun to stop.
-    pub fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.lifecycle.stop.is_cancelled()
     }
 
@@ -92,7 +92,7 @@ impl HostServices {
     /// Waits up to `timeout` in all; a delivery thread still busy then is named in the log
     /// and left running (a plugin handler cannot be interrupted). Blocks: call it off the
     /// async workers.
-    pub fn end_subscriptions(&self, timeout: Duration) {
+    pub(crate) fn end_subscriptions(&self, timeout: Duration) {
         self.lifecycle.stop.cancel();
         let deliveries = std::mem::take(
             &mut *self
@@ -123,7 +123,7 @@ struct PluginHost {
 }
 
 /// The directory of `plugin` under `data_dir`.
-pub fn plugin_dir(data_dir: &std::path::Path, plugin: &str) -> PathBuf {
+pub(crate) fn plugin_dir(data_dir: &std::path::Path, plugin: &str) -> PathBuf {
     data_dir.join("plugins").join(plugin)
 }
 
@@ -478,4 +478,162 @@ unsafe extern "C" fn stopping(ctx: *const HostCtx) -> u32 {
         u32::from(host.services.stopping())
     }))
     .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn table() -> (&'static HostApi, HostServices) {
+        let bus = EventBus::new();
+        let services = HostServices::new(
+            bus.clone(),
+            PointTable::new(bus),
+            std::env::temp_dir().join("labsocket-host-api-tests"),
+        );
+        let table = table_for("unit", &services, Arc::default());
+        (table, services)
+    }
+
+    /// What `last_error` says on this thread ("" for none).
+    fn reason(api: &HostApi) -> String {
+        let mut out = OwnedBuf::empty();
+        // SAFETY: our own table; `out` is a local slot.
+        unsafe { (api.last_error)(api.ctx, &mut out) };
+        let mut buffer = out;
+        // SAFETY: written by `last_error` with `OwnedBuf::from_vec`, released once below.
+        let text = String::from_utf8(unsafe { buffer.as_slice() }.to_vec()).unwrap();
+        // SAFETY: as above.
+        unsafe { buffer.release() };
+        text
+    }
+
+    fn s(text: &str) -> StrRef {
+        StrRef::borrowed(text)
+    }
+
+    #[test]
+    fn refusals_say_why_and_a_success_clears_the_reason() {
+        let (api, services) = table();
+        let mut events = services.bus.subscribe();
+        // SAFETY: our own table; the strings outlive the call.
+        let emit = |topic: StrRef, payload: &str| unsafe { (api.emit)(api.ctx, topic, s(payload)) };
+        // SAFETY: as above.
+        let set_point = |point: &str| unsafe { (api.set_point)(api.ctx, s("a"), s(point)) };
+        assert_eq!(emit(s(""), "1"), status::BAD_REQUEST);
+        assert_eq!(reason(api), "topic is empty");
+        assert_eq!(emit(s("t"), "{nope"), status::BAD_REQUEST);
+        assert!(
+            reason(api).starts_with("payload is not JSON: "),
+            "{}",
+            reason(api)
+        );
+        assert_eq!(set_point("[1]"), status::BAD_REQUEST);
+        assert_eq!(reason(api), "point must be [x, y]");
+        let bad_utf8 = StrRef {
+            ptr: b"\xff".as_ptr(),
+            len: 1,
+        };
+        assert_eq!(emit(bad_utf8, "1"), status::BAD_REQUEST);
+        assert_eq!(reason(api), "topic is not UTF-8");
+        assert_eq!(emit(s("t"), "[1, {\"$float\": \"NaN\"}]"), status::OK);
+        assert_eq!(reason(api), "", "a success clears the reason");
+        let event = events.try_recv().unwrap();
+        assert!(
+            matches!(&event.payload, Value::List(items) if items[1].as_f64().is_some_and(f64::is_nan)),
+            "tagged floats arrive as floats"
+        );
+    }
+
+    #[test]
+    fn get_point_answers_the_point_or_null() {
+        let (api, services) = table();
+        services.points.set(
+            "a",
+            Value::Float(1.5),
+            Value::Float(f64::INFINITY),
+            Some(7.0),
+        );
+        let read = |codename: &str| {
+            let mut reply = OwnedBuf::empty();
+            // SAFETY: our own table; `reply` is a local slot, released below.
+            let code = unsafe { (api.get_point)(api.ctx, s(codename), &mut reply) };
+            assert_eq!(code, status::OK);
+            // SAFETY: written by the host with `OwnedBuf::from_vec`.
+            let json: serde_json::Value =
+                serde_json::from_slice(unsafe { reply.as_slice() }).unwrap();
+            // SAFETY: released once.
+            unsafe { reply.release() };
+            json
+        };
+        assert_eq!(
+            read("a"),
+            serde_json::json!({"x": 1.5, "y": {"$float": "Infinity"}, "set_at": 7.0})
+        );
+        assert_eq!(read("b"), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn call_before_the_dispatcher_is_bound_is_refused() {
+        let (api, _services) = table();
+        let mut reply = OwnedBuf::empty();
+        // SAFETY: our own table; `reply` is a local slot.
+        let code = unsafe { (api.call)(api.ctx, s("ping"), s("null"), &mut reply) };
+        assert_eq!(code, status::REFUSED);
+        assert!(reply.ptr.is_null(), "a refusal leaves the reply empty");
+        assert_eq!(
+            reason(api),
+            "commands can be called once every plugin is initialised"
+        );
+    }
+
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn ignore(
+        _user_data: *mut core::ffi::c_void,
+        _topic: StrRef,
+        _payload: StrRef,
+        _time: f64,
+        _lost: u64,
+    ) {
+    }
+
+    unsafe extern "C" fn count_drop(_user_data: *mut core::ffi::c_void) {
+        DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn subscriptions_end_on_stop_and_a_refused_one_keeps_nothing() {
+        let (api, services) = table();
+        let subscribe = |topics: &str| {
+            // SAFETY: our own table; the handler and drop function ignore the null data.
+            unsafe {
+                (api.subscribe)(
+                    api.ctx,
+                    s(topics),
+                    ignore,
+                    std::ptr::null_mut(),
+                    Some(count_drop),
+                )
+            }
+        };
+        assert_eq!(subscribe("\"points\""), status::BAD_REQUEST);
+        assert!(reason(api).starts_with("topics must be a JSON array of strings"));
+        assert_eq!(subscribe("[\"points\"]"), status::OK);
+        // SAFETY: our own table.
+        assert_eq!(unsafe { (api.stopping)(api.ctx) }, 0);
+        services.end_subscriptions(Duration::from_secs(10));
+        assert_eq!(DROPS.load(Ordering::SeqCst), 1, "dropped once, at the end");
+        // SAFETY: our own table.
+        assert_eq!(unsafe { (api.stopping)(api.ctx) }, 1);
+        assert_eq!(subscribe("[\"*\"]"), status::REFUSED);
+        assert_eq!(reason(api), "the host is stopping");
+        assert_eq!(
+            DROPS.load(Ordering::SeqCst),
+            1,
+            "a refused one is not dropped"
+        );
+    }
 }

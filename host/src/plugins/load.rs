@@ -100,7 +100,7 @@ pub enum LoadError {
 
 impl LoadError {
     /// The plugin's name, when the failure came after its descriptor was read.
-    pub fn plugin_name(&self) -> Option<&str> {
+    pub(crate) fn plugin_name(&self) -> Option<&str> {
         match self {
             LoadError::Incompatible(incompatibility) => Some(&incompatibility.plugin),
             LoadError::DuplicatePlugin { name, .. } => Some(name),
@@ -516,7 +516,66 @@ fn validate_commands(
 
 #[cfg(test)]
 mod tests {
+    use labsocket_plugin_api::abi::{HostApi, OwnedBuf};
+
     use super::*;
+
+    unsafe extern "C" fn never_shut_down(_host: *const HostApi, _error: *mut OwnedBuf) -> u32 {
+        0
+    }
+
+    /// A descriptor whose 1.1 fields hold values the host must not read when the
+    /// descriptor says it is 1.0-sized.
+    static OLD: PluginDescriptor = PluginDescriptor {
+        magic: ABI_MAGIC,
+        struct_size: DESCRIPTOR_SIZE_1_0 as u32,
+        abi_version: StrRef::from_static("1.0.0"),
+        name: StrRef::from_static("old"),
+        version: StrRef::from_static("0.1.0"),
+        build_info: StrRef::from_static("test"),
+        commands: std::ptr::null(),
+        n_commands: 0,
+        init: None,
+        command_meta: std::ptr::null(),
+        shutdown: Some(never_shut_down),
+        description: StrRef::from_static("must not be read"),
+    };
+
+    #[test]
+    fn a_1_0_descriptor_has_no_1_1_fields() {
+        let validated = validate(Descriptor::compiled_in(&OLD), &PluginSource::CompiledIn)
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(validated.api_version, "1.0.0");
+        assert!(validated.shutdown.is_none());
+        assert_eq!(validated.description, "");
+        assert_eq!(
+            DESCRIPTOR_SIZE_1_0,
+            offset_of!(PluginDescriptor, command_meta),
+            "1.1 fields start where 1.0 ended"
+        );
+    }
+
+    #[test]
+    fn a_descriptor_smaller_than_1_0_is_refused() {
+        static TINY: PluginDescriptor = PluginDescriptor {
+            struct_size: 8,
+            ..OLD
+        };
+        let error = validate(Descriptor::compiled_in(&TINY), &PluginSource::CompiledIn)
+            .err()
+            .expect("refused");
+        assert!(error
+            .to_string()
+            .contains("descriptor is 8 bytes, smaller than the 104"));
+    }
+
+    #[test]
+    fn plugin_names_must_be_plain_file_names() {
+        assert!(check_name("units").is_ok());
+        for bad in ["", ".", "..", "a/b", "a\\b", "a b", "a\nb"] {
+            assert!(check_name(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 
     fn compatible(required: &str) -> bool {
         check_compatible(&Version::parse(required).unwrap()).is_ok()

@@ -80,7 +80,7 @@ pub struct CommandInfo {
 impl CommandInfo {
     /// `{"name","plugin","description","read_only","params","result"}`, the form of the
     /// `commands` listing (an empty signature is `null`).
-    pub fn to_value(&self, plugin: &str) -> Value {
+    pub(crate) fn to_value(&self, plugin: &str) -> Value {
         let signature = |text: &str| {
             if text.is_empty() {
                 Value::Null
@@ -119,7 +119,7 @@ impl PluginInfo {
     /// `{"name","version","api_version","description","source","path","commands",
     /// "command_details","error": null}`: `commands` lists the names (as before 1.1),
     /// `command_details` each command as the `commands` listing shows it.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let (kind, path) = self.source.kind_and_path();
         let text = |s: &str| Value::Str(s.to_owned());
         dict([
@@ -166,7 +166,7 @@ impl FailedPlugin {
     }
 
     /// The same fields as [`PluginInfo::to_value`], with `error` set.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let (kind, path) = self.source.kind_and_path();
         dict([
             ("name", self.name.clone().map_or(Value::Null, Value::Str)),
@@ -191,7 +191,7 @@ pub struct PluginReport {
 
 impl PluginReport {
     /// The plugin's listing entry ([`PluginInfo::to_value`] or [`FailedPlugin::to_value`]).
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         match &self.outcome {
             Ok(info) => info.to_value(),
             Err(error) => FailedPlugin::new(&self.source, error).to_value(),
@@ -231,7 +231,7 @@ pub struct LoadOptions<'a> {
 }
 
 /// How long a plugin's init may take by default (`[limits] plugin_init_timeout_secs`).
-pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Loads the compiled-in plugins (sorted by name) and then the configured dylibs, in order.
 /// A plugin that fails is reported and skipped; the rest are loaded.
@@ -290,7 +290,7 @@ pub fn load_one(
 /// `stopping`, ends every subscription (each delivers what was queued, then drops its
 /// user data), then calls each plugin's `shutdown` hook in reverse load order. Each step
 /// waits at most `timeout` per plugin. Blocks: run it off the async workers.
-pub fn stop(registry: &Registry, services: &HostServices, timeout: Duration) {
+pub(crate) fn stop(registry: &Registry, services: &HostServices, timeout: Duration) {
     services.end_subscriptions(timeout);
     registry.shut_down_plugins(timeout);
 }

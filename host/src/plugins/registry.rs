@@ -80,7 +80,7 @@ impl CommandEntry {
     }
 
     /// The command as the `commands` listing shows it.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         self.info.to_value(&self.plugin)
     }
 
@@ -219,13 +219,8 @@ impl Registry {
         &self.plugins
     }
 
-    /// The plugins that failed to load, in load order.
-    pub fn failed(&self) -> &[FailedPlugin] {
-        &self.failed
-    }
-
     /// Every plugin, loaded or failed, as the `plugins` command lists it.
-    pub fn listing(&self) -> Value {
+    pub(crate) fn listing(&self) -> Value {
         Value::List(
             self.plugins
                 .iter()
@@ -237,7 +232,7 @@ impl Registry {
 
     /// Every plugin's health for `status`: `{"name","error","lost_events"}` (a failed
     /// plugin's name may be null, its `lost_events` is 0).
-    pub fn health(&self) -> Value {
+    pub(crate) fn health(&self) -> Value {
         let loaded = self.plugins.iter().map(|info| {
             dict([
                 ("name", Value::Str(info.name.clone())),
@@ -275,7 +270,7 @@ impl Registry {
     /// Calls each loaded plugin's `shutdown` hook, in reverse load order, each on a
     /// thread of its own and waited for at most `timeout`; failures are logged with the
     /// plugin's name. Blocks: run it off the async workers.
-    pub fn shut_down_plugins(&self, timeout: Duration) {
+    pub(crate) fn shut_down_plugins(&self, timeout: Duration) {
         for hooks in self.hooks.iter().rev() {
             let Some(shutdown) = hooks.shutdown else {
                 continue;
