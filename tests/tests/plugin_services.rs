@@ -432,3 +432,22 @@ fn a_subscriber_that_falls_behind_is_told_what_it_lost() {
         server.stderr()
     );
 }
+
+#[test]
+fn shutdown_hooks_run_in_reverse_load_order_and_failures_are_logged() {
+    let config = config_with_dylibs(&[&bad_plugin("probe"), &bad_plugin("shutdown_fails")]);
+    let mut server = Server::start(&config);
+    assert_eq!(server.rpc().call("flusher.noop", json!([])), Value::Null);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}\n{}", server.stderr());
+    let log = server.stderr();
+    let position = |needle: &str| {
+        log.find(needle)
+            .unwrap_or_else(|| panic!("'{needle}' missing from the log:\n{log}"))
+    };
+    let flusher = position("flusher: shutdown hook runs");
+    let failure =
+        position("plugin 'flusher' failed to shut down (status 1): cannot flush the buffer");
+    let probe = position("probe: shutdown hook runs");
+    assert!(flusher < failure && failure < probe, "order:\n{log}");
+}

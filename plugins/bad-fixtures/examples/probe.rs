@@ -70,6 +70,10 @@ fn init(ctx: &Ctx, _config: Value) -> Result<Probe, String> {
 }
 
 fn shutdown(probe: &Probe, ctx: &Ctx) -> Result<(), String> {
+    ctx.log(
+        labsocket_plugin_api::Level::Info,
+        "probe: shutdown hook runs",
+    );
     let record = json!({
         "stopping": ctx.is_stopping(),
         "subscription_ended": probe.subscription_ended.load(Ordering::SeqCst),
