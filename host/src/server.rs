@@ -2,7 +2,13 @@
 //!
 //! Order matters: plugins are loaded first (their initialisers run foreign code and disk
 //! I/O, and the registry is immutable afterwards), then each front end binds. If any bind
-//! fails the start fails with the address in the message; nothing half-starts.
+//! fails the start fails with the address in the message; nothing half-starts. Once
+//! every plugin is initialised, plugins may call commands (the dispatcher is bound into
+//! their host services).
+//!
+//! Stopping is the reverse: the front ends (and sources) stop first, then the plugins are
+//! told `stopping`, their event subscriptions end, and their shutdown hooks run in reverse
+//! load order ([`plugins::stop`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
