@@ -8,7 +8,7 @@
 //!
 //! Stopping is the reverse: the front ends (and sources) stop first, then the plugins are
 //! told `stopping`, their event subscriptions end, and their shutdown hooks run in reverse
-//! load order ([`plugins::stop`]).
+//! load order (`plugins::stop`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
