@@ -177,7 +177,14 @@ fn an_unwritable_data_dir_is_reported_clearly_and_loses_nothing() {
     );
     let mut rpc = server.rpc();
     let missing = rpc.call_err("workspace.list", json!({}));
-    assert_eq!(missing["code"], -32601, "{missing}");
+    assert_eq!(missing["code"], -32006, "{missing}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("belongs to plugin 'workspace', which failed to load"),
+        "{missing}"
+    );
     // Settings are read, and a change is refused in each protocol's terms.
     assert_eq!(rpc.call("settings.get", json!({}))["locale"], "de");
     let refusal = rpc.request("settings.set", json!({"name": "locale", "value": "fr"}));

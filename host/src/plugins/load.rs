@@ -89,13 +89,6 @@ pub enum LoadError {
         origin: PluginSource,
         secs: f64,
     },
-    #[error("plugin '{plugin}' ({origin}): cannot create its directory {}: {reason}", path.display())]
-    PluginDir {
-        plugin: String,
-        origin: PluginSource,
-        path: PathBuf,
-        reason: String,
-    },
 }
 
 impl LoadError {
@@ -105,9 +98,9 @@ impl LoadError {
             LoadError::Incompatible(incompatibility) => Some(&incompatibility.plugin),
             LoadError::DuplicatePlugin { name, .. } => Some(name),
             LoadError::DuplicateCommand { second, .. } => Some(second),
-            LoadError::InitFailed { plugin, .. }
-            | LoadError::InitTimedOut { plugin, .. }
-            | LoadError::PluginDir { plugin, .. } => Some(plugin),
+            LoadError::InitFailed { plugin, .. } | LoadError::InitTimedOut { plugin, .. } => {
+                Some(plugin)
+            }
             _ => None,
         }
     }

@@ -404,13 +404,17 @@ impl<'a> Loader<'a> {
         let lost_events = Arc::new(AtomicU64::new(0));
         let host = host_api::table_for(&plugin.name, self.services, lost_events.clone());
         if self.options.run_init {
+            // A plugin that never uses its directory must not fail for it (a read-only
+            // data directory); one that does gets the OS error when it uses it.
             let dir = host_api::plugin_dir(&self.services.data_dir, &plugin.name);
-            std::fs::create_dir_all(&dir).map_err(|err| LoadError::PluginDir {
-                plugin: plugin.name.clone(),
-                origin: source.clone(),
-                path: dir.clone(),
-                reason: err.to_string(),
-            })?;
+            if let Err(err) = std::fs::create_dir_all(&dir) {
+                tracing::warn!(
+                    plugin = %plugin.name,
+                    "cannot create the directory {} of plugin '{}': {err}",
+                    dir.display(),
+                    plugin.name
+                );
+            }
             if let Some(init) = plugin.init {
                 self.run_init(init, host, plugin, source)?;
             }
