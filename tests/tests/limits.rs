@@ -96,8 +96,15 @@ fn a_bad_max_variable_bytes_keeps_the_workspace_from_loading() {
     let server = Server::start("[plugins.workspace]\nmax_variable_bytes = -1\n");
     let error = server.rpc().call_err("workspace.list", json!({}));
     assert_eq!(
-        error["code"], -32601,
+        error["code"], -32006,
         "the workspace is not loaded: {error}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("max_variable_bytes: must be a positive integer"),
+        "calling it says why: {error}"
     );
     let log = server.stderr();
     assert!(

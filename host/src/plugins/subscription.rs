@@ -135,7 +135,8 @@ impl Delivery {
 }
 
 /// Starts the delivery thread of `subscription`. On failure the subscription is handed
-/// back, so the caller drops it (calling the plugin) outside its lock.
+/// back (when it was not consumed), for the caller to disarm: a refused subscribe keeps
+/// nothing.
 pub(crate) fn start(
     plugin: &str,
     subscription: Subscription,
