@@ -236,6 +236,11 @@ mod uninit {
     }
 }
 
+/// The smallest plugin: no commands, no hooks.
+mod empty {
+    labsocket_plugin_api::plugin! { name: "empty", commands: {} }
+}
+
 /// A plugin whose annotations are not JSON: the test kit says so.
 mod bad_annotations {
     use labsocket_plugin_api::{plugin, CommandError, Ctx, NoParams};
@@ -330,6 +335,22 @@ fn descriptors_carry_identity_commands_and_1_1_metadata() {
     for descriptor in [&old::DESCRIPTOR, &typed::DESCRIPTOR, &stateful::DESCRIPTOR] {
         assert!(registered.iter().any(|d| std::ptr::eq(*d, descriptor)));
     }
+}
+
+#[test]
+fn a_plugin_without_commands_or_hooks_is_a_valid_descriptor() {
+    assert_eq!(text(empty::DESCRIPTOR.name), "empty");
+    assert_eq!(empty::DESCRIPTOR.n_commands, 0);
+    assert!(empty::DESCRIPTOR.init.is_none() && empty::DESCRIPTOR.shutdown.is_none());
+    let mock = MockHost::new();
+    assert_eq!(mock.init(&empty::DESCRIPTOR, json!({})), Ok(()));
+    assert_eq!(
+        mock.command(&empty::DESCRIPTOR, "x", json!(null))
+            .unwrap_err()
+            .code,
+        codes::METHOD_NOT_FOUND
+    );
+    assert_eq!(mock.shutdown(&empty::DESCRIPTOR), Ok(()));
 }
 
 #[test]
