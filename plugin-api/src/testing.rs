@@ -29,8 +29,8 @@
 //!   [`MockHost::publish`], which delivers synchronously on the calling thread.
 //! - `call` answers from the handlers registered with [`MockHost::on_call`], else
 //!   [`METHOD_NOT_FOUND`](crate::codes::METHOD_NOT_FOUND).
-//! - Refusals carry a reason through `last_error`, like the real host: an empty topic or
-//!   codename, a point that is not `[x, y]`, a subscription without topics.
+//! - Refusals carry the real host's status and reason through `last_error`: an empty topic
+//!   or codename, a point that is not `[x, y]`, a subscription without topics.
 //! - `plugin_dir` is `<data_dir>/plugins/<name>/` in a temporary directory that the mock
 //!   creates and removes when dropped; `stopping` is [`MockHost::set_stopping`].
 //!
@@ -303,6 +303,10 @@ impl MockHost {
     ///
     /// `descriptor` must be one that [`crate::plugin!`] generated (its pointers are
     /// followed); see [`MockHost::command`].
+    ///
+    /// # Panics
+    /// When a command's `annotations` are not a JSON object (also checked by
+    /// [`MockHost::command`] and [`MockHost::shutdown`]).
     pub fn init(&self, descriptor: &'static PluginDescriptor, config: Value) -> Result<(), String> {
         check_descriptor(descriptor);
         let Some(init) = descriptor.init else {
@@ -426,12 +430,39 @@ impl Drop for MockHost {
     }
 }
 
-/// Refuses what is plainly not a labsocket descriptor.
+/// Refuses what is plainly not a labsocket descriptor, and annotations that are not a JSON
+/// object (a mistake the compiler cannot see in `plugin!`'s string).
 fn check_descriptor(descriptor: &PluginDescriptor) {
     assert_eq!(
         descriptor.magic, ABI_MAGIC,
         "not a labsocket plugin descriptor (wrong magic)"
     );
+    let meta_end = offset_of!(PluginDescriptor, command_meta) + size_of::<usize>();
+    if (descriptor.struct_size as usize) < meta_end
+        || descriptor.command_meta.is_null()
+        || descriptor.n_commands == 0
+    {
+        return;
+    }
+    // SAFETY: a `plugin!` descriptor has `n_commands` static entries in both tables.
+    let (commands, metas) = unsafe {
+        (
+            std::slice::from_raw_parts(descriptor.commands, descriptor.n_commands),
+            std::slice::from_raw_parts(descriptor.command_meta, descriptor.n_commands),
+        )
+    };
+    for (command, meta) in commands.iter().zip(metas) {
+        let annotations = text(meta.annotations);
+        if annotations.is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<Value>(&annotations);
+        assert!(
+            matches!(parsed, Ok(Value::Object(_))),
+            "the annotations of command {} are not a JSON object: {annotations}",
+            text(command.name)
+        );
+    }
 }
 
 /// A static or call-borrowed StrRef as text.
@@ -504,7 +535,7 @@ unsafe extern "C" fn emit(ctx: *const HostCtx, topic: StrRef, payload_json: StrR
             (Err(code), _) | (_, Err(code)) => return code,
         };
         if topic.is_empty() {
-            return refuse(status::REFUSED, "topic is empty");
+            return refuse(status::BAD_REQUEST, "topic is empty");
         }
         lock(&shared.events).push((topic.to_owned(), payload));
         status::OK
@@ -520,13 +551,13 @@ unsafe extern "C" fn set_point(ctx: *const HostCtx, codename: StrRef, point_json
             (Err(code), _) | (_, Err(code)) => return code,
         };
         if codename.is_empty() {
-            return refuse(status::REFUSED, "codename is empty");
+            return refuse(status::BAD_REQUEST, "codename is empty");
         }
         let Value::Array(xy) = point else {
-            return refuse(status::REFUSED, "point is not [x, y]");
+            return refuse(status::BAD_REQUEST, "point must be [x, y]");
         };
         let Ok([x, y]) = <[Value; 2]>::try_from(xy) else {
-            return refuse(status::REFUSED, "point is not [x, y]");
+            return refuse(status::BAD_REQUEST, "point must be [x, y]");
         };
         lock(&shared.point_sets).push((codename.to_owned(), x.clone(), y.clone()));
         let set_at = unix_now();
@@ -574,8 +605,10 @@ unsafe extern "C" fn call(
                     )
                 })
             }
-            None => Err(CommandError::new(format!("no such command: {method}"))
-                .with_code(codes::METHOD_NOT_FOUND)),
+            None => Err(CommandError::new(format!(
+                "unknown method '{method}' (the 'commands' method lists them)"
+            ))
+            .with_code(codes::METHOD_NOT_FOUND)),
         };
         match result {
             Ok(result) => {
@@ -630,17 +663,23 @@ unsafe extern "C" fn subscribe(
             Ok(topics) => topics,
             Err(code) => return code,
         };
-        let Ok(topics) = serde_json::from_value::<Vec<String>>(topics) else {
-            return refuse(
-                status::BAD_REQUEST,
-                "topics are not a JSON array of strings",
-            );
+        let topics = match serde_json::from_value::<Vec<String>>(topics) {
+            Ok(topics) => topics,
+            Err(err) => {
+                return refuse(
+                    status::BAD_REQUEST,
+                    format!("topics must be a JSON array of strings: {err}"),
+                )
+            }
         };
         if topics.is_empty() {
-            return refuse(status::REFUSED, "no topics");
+            return refuse(
+                status::BAD_REQUEST,
+                "topics is empty (use [\"*\"] for every topic)",
+            );
         }
         if topics.iter().any(String::is_empty) {
-            return refuse(status::REFUSED, "a topic is empty");
+            return refuse(status::BAD_REQUEST, "a topic name is empty");
         }
         lock(&shared.subscriptions).push(Arc::new(Subscription {
             topics,
