@@ -6,6 +6,7 @@
 //! unreachable server, a plugin that failed to load), 2 bad usage or a bad config.
 
 pub mod call;
+pub mod history;
 pub mod new_plugin;
 pub mod plugins;
 pub mod pull;
@@ -59,6 +60,8 @@ enum Command {
     Get(pull::GetArgs),
     /// Send values to a PyExpLabSys-style UDP push socket.
     Push(pull::PushArgs),
+    /// Print recorded points of a running server (its history), as a table or CSV.
+    History(history::HistoryArgs),
     /// Write a new plugin project (plugin crate, dylib wrapper, a test) that builds and loads.
     NewPlugin(new_plugin::NewPluginArgs),
 }
@@ -138,6 +141,7 @@ pub fn run() -> ExitCode {
             Command::Vars(args) => vars::run(args).await,
             Command::Get(args) => pull::get(args).await,
             Command::Push(args) => pull::push(args).await,
+            Command::History(args) => history::run(args).await,
             Command::NewPlugin(args) => new_plugin::run(args),
         }
     });

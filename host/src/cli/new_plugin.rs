@@ -29,11 +29,23 @@ pub struct NewPluginArgs {
 const FILES: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("new_plugin/workspace.toml.tmpl")),
     ("README.md", include_str!("new_plugin/README.md.tmpl")),
-    ("NAME/Cargo.toml", include_str!("new_plugin/plugin.toml.tmpl")),
+    (
+        "NAME/Cargo.toml",
+        include_str!("new_plugin/plugin.toml.tmpl"),
+    ),
     ("NAME/src/lib.rs", include_str!("new_plugin/lib.rs.tmpl")),
-    ("NAME/tests/commands.rs", include_str!("new_plugin/commands.rs.tmpl")),
-    ("NAME-dylib/Cargo.toml", include_str!("new_plugin/dylib.toml.tmpl")),
-    ("NAME-dylib/src/lib.rs", include_str!("new_plugin/dylib.rs.tmpl")),
+    (
+        "NAME/tests/commands.rs",
+        include_str!("new_plugin/commands.rs.tmpl"),
+    ),
+    (
+        "NAME-dylib/Cargo.toml",
+        include_str!("new_plugin/dylib.toml.tmpl"),
+    ),
+    (
+        "NAME-dylib/src/lib.rs",
+        include_str!("new_plugin/dylib.rs.tmpl"),
+    ),
 ];
 
 pub fn run(args: NewPluginArgs) -> u8 {
@@ -41,7 +53,10 @@ pub fn run(args: NewPluginArgs) -> u8 {
         eprintln!("labsocket: {problem}");
         return EXIT_USAGE;
     }
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) {
         eprintln!(
             "labsocket: {} exists and is not empty; choose another --dir",
@@ -53,7 +68,10 @@ pub fn run(args: NewPluginArgs) -> u8 {
     match write_project(&dir, &args.name, &api) {
         Ok(()) => {
             println!("wrote plugin '{}' to {}", args.name, dir.display());
-            println!("next: cd {} && cargo test && cargo build --release", dir.display());
+            println!(
+                "next: cd {} && cargo test && cargo build --release",
+                dir.display()
+            );
             println!(
                 "then load target/release/{} with [plugins] dylibs = [...] in the server's config",
                 dylib_file_name(&args.name)
