@@ -98,3 +98,37 @@ pub fn bad_plugin(name: &str) -> PathBuf {
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
+
+/// Runs `cargo <subcommand>` on a crate outside this workspace (a generated plugin, a
+/// compatibility fixture) with its own target directory under ours, so its dependencies
+/// are built once and kept between test runs. Panics with cargo's output on failure;
+/// returns its stdout and stderr.
+pub fn cargo_outside(subcommand: &str, manifest: &Path, target_subdir: &str) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .arg(subcommand)
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir().join(target_subdir))
+        // The generated crate is not part of this workspace: don't inherit its settings.
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo can be run");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "cargo {subcommand} --manifest-path {} failed:\n{text}",
+        manifest.display()
+    );
+    text
+}
+
+/// The file name of a dynamic library called `stem` on this platform.
+pub fn dylib_file(stem: &str) -> String {
+    dylib_name(stem)
+}

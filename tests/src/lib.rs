@@ -29,7 +29,9 @@ pub mod server;
 pub mod udp;
 pub mod web;
 
-pub use build::{bad_plugin, labsocket_bin, labsocket_release_bin, units_dylib};
+pub use build::{
+    bad_plugin, cargo_outside, dylib_file, labsocket_bin, labsocket_release_bin, units_dylib,
+};
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
 pub use udp::{UdpClient, UdpListener};

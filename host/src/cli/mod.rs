@@ -1,11 +1,13 @@
 //! The command line: `labsocket serve | plugins` run a server or inspect its plugins; the
 //! client subcommands (`call`, `watch`, `status`, `vars`, `get`, `push`) talk to a running
-//! one, one file per family.
+//! one; `new-plugin` writes a plugin project. One file per family.
 //!
 //! Exit codes scripts can rely on: 0 success, 1 the operation failed (server error,
 //! unreachable server, a plugin that failed to load), 2 bad usage or a bad config.
 
 pub mod call;
+pub mod history;
+pub mod new_plugin;
 pub mod plugins;
 pub mod pull;
 pub mod serve;
@@ -58,6 +60,10 @@ enum Command {
     Get(pull::GetArgs),
     /// Send values to a PyExpLabSys-style UDP push socket.
     Push(pull::PushArgs),
+    /// Print recorded points of a running server (its history), as a table or CSV.
+    History(history::HistoryArgs),
+    /// Write a new plugin project (plugin crate, dylib wrapper, a test) that builds and loads.
+    NewPlugin(new_plugin::NewPluginArgs),
 }
 
 /// Where a client subcommand finds the server.
@@ -135,6 +141,8 @@ pub fn run() -> ExitCode {
             Command::Vars(args) => vars::run(args).await,
             Command::Get(args) => pull::get(args).await,
             Command::Push(args) => pull::push(args).await,
+            Command::History(args) => history::run(args).await,
+            Command::NewPlugin(args) => new_plugin::run(args),
         }
     });
     // Blocking plugin calls cannot be aborted; do not wait for a hung one at exit.

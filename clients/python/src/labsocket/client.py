@@ -18,6 +18,7 @@ with :class:`ConnectionLost` instead of being resent: it may have run.
 from __future__ import annotations
 
 import base64
+import datetime
 import itertools
 import json
 import logging
@@ -279,6 +280,55 @@ class Client:
         """The latest ``(x, y)`` of ``codename``; :class:`NotFound` if never set."""
         reply = self.call("get_point", [codename])
         return reply["x"], reply["y"]
+
+    def history(
+        self,
+        codenames: Union[str, Sequence[str]],
+        start: Union[float, "datetime.datetime"] = -3600.0,
+        end: Union[None, float, "datetime.datetime"] = None,
+        *,
+        max_points: Optional[int] = None,
+    ) -> Dict[str, Dict[str, List[Any]]]:
+        """Recorded points of ``codenames`` between ``start`` and ``end`` (``history.query``).
+
+        Returns ``{codename: {"time": [...], "x": [...], "y": [...]}}``, each column in
+        time order, ready for ``numpy.asarray`` or ``pandas.DataFrame(columns)``.
+        ``start``/``end`` are Unix seconds, :class:`datetime.datetime` objects, or a
+        negative number of seconds before now (the default start is one hour ago; the
+        default end is now). With ``max_points`` (at least 4) the server keeps each time
+        bucket's first, last, lowest and highest rows, so a plot still shows every spike.
+        """
+        names = [codenames] if isinstance(codenames, str) else list(codenames)
+        params: Dict[str, Any] = {"codenames": names, "from": _unix_time(start)}
+        if end is not None:
+            params["to"] = _unix_time(end)
+        if max_points is not None:
+            params["max_points"] = max_points
+        result: Dict[str, Dict[str, List[Any]]] = self.call("history.query", params)
+        return result
+
+    def history_frame(
+        self,
+        codenames: Union[str, Sequence[str]],
+        start: Union[float, "datetime.datetime"] = -3600.0,
+        end: Union[None, float, "datetime.datetime"] = None,
+        *,
+        max_points: Optional[int] = None,
+    ) -> Any:
+        """:meth:`history` as one pandas DataFrame with columns ``codename, time, x, y``
+        (``time`` as UTC datetimes); needs pandas."""
+        import pandas
+
+        columns = self.history(codenames, start, end, max_points=max_points)
+        frames = [
+            pandas.DataFrame({"codename": name, "time": rows["time"], "x": rows["x"], "y": rows["y"]})
+            for name, rows in columns.items()
+        ]
+        if not frames:
+            return pandas.DataFrame(columns=["codename", "time", "x", "y"])
+        frame = pandas.concat(frames, ignore_index=True)
+        frame["time"] = pandas.to_datetime(frame["time"], unit="s", utc=True)
+        return frame
 
     # ---- workspace variables ----
 
@@ -732,6 +782,15 @@ def _shut(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
+
+
+def _unix_time(value: Any) -> float:
+    """Unix seconds from a number (negative: seconds before now) or a datetime (naive ones
+    are local time, as Python's ``datetime.timestamp`` takes them)."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    seconds = float(value)
+    return time.time() + seconds if seconds < 0 else seconds
 
 
 def _type_hint(value: Any) -> Optional[str]:
