@@ -16,7 +16,7 @@
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -55,9 +55,46 @@ impl ShutdownOutcome for Result<(), String> {
     }
 }
 
-/// Where the generated code keeps a plugin's state (`plugin! { state: S, ... }`): set once
-/// by the init thunk, read by every command thunk.
-pub type StateCell<S> = OnceLock<S>;
+/// Where the generated code keeps a plugin's state (`plugin! { state: S, ... }`): set by
+/// the init thunk, read by every command thunk.
+///
+/// One state per host table: a host makes one table per plugin, so a served plugin has
+/// exactly one state, while every [`crate::testing::MockHost`] (one per test, tests running
+/// in parallel threads of one process) gets its own. States are never dropped: plugins are
+/// never unloaded, so handlers may hold `&'static S`.
+pub struct StateCell<S: 'static> {
+    states: RwLock<Vec<(usize, &'static S)>>,
+}
+
+impl<S: Send + Sync + 'static> StateCell<S> {
+    #[allow(clippy::new_without_default)] // used in `static` initialisers, which need `const`
+    pub const fn new() -> Self {
+        Self {
+            states: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The state `init` returned on `host`'s table, if it succeeded.
+    pub fn get(&self, host: *const HostApi) -> Option<&'static S> {
+        let key = host as usize;
+        let states = self.states.read().unwrap_or_else(|e| e.into_inner());
+        states
+            .iter()
+            .find(|(table, _)| *table == key)
+            .map(|(_, state)| *state)
+    }
+
+    /// Keeps `state` for `host`'s table; `false` if that table already has one.
+    fn set(&self, host: *const HostApi, state: S) -> bool {
+        let key = host as usize;
+        let mut states = self.states.write().unwrap_or_else(|e| e.into_inner());
+        if states.iter().any(|(table, _)| *table == key) {
+            return false;
+        }
+        states.push((key, Box::leak(Box::new(state))));
+        true
+    }
+}
 
 /// Runs a command handler for the C ABI.
 ///
@@ -113,7 +150,7 @@ where
             plugin,
             command,
             |ctx, params| {
-                let state = state.get().ok_or_else(|| {
+                let state = state.get(host).ok_or_else(|| {
                 CommandError::new(format!(
                     "plugin {plugin} is not initialised (its init has not succeeded), so {command} cannot run"
                 ))
@@ -251,10 +288,19 @@ where
     code
 }
 
-/// Stores the state `init` returned; a second init (which a host never does) is an error.
-pub fn keep_state<S>(cell: &'static StateCell<S>, plugin: &str, state: S) -> Result<(), String> {
-    cell.set(state)
-        .map_err(|_| format!("plugin {plugin} is already initialised"))
+/// Stores the state `init` returned on `host`'s table; a second init on the same table
+/// (which a host never does) is an error.
+pub fn keep_state<S: Send + Sync + 'static>(
+    cell: &'static StateCell<S>,
+    host: *const HostApi,
+    plugin: &str,
+    state: S,
+) -> Result<(), String> {
+    if cell.set(host, state) {
+        Ok(())
+    } else {
+        Err(format!("plugin {plugin} is already initialised"))
+    }
 }
 
 /// Runs a plugin's shutdown hook for the C ABI.
@@ -285,7 +331,7 @@ pub unsafe fn run_stateful_shutdown<S: Send + Sync + 'static, O: ShutdownOutcome
 ) -> u32 {
     // SAFETY: forwarded from the caller.
     unsafe {
-        shutdown(host, error, plugin, |ctx| match state.get() {
+        shutdown(host, error, plugin, |ctx| match state.get(host) {
             Some(state) => hook(state, ctx).into_result(),
             None => Ok(()),
         })

@@ -375,7 +375,7 @@ macro_rules! __plugin_init {
             // of `InitFn`).
             unsafe {
                 $crate::guard::run_init(host, config, error, $name, $init, |state| {
-                    $crate::guard::keep_state(&__LABSOCKET_STATE, $name, state)
+                    $crate::guard::keep_state(&__LABSOCKET_STATE, host, $name, state)
                 })
             }
         }

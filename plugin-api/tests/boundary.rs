@@ -880,3 +880,29 @@ fn owned_buffers_are_freed_exactly_once() {
     unsafe { real.release() };
     assert!(real.ptr.is_null() && real.free.is_none());
 }
+
+#[test]
+fn each_host_table_has_its_own_state() {
+    // Tests of one plugin run in parallel threads of one process, each on its own
+    // MockHost: their states must not collide (a host makes one table per plugin).
+    let (first, second) = (MockHost::new(), MockHost::new());
+    first
+        .init(&stateful::DESCRIPTOR, json!({"step": 1}))
+        .unwrap();
+    second
+        .init(&stateful::DESCRIPTOR, json!({"step": 100}))
+        .unwrap();
+    assert_eq!(
+        first.command(&stateful::DESCRIPTOR, "s.bump", json!(1)),
+        Ok(json!(1))
+    );
+    assert_eq!(
+        second.command(&stateful::DESCRIPTOR, "s.bump", json!(1)),
+        Ok(json!(100))
+    );
+    let third = MockHost::new();
+    let error = third
+        .command(&stateful::DESCRIPTOR, "s.total", json!(null))
+        .unwrap_err();
+    assert_eq!(error.code, codes::PLUGIN_UNAVAILABLE);
+}
