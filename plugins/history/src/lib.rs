@@ -1,0 +1,143 @@
+//! `history`: records every point change and answers history queries (SPEC §8).
+//!
+//! A plugin on the public plugin API: it subscribes to the host's `points` topic and writes
+//! rows `(codename, time, x, y)` to SQLite in `<data_dir>/plugins/history/history.sqlite3`.
+//!
+//! Map of the crate:
+//! - [`config`]: the `[history]` table (keys, defaults, checks).
+//! - [`glob`]: codename glob patterns for `[[history.record]]`.
+//! - [`rules`]: which sets become rows (deadbands, `max_interval_secs`).
+//! - [`store`]: the row type and the SQLite schema, writer and reader (`store::sqlite`).
+//! - [`recorder`]: the bounded queue fed by the subscription and the writer thread
+//!   (batched transactions, retention, flush on stop, counters).
+//! - [`query`]: `history.query` (with M4 downsampling) and `history.codenames`.
+//! - this file: [`History`], the plugin's state, and the commands.
+
+mod config;
+mod glob;
+mod query;
+mod recorder;
+mod rules;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use labsocket_plugin_api::{unix_now, CommandError, Value};
+
+pub use config::{Config, RecordEntry, StoreKind};
+pub use query::QueryParams;
+pub use recorder::{Feeder, Log, Stats};
+pub use store::sqlite::FILE_NAME;
+
+use recorder::{Options, Recorder};
+use store::sqlite::{Reader, Writer};
+
+/// How long `history.flush` waits for the writer.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Retention runs at start and this often.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// The plugin's state: the recorder and a reading connection, or nothing when
+/// `enabled = false`.
+pub struct History {
+    active: Option<Active>,
+}
+
+struct Active {
+    recorder: Recorder,
+    /// Queries share one read connection (SQLite connections are not `Sync`).
+    reader: Mutex<Reader>,
+    path: PathBuf,
+}
+
+impl History {
+    /// Opens the store in `dir` (created by the host) and starts the writer; `log` receives
+    /// the recorder's log lines. With `enabled = false` nothing is opened.
+    pub fn open(config: &Config, dir: &Path, log: Log) -> Result<History, String> {
+        config.validate()?;
+        if !config.enabled {
+            return Ok(History { active: None });
+        }
+        if config.store == StoreKind::Postgres {
+            return Err(
+                "[history] store = \"postgres\" is not built yet in this labsocket; use store = \"sqlite\" (the default)"
+                    .to_owned(),
+            );
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|err| format!("history: cannot create {}: {err}", dir.display()))?;
+        let path = dir.join(FILE_NAME);
+        let writer = Writer::open(&path)?;
+        let reader = Reader::open(&path)?;
+        let rules = rules::Rules::new(&config.record)?;
+        let options = Options {
+            flush_interval: Duration::from_secs_f64(config.flush_interval_secs),
+            max_buffered_points: config.max_buffered_points,
+            retention_secs: (config.retention_days > 0.0).then(|| config.retention_days * 86_400.0),
+            retention_every: RETENTION_EVERY,
+        };
+        let recorder = Recorder::start(writer, rules, options, log)?;
+        Ok(History {
+            active: Some(Active {
+                recorder,
+                reader: Mutex::new(reader),
+                path,
+            }),
+        })
+    }
+
+    fn active(&self) -> Result<&Active, CommandError> {
+        self.active
+            .as_ref()
+            .ok_or_else(|| CommandError::new("history is off ([history] enabled = false)"))
+    }
+
+    /// The producer for the host's `points` subscription; `None` when history is off.
+    pub fn feeder(&self) -> Option<Feeder> {
+        self.active.as_ref().map(|a| a.recorder.feeder())
+    }
+
+    /// The SQLite file, when history is on.
+    pub fn path(&self) -> Option<&Path> {
+        self.active.as_ref().map(|a| a.path.as_path())
+    }
+
+    /// `history.query` (see [`query`]).
+    pub fn query(&self, params: &QueryParams) -> Result<Value, CommandError> {
+        let active = self.active()?;
+        let reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
+        query::query(&reader, params, unix_now())
+    }
+
+    /// `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
+    pub fn codenames(&self) -> Result<Value, CommandError> {
+        let active = self.active()?;
+        let reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
+        query::codenames(&reader)
+    }
+
+    /// `history.stats`: the recorder's counters.
+    pub fn stats(&self) -> Result<Stats, CommandError> {
+        Ok(self.active()?.recorder.stats())
+    }
+
+    /// `history.flush`: commits everything queued now, then returns the counters.
+    pub fn flush(&self) -> Result<Stats, CommandError> {
+        let recorder = &self.active()?.recorder;
+        recorder.flush(FLUSH_TIMEOUT).map_err(CommandError::new)?;
+        Ok(recorder.stats())
+    }
+
+    /// Writes what is queued and stops the writer (the host is shutting down).
+    pub fn stop(&self) {
+        if let Some(active) = &self.active {
+            active.recorder.stop();
+        }
+    }
+}
