@@ -9,13 +9,19 @@
 //! Memory rule: whoever allocates a buffer frees it. A plugin hands the host an
 //! [`OwnedBuf`] together with the plugin's own `free` function, because a cdylib carries its
 //! own allocator. Borrowed data ([`StrRef`], request bytes) is only valid during the call.
+//!
+//! Versions: 1.0.0 is the first layout. 1.1.0 appends fields to [`PluginDescriptor`] and
+//! [`HostApi`] (both carry `struct_size`, so each side reads an appended field only when
+//! the other side's `struct_size` says it is there), adds [`COMMAND_FLAG_READ_ONLY`], and
+//! adds [`CommandMeta`], a table parallel to the command table (never a field appended to
+//! [`CommandDesc`]: a 1.0 plugin's command array has the 1.0 stride).
 
 /// The version of this ABI. A plugin records the version it was built against; the host
 /// accepts it when the major matches and the host's minor is at least the plugin's.
 ///
 /// Bump the major on any change to a layout below, the minor when appending a field
 /// behind a `struct_size` check or adding a flag.
-pub const ABI_VERSION: &str = "1.0.0";
+pub const ABI_VERSION: &str = "1.1.0";
 
 /// First field of every [`PluginDescriptor`]; anything else is not a labsocket plugin.
 pub const ABI_MAGIC: u64 = u64::from_le_bytes(*b"LABSOCK1");
@@ -36,6 +42,8 @@ pub mod status {
     pub const PANIC: u32 = 2;
     /// The request bytes were not valid JSON; the reply buffer holds a message.
     pub const BAD_REQUEST: u32 = 3;
+    /// (1.1) A host function refused the call; [`super::HostApi::last_error`] says why.
+    pub const REFUSED: u32 = 4;
 }
 
 /// Log levels for [`HostApi::log`], most severe first.
@@ -50,6 +58,10 @@ pub mod log_level {
 /// Command flag: the handler is quick and never blocks, so the host may call it directly on
 /// its async worker instead of the blocking pool (saves a thread hop per call).
 pub const COMMAND_FLAG_INLINE: u32 = 1;
+
+/// (1.1) Command flag: the command only reads (state, points, history). A token with the
+/// `read` role may call it; every other plugin command needs `write`. A 1.0 host ignores it.
+pub const COMMAND_FLAG_READ_ONLY: u32 = 2;
 
 /// A borrowed UTF-8 string: a pointer and a length, no terminator.
 ///
@@ -190,6 +202,49 @@ pub struct HostApi {
     pub log: unsafe extern "C" fn(ctx: *const HostCtx, level: u32, message: StrRef),
     /// The host's data directory, where a plugin keeps its persistent state.
     pub data_dir: StrRef,
+
+    // ---- 1.1.0: present when `struct_size` reaches them ----
+    /// Writes into `*out` (a host-owned buffer, released by the receiver with its `free`) the
+    /// UTF-8 reason why the last host function called on this thread returned a non-OK
+    /// status; an empty buffer when there is none.
+    pub last_error: unsafe extern "C" fn(ctx: *const HostCtx, out: *mut OwnedBuf),
+    /// Calls a command (a core command or any plugin's) with `params_json` and waits for it.
+    /// Returns [`status::OK`] with the result as JSON in `*reply`, or [`status::ERROR`] with
+    /// `{"code","message","data"}` JSON in `*reply` (host-owned buffer either way), or
+    /// another non-OK status when it refuses the call itself (reason in `last_error`;
+    /// `*reply` is then an empty or host-owned buffer, released as usual). Blocks
+    /// the calling thread: call it from a command that is not `inline`, from `init` only for
+    /// core commands, or from the plugin's own threads.
+    pub call: unsafe extern "C" fn(
+        ctx: *const HostCtx,
+        method: StrRef,
+        params_json: StrRef,
+        reply: *mut OwnedBuf,
+    ) -> u32,
+    /// The latest point of `codename`: [`status::OK`] with `{"x","y","set_at"}` JSON in
+    /// `*reply`, or `null` when the codename has no point (host-owned buffer).
+    pub get_point:
+        unsafe extern "C" fn(ctx: *const HostCtx, codename: StrRef, reply: *mut OwnedBuf) -> u32,
+    /// Subscribes to `topics_json` (a JSON array of topic names, `"*"` for every topic).
+    /// The host calls `handler(user_data, ...)` for each event, in publication order, from
+    /// one thread of its own per subscription (never concurrently with itself), until the
+    /// host stops; then it calls `drop_user_data(user_data)` once, if given. Delivery has
+    /// the bus's semantics: bounded, a publisher never waits, and a subscriber that falls
+    /// behind loses the oldest events and is told how many in the next call's `lost`.
+    /// On a non-OK status the host keeps nothing: it never calls `handler` or
+    /// `drop_user_data`, and `user_data` is still the caller's to free.
+    pub subscribe: unsafe extern "C" fn(
+        ctx: *const HostCtx,
+        topics_json: StrRef,
+        handler: EventHandler,
+        user_data: *mut core::ffi::c_void,
+        drop_user_data: Option<unsafe extern "C" fn(user_data: *mut core::ffi::c_void)>,
+    ) -> u32,
+    /// 1 once the host has begun to stop (plugin threads should finish), else 0.
+    pub stopping: unsafe extern "C" fn(ctx: *const HostCtx) -> u32,
+    /// This plugin's own directory, `<data_dir>/plugins/<name>/`, created by the host
+    /// before `init` runs.
+    pub plugin_dir: StrRef,
 }
 
 // SAFETY: the table is immutable after the host builds it, and the host guarantees that
@@ -207,6 +262,22 @@ pub type CommandHandler = unsafe extern "C" fn(
     reply: *mut OwnedBuf,
 ) -> u32;
 
+/// (1.1) Receives one event of a subscription: `topic` and `payload_json` are borrowed for
+/// the call; `time` is when the event happened in Unix seconds (for `points`, the points'
+/// set time); `lost` counts the events this subscription lost since the previous call.
+pub type EventHandler = unsafe extern "C" fn(
+    user_data: *mut core::ffi::c_void,
+    topic: StrRef,
+    payload_json: StrRef,
+    time: f64,
+    lost: u64,
+);
+
+/// (1.1) Called once on a graceful stop, after the front ends stopped and the plugin's
+/// subscriptions ended, so the plugin can stop its threads and flush. On failure it writes
+/// a UTF-8 message into `*error` and returns a non-OK [`status`]; the host logs it.
+pub type ShutdownFn = unsafe extern "C" fn(host: *const HostApi, error: *mut OwnedBuf) -> u32;
+
 /// Called once after a plugin is accepted and before any command: `config` is the
 /// plugin's `[plugins.<name>]` table as JSON (`{}` when absent). On failure the plugin
 /// writes a UTF-8 message into `*error` and returns a non-OK [`status`].
@@ -223,6 +294,21 @@ pub struct CommandDesc {
     /// Bit set of `COMMAND_FLAG_*`.
     pub flags: u32,
     pub handler: CommandHandler,
+}
+
+/// (1.1) What a front end or a reader of the docs needs to know about one command. The
+/// descriptor's `command_meta` table, when present, has one entry per command, in the
+/// order of the command table. Empty strings mean "not given".
+#[repr(C)]
+#[derive(Debug)]
+pub struct CommandMeta {
+    /// The params, as a short signature (`{"name": string}`, `[codename, x, y]`).
+    pub params: StrRef,
+    /// The result, likewise.
+    pub result: StrRef,
+    /// A JSON object of hints for front ends, e.g.
+    /// `{"pyminer": {"g1_failure": "{\"message\":\"failed\"}"}}`; empty for none.
+    pub annotations: StrRef,
 }
 
 /// What a plugin is: the static value a dylib's [`DESCRIPTOR_SYMBOL`] returns and a
@@ -244,7 +330,21 @@ pub struct PluginDescriptor {
     pub commands: *const CommandDesc,
     pub n_commands: usize,
     pub init: Option<InitFn>,
+
+    // ---- 1.1.0: present when `struct_size` reaches them ----
+    /// Null, or `n_commands` entries describing the commands (same order).
+    pub command_meta: *const CommandMeta,
+    /// Called once on a graceful stop.
+    pub shutdown: Option<ShutdownFn>,
+    /// One line about the plugin, for listings; empty when not given.
+    pub description: StrRef,
 }
+
+/// `size_of::<PluginDescriptor>()` in ABI 1.0.0: the smallest descriptor a host accepts.
+pub const DESCRIPTOR_SIZE_1_0: usize = 104;
+
+/// `size_of::<HostApi>()` in ABI 1.0.0: the smallest host table a plugin can be given.
+pub const HOST_API_SIZE_1_0: usize = 72;
 
 // SAFETY: a descriptor is immutable static data (pointers into the plugin's read-only
 // statics and function pointers), so sharing it between threads cannot race.

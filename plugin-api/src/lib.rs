@@ -1,16 +1,20 @@
 //! The stable plugin API of labsocket.
 //!
-//! A plugin is a name, a version, the ABI version it was built against, an optional init
-//! hook and a set of named commands `fn(&Ctx, Value) -> Result<Value, CommandError>`. The
-//! same crate can be compiled into the host (registered with `inventory`) or wrapped in a
-//! thin `cdylib` and loaded at start-up; only the C ABI of [`abi`] crosses that boundary.
+//! A plugin is a name, a version, the ABI version it was built against, optional init and
+//! shutdown hooks, optional state, and a set of named commands
+//! `fn(&Ctx, P) -> Result<R, CommandError>` (`P`, `R` being `Value` or the plugin's own
+//! serde types). The same crate can be compiled into the host (registered with
+//! `inventory`) or wrapped in a thin `cdylib` and loaded at start-up; only the C ABI of
+//! [`abi`] crosses that boundary.
 //!
 //! - [`abi`]: the `#[repr(C)]` types, constants and status codes (the stable contract).
-//! - [`ctx`]: [`Ctx`], the host as plugin code sees it (emit, set points, log).
+//! - [`ctx`]: [`Ctx`], the host as plugin code sees it (emit, set and read points, log,
+//!   call commands, subscribe to events), with [`Point`], [`Event`] and [`HostError`].
 //! - [`error`]: [`CommandError`], a command's error reply.
 //! - [`codes`] and [`topics`]: the error codes and topic names host and plugins share.
 //! - [`float`]: how `NaN` and `Infinity` cross the boundary (strict JSON has neither).
 //! - [`guard`]: the panic-catching bodies of the generated `extern "C"` thunks.
+//! - [`testing`]: [`testing::MockHost`], a real host table in-process for a plugin's tests.
 //! - [`plugin!`] and [`export_dylib!`]: the two registration macros.
 //!
 //! See `docs/plugins.md` in the repository for a walk-through and the stability promise.
@@ -21,12 +25,15 @@ pub mod ctx;
 pub mod error;
 pub mod float;
 pub mod guard;
-pub mod topics;
 mod macros;
+mod panic;
+pub mod testing;
+pub mod topics;
 
-pub use ctx::{unix_now, Ctx, HostError, Level};
+pub use ctx::{unix_now, Ctx, Event, HostError, Level, Point};
 pub use error::CommandError;
 pub use float::{as_float, float_value};
+pub use serde;
 pub use serde_json::{self, json, Value};
 
 #[doc(hidden)]

@@ -14,8 +14,8 @@ use labsocket_plugin_api::abi::*;
 #[test]
 fn abi_version_matches_these_layouts() {
     assert_eq!(
-        ABI_VERSION, "1.0.0",
-        "the layouts below are those of ABI 1.0.0: update them together with the version"
+        ABI_VERSION, "1.1.0",
+        "the layouts below are those of ABI 1.1.0: update them together with the version"
     );
     assert_eq!(DESCRIPTOR_SYMBOL, "labsocket_plugin_descriptor_v1");
     assert_eq!(ABI_MAGIC, u64::from_le_bytes(*b"LABSOCK1"));
@@ -39,7 +39,7 @@ fn owned_buf_layout() {
 
 #[test]
 fn host_api_layout() {
-    assert_eq!((size_of::<HostApi>(), align_of::<HostApi>()), (72, 8));
+    assert_eq!((size_of::<HostApi>(), align_of::<HostApi>()), (128, 8));
     assert_eq!(offset_of!(HostApi, struct_size), 0);
     assert_eq!(offset_of!(HostApi, abi_version), 8);
     assert_eq!(offset_of!(HostApi, ctx), 24);
@@ -47,6 +47,35 @@ fn host_api_layout() {
     assert_eq!(offset_of!(HostApi, set_point), 40);
     assert_eq!(offset_of!(HostApi, log), 48);
     assert_eq!(offset_of!(HostApi, data_dir), 56);
+    // 1.1.0, appended after the 1.0 table (which ended at 72).
+    assert_eq!(offset_of!(HostApi, last_error), 72);
+    assert_eq!(offset_of!(HostApi, call), 80);
+    assert_eq!(offset_of!(HostApi, get_point), 88);
+    assert_eq!(offset_of!(HostApi, subscribe), 96);
+    assert_eq!(offset_of!(HostApi, stopping), 104);
+    assert_eq!(offset_of!(HostApi, plugin_dir), 112);
+}
+
+#[test]
+fn the_1_0_sizes_are_where_the_1_1_fields_start() {
+    assert_eq!(HOST_API_SIZE_1_0, 72);
+    assert_eq!(HOST_API_SIZE_1_0, offset_of!(HostApi, last_error));
+    assert_eq!(DESCRIPTOR_SIZE_1_0, 104);
+    assert_eq!(
+        DESCRIPTOR_SIZE_1_0,
+        offset_of!(PluginDescriptor, command_meta)
+    );
+}
+
+#[test]
+fn command_meta_layout() {
+    assert_eq!(
+        (size_of::<CommandMeta>(), align_of::<CommandMeta>()),
+        (48, 8)
+    );
+    assert_eq!(offset_of!(CommandMeta, params), 0);
+    assert_eq!(offset_of!(CommandMeta, result), 16);
+    assert_eq!(offset_of!(CommandMeta, annotations), 32);
 }
 
 #[test]
@@ -68,7 +97,7 @@ fn plugin_descriptor_layout() {
             size_of::<PluginDescriptor>(),
             align_of::<PluginDescriptor>()
         ),
-        (104, 8)
+        (136, 8)
     );
     assert_eq!(offset_of!(PluginDescriptor, magic), 0);
     assert_eq!(offset_of!(PluginDescriptor, struct_size), 8);
@@ -79,6 +108,10 @@ fn plugin_descriptor_layout() {
     assert_eq!(offset_of!(PluginDescriptor, commands), 80);
     assert_eq!(offset_of!(PluginDescriptor, n_commands), 88);
     assert_eq!(offset_of!(PluginDescriptor, init), 96);
+    // 1.1.0, appended after the 1.0 descriptor (which ended at 104).
+    assert_eq!(offset_of!(PluginDescriptor, command_meta), 104);
+    assert_eq!(offset_of!(PluginDescriptor, shutdown), 112);
+    assert_eq!(offset_of!(PluginDescriptor, description), 120);
 }
 
 #[test]
@@ -88,11 +121,12 @@ fn status_codes_and_flags_are_stable() {
             status::OK,
             status::ERROR,
             status::PANIC,
-            status::BAD_REQUEST
+            status::BAD_REQUEST,
+            status::REFUSED
         ),
-        (0, 1, 2, 3)
+        (0, 1, 2, 3, 4)
     );
-    assert_eq!(COMMAND_FLAG_INLINE, 1);
+    assert_eq!((COMMAND_FLAG_INLINE, COMMAND_FLAG_READ_ONLY), (1, 2));
     assert_eq!(
         (
             log_level::ERROR,
@@ -103,4 +137,17 @@ fn status_codes_and_flags_are_stable() {
         ),
         (1, 2, 3, 4, 5)
     );
+}
+
+/// The 1.1 function types, spelled out: changing a signature stops this from compiling.
+#[test]
+fn function_types_are_stable() {
+    unsafe extern "C" fn event(_: *mut core::ffi::c_void, _: StrRef, _: StrRef, _: f64, _: u64) {}
+    unsafe extern "C" fn shutdown(_: *const HostApi, _: *mut OwnedBuf) -> u32 {
+        status::OK
+    }
+    let handler: EventHandler = event;
+    let shutdown: ShutdownFn = shutdown;
+    assert_eq!(size_of_val(&handler), size_of::<usize>());
+    assert_eq!(size_of_val(&shutdown), size_of::<usize>());
 }
