@@ -23,7 +23,9 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let rows: usize = args.next().map_or(1_000_000, |a| a.parse().expect("ROWS"));
     let codenames: usize = args.next().map_or(100, |a| a.parse().expect("CODENAMES"));
-    let names: Vec<String> = (0..codenames).map(|i| format!("bench_codename_{i:04}")).collect();
+    let names: Vec<String> = (0..codenames)
+        .map(|i| format!("bench_codename_{i:04}"))
+        .collect();
     let start_time = 1.7e9;
     let point = |i: usize| (start_time + i as f64 * 1e-3, (i as f64 * 0.001).sin());
 
@@ -48,7 +50,8 @@ fn cpu_secs() -> f64 {
     // Fields after the ")" of the command name; utime and stime are the 12th and 13th.
     let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+    let ticks: f64 =
+        fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
@@ -74,7 +77,8 @@ fn floor(rows: usize, names: &[String], point: &dyn Fn(usize) -> (f64, f64)) -> 
     let ids: Vec<i64> = names
         .iter()
         .map(|name| {
-            con.execute("INSERT INTO codenames (codename) VALUES (?1)", [name]).unwrap();
+            con.execute("INSERT INTO codenames (codename) VALUES (?1)", [name])
+                .unwrap();
             con.last_insert_rowid()
         })
         .collect();
@@ -90,7 +94,9 @@ fn floor(rows: usize, names: &[String], point: &dyn Fn(usize) -> (f64, f64)) -> 
                 .unwrap();
             for j in i..(i + BATCH).min(rows) {
                 let (time, y) = point(j);
-                insert.execute(rusqlite::params![ids[j % ids.len()], time, time, y]).unwrap();
+                insert
+                    .execute(rusqlite::params![ids[j % ids.len()], time, time, y])
+                    .unwrap();
             }
         }
         tx.commit().unwrap();

@@ -11,7 +11,15 @@
 //! - [`recorder`]: the bounded queue fed by the subscription and the writer thread
 //!   (batched transactions, retention, flush on stop, counters).
 //! - [`query`]: `history.query` (with M4 downsampling) and `history.codenames`.
-//! - this file: [`History`], the plugin's state, and the commands.
+//! - this file: [`History`], the plugin's state, and the `plugin!` glue: init opens the
+//!   store and subscribes to `points`, shutdown writes what is queued.
+//!
+//! Commands (native JSON-RPC; all but `history.flush` are read-only):
+//! - `history.query {"codenames": [...], "from": t0, "to"?: t1, "max_points"?: n}` →
+//!   `{"<codename>": {"time": [...], "x": [...], "y": [...]}}` ([`query`]).
+//! - `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
+//! - `history.stats` → the recorder's counters ([`Stats`]), for `/metrics`.
+//! - `history.flush` → commits everything queued now, then answers the counters.
 
 mod config;
 mod glob;
@@ -24,10 +32,10 @@ mod store;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use labsocket_plugin_api::{unix_now, CommandError, Value};
+use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, Value};
 
 pub use config::{Config, RecordEntry, StoreKind};
 pub use query::QueryParams;
@@ -79,7 +87,8 @@ impl History {
         let options = Options {
             flush_interval: Duration::from_secs_f64(config.flush_interval_secs),
             max_buffered_points: config.max_buffered_points,
-            retention_secs: (config.retention_days > 0.0).then(|| config.retention_days * 86_400.0),
+            retention_secs: (config.retention_days > 0.0)
+                .then_some(config.retention_days * 86_400.0),
             retention_every: RETENTION_EVERY,
         };
         let recorder = Recorder::start(writer, rules, options, log)?;
@@ -140,4 +149,69 @@ impl History {
             active.recorder.stop();
         }
     }
+}
+
+plugin! {
+    name: "history",
+    description: "Records every point change in SQLite; history.query (M4 downsampling), history.codenames",
+    state: History,
+    init: init,
+    shutdown: shutdown,
+    commands: {
+        "history.query" => query_command [read_only]
+            (params: "{\"codenames\": [str], \"from\": t0, \"to\"?: t1, \"max_points\"?: int}",
+             result: "{codename: {\"time\": [...], \"x\": [...], \"y\": [...]}}"):
+            "Recorded rows of codenames in a time range, optionally M4-downsampled to max_points",
+        "history.codenames" => codenames_command [read_only]
+            (result: "[{\"codename\", \"first\", \"last\", \"rows\"}]"):
+            "Every recorded codename with its first and last time and row count",
+        "history.stats" => stats_command [read_only]
+            (result: "{\"rows_written\", \"points_dropped\", \"last_flush_lag_secs\", ...}"):
+            "Counters of the history recorder (rows written, points dropped, flush lag)",
+        "history.flush" => flush_command
+            (result: "the history.stats counters"):
+            "Writes every queued point to the store now",
+    }
+}
+
+/// Opens the store from the `[history]` table and subscribes the recorder to `points`.
+fn init(ctx: &Ctx, config: Value) -> Result<History, String> {
+    let config = Config::from_json(config)?;
+    let log_ctx = *ctx;
+    let log: Log = Arc::new(move |level, line: &str| log_ctx.log(level, line));
+    let history = History::open(&config, ctx.plugin_dir(), log)?;
+    if let Some(mut feeder) = history.feeder() {
+        // Runs on the host's delivery thread: only queues (see `recorder`). The host drops
+        // the closure when it stops, which tells the writer to write what is queued.
+        ctx.subscribe(&[topics::POINTS], move |event: Event| {
+            feeder.push(event.payload, event.time, event.lost)
+        })
+        .map_err(|err| format!("history: cannot subscribe to {}: {err}", topics::POINTS))?;
+    }
+    Ok(history)
+}
+
+/// The host stops: write everything queued and close the store.
+fn shutdown(history: &History, _ctx: &Ctx) {
+    history.stop();
+}
+
+fn query_command(
+    history: &History,
+    _ctx: &Ctx,
+    params: QueryParams,
+) -> Result<Value, CommandError> {
+    history.query(&params)
+}
+
+fn codenames_command(history: &History, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+    history.codenames()
+}
+
+fn stats_command(history: &History, _ctx: &Ctx, _params: Value) -> Result<Stats, CommandError> {
+    history.stats()
+}
+
+fn flush_command(history: &History, _ctx: &Ctx, _params: Value) -> Result<Stats, CommandError> {
+    history.flush()
 }

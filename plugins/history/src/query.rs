@@ -29,23 +29,6 @@ pub struct QueryParams {
     pub max_points: Option<u64>,
 }
 
-impl QueryParams {
-    /// Reads params from JSON with errors that name the field (JSON-RPC -32602).
-    pub fn from_json(params: Value) -> Result<QueryParams, CommandError> {
-        serde_path_to_error::deserialize(params).map_err(|err| {
-            let path = err.path().to_string();
-            let what = if path == "." {
-                err.inner().to_string()
-            } else {
-                format!("{path}: {}", err.inner())
-            };
-            CommandError::invalid_params(format!(
-                "history.query: {what} (expected {{\"codenames\": [...], \"from\": t0, \"to\"?: t1, \"max_points\"?: n}})"
-            ))
-        })
-    }
-}
-
 /// Runs a query; `now` is the default `to`.
 pub fn query(reader: &Reader, params: &QueryParams, now: f64) -> Result<Value, CommandError> {
     let from = params.from;

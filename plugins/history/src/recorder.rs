@@ -279,7 +279,7 @@ impl Recorder {
         let handle = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(handle) = handle {
             if handle.join().is_err() {
-                (self.shared.log)(Level::Error, "history: the writer thread panicked");
+                (self.shared.log)(Level::Error, "the writer thread panicked");
             }
         }
     }
@@ -300,13 +300,13 @@ impl Feeder {
         if lost > 0 {
             counters.events_lost.fetch_add(lost, Relaxed);
             shared.report(&shared.lost_log, lost, Level::Warn, |n| {
-                format!("history: the host dropped {n} points events before history saw them (it fell behind); those points are not recorded")
+                format!("the host dropped {n} points events before history saw them (it fell behind); those points are not recorded")
             });
         }
         let Value::Object(points) = payload else {
             counters.points_invalid.fetch_add(1, Relaxed);
             shared.report(&shared.invalid_log, 1, Level::Warn, |n| {
-                format!("history: {n} points events were not {{codename: [x, y]}} objects; ignored")
+                format!("{n} points events were not {{codename: [x, y]}} objects; ignored")
             });
             return;
         };
@@ -331,7 +331,7 @@ impl Feeder {
         if invalid > 0 {
             counters.points_invalid.fetch_add(invalid, Relaxed);
             shared.report(&shared.invalid_log, invalid, Level::Warn, |n| {
-                format!("history: {n} points were not [x, y] or had no finite set time; ignored")
+                format!("{n} points were not [x, y] or had no finite set time; ignored")
             });
         }
         if rows.is_empty() {
@@ -364,7 +364,7 @@ impl Feeder {
             counters.points_dropped.fetch_add(dropped as u64, Relaxed);
             let max = shared.max_buffered;
             shared.report(&shared.dropped_log, dropped as u64, Level::Warn, |n| {
-                format!("history: dropped {n} points: the buffer is full (max_buffered_points = {max}) or history is stopping; the store is not keeping up")
+                format!("dropped {n} points: the buffer is full (max_buffered_points = {max}) or history is stopping; the store is not keeping up")
             });
         }
     }
@@ -443,7 +443,10 @@ impl WriterLoop {
                     if !self.pending.is_empty() {
                         (self.shared.log)(
                             Level::Error,
-                            &format!("history: {} rows could not be written before stopping and are lost", self.pending.len()),
+                            &format!(
+                                "{} rows could not be written before stopping and are lost",
+                                self.pending.len()
+                            ),
                         );
                     }
                 }
@@ -512,7 +515,7 @@ impl WriterLoop {
                 if let Some(n) = self.write_errors_log.note(1) {
                     (self.shared.log)(
                         Level::Error,
-                        &format!("history: write failed ({n} times since the last report), {} rows kept for retry: {err}", self.pending.len()),
+                        &format!("write failed ({n} times since the last report), {} rows kept for retry: {err}", self.pending.len()),
                     );
                 }
                 false
@@ -538,15 +541,13 @@ impl WriterLoop {
                     (self.shared.log)(
                         Level::Info,
                         &format!(
-                            "history: retention deleted {deleted} rows older than {} days",
+                            "retention deleted {deleted} rows older than {} days",
                             secs / 86_400.0
                         ),
                     );
                 }
             }
-            Err(err) => {
-                (self.shared.log)(Level::Error, &format!("history: retention failed: {err}"))
-            }
+            Err(err) => (self.shared.log)(Level::Error, &format!("retention failed: {err}")),
         }
     }
 }

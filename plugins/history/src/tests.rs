@@ -13,8 +13,11 @@ use serde_json::{json, Value};
 
 use crate::{Config, History, Log, QueryParams};
 
+/// The lines a recording log kept.
+type Lines = Arc<Mutex<Vec<(Level, String)>>>;
+
 /// A log sink that keeps the lines for assertions.
-fn recording_log() -> (Log, Arc<Mutex<Vec<(Level, String)>>>) {
+fn recording_log() -> (Log, Lines) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&lines);
     let log: Log = Arc::new(move |level, line: &str| {
@@ -70,24 +73,18 @@ fn points_become_rows_and_queries_return_them_typed() {
 }
 
 #[test]
-fn bad_query_params_are_invalid_params() {
+fn out_of_range_query_params_are_invalid_params() {
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = recording_log();
     let history = History::open(&config(json!({})), dir.path(), log).unwrap();
     let bad = |params: Value| {
-        let err = QueryParams::from_json(params.clone())
-            .and_then(|p| history.query(&p))
-            .unwrap_err();
-        assert_eq!(err.code, -32602, "{params}: {err}");
+        let params: QueryParams = serde_json::from_value(params).unwrap();
+        let err = history.query(&params).unwrap_err();
+        assert_eq!(err.code, -32602, "{err}");
         err.message
     };
-    assert!(bad(json!({"codenames": ["a"]})).contains("missing field `from`"));
-    assert!(bad(json!({"codenames": "a", "from": 0})).contains("codenames: invalid type"));
     assert!(bad(json!({"codenames": ["a"], "from": 0, "max_points": 3})).contains("at least 4"));
     assert!(bad(json!({"codenames": ["a"], "from": 10, "to": 5})).contains("before from"));
-    assert!(
-        bad(json!({"codenames": ["a"], "from": 0, "limit": 5})).contains("unknown field `limit`")
-    );
 }
 
 #[test]
@@ -307,7 +304,7 @@ fn python_reads_while_the_writer_writes() {
             while !stop.load(Ordering::Relaxed) {
                 feeder.push(json!({"stream": [i, i]}), 1000.0 + i as f64, 0);
                 i += 1;
-                if i % 100 == 0 {
+                if i.is_multiple_of(100) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
