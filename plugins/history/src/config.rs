@@ -4,8 +4,8 @@
 //! [history]
 //! enabled = true                # false: the plugin loads, records nothing, its commands say so
 //! store = "sqlite"              # "sqlite" (a file in <data_dir>/plugins/history/) | "postgres"
-//! url = "postgres://lab@127.0.0.1:5432/lab"   # postgres only
-//! password_file = "pgpass"      # postgres only
+//! url = "postgres://lab@127.0.0.1:5432/lab"   # postgres only, required there
+//! password_file = "pgpass"      # postgres only: first line; else the url's, else PGPASSWORD
 //! retention_days = 30           # rows older than this are deleted (hourly); 0 keeps everything
 //! flush_interval_secs = 0.5     # a point reaches the store at most this late
 //! max_buffered_points = 1000000 # points waiting for the writer; beyond it points are dropped

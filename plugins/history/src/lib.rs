@@ -1,13 +1,16 @@
 //! `history`: records every point change and answers history queries (SPEC §8).
 //!
 //! A plugin on the public plugin API: it subscribes to the host's `points` topic and writes
-//! rows `(codename, time, x, y)` to SQLite in `<data_dir>/plugins/history/history.sqlite3`.
+//! rows `(codename, time, x, y)` to SQLite in `<data_dir>/plugins/history/history.sqlite3`
+//! (or to PostgreSQL with `store = "postgres"`).
 //!
 //! Map of the crate:
 //! - [`config`]: the `[history]` table (keys, defaults, checks).
 //! - [`glob`]: codename glob patterns for `[[history.record]]`.
 //! - [`rules`]: which sets become rows (deadbands, `max_interval_secs`).
-//! - [`store`]: the row type and the SQLite schema, writer and reader (`store::sqlite`).
+//! - [`store`]: the row type and the stores: SQLite (`store::sqlite`, the default) and
+//!   PostgreSQL (`store::pg`), each with its schema, writer and reader.
+//! - [`m4`]: M4 downsampling over a time-ordered scan.
 //! - [`recorder`]: the bounded queue fed by the subscription and the writer thread
 //!   (batched transactions, retention, flush on stop, counters).
 //! - [`query`]: `history.query` (with M4 downsampling) and `history.codenames`.
@@ -23,6 +26,7 @@
 
 mod config;
 mod glob;
+mod m4;
 mod query;
 mod recorder;
 mod rules;
@@ -43,7 +47,7 @@ pub use recorder::{Feeder, Log, Stats};
 pub use store::sqlite::FILE_NAME;
 
 use recorder::{Options, Recorder};
-use store::sqlite::{Reader, Writer};
+use store::{pg, sqlite, Reader, Writer};
 
 /// How long `history.flush` waits for the writer.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,9 +63,10 @@ pub struct History {
 
 struct Active {
     recorder: Recorder,
-    /// Queries share one read connection (SQLite connections are not `Sync`).
+    /// Queries share one read connection (connections are not `Sync`).
     reader: Mutex<Reader>,
-    path: PathBuf,
+    /// The SQLite file (none for PostgreSQL).
+    path: Option<PathBuf>,
 }
 
 impl History {
@@ -72,17 +77,30 @@ impl History {
         if !config.enabled {
             return Ok(History { active: None });
         }
-        if config.store == StoreKind::Postgres {
-            return Err(
-                "[history] store = \"postgres\" is not built yet in this labsocket; use store = \"sqlite\" (the default)"
-                    .to_owned(),
-            );
-        }
-        std::fs::create_dir_all(dir)
-            .map_err(|err| format!("history: cannot create {}: {err}", dir.display()))?;
-        let path = dir.join(FILE_NAME);
-        let writer = Writer::open(&path)?;
-        let reader = Reader::open(&path)?;
+        let (writer, reader, path) = match config.store {
+            StoreKind::Sqlite => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|err| format!("history: cannot create {}: {err}", dir.display()))?;
+                let path = dir.join(FILE_NAME);
+                let writer = Writer::Sqlite(sqlite::Writer::open(&path)?);
+                (
+                    writer,
+                    Reader::Sqlite(sqlite::Reader::open(&path)?),
+                    Some(path),
+                )
+            }
+            StoreKind::Postgres => {
+                let url = config.url.as_deref().unwrap_or_default();
+                let connector = pg::Connector::new(url, config.password_file.as_deref())?;
+                connector.create_schema()?;
+                let writer = Writer::Postgres(Box::new(pg::Writer::open(connector.clone())?));
+                (
+                    writer,
+                    Reader::Postgres(Box::new(pg::Reader::open(connector)?)),
+                    None,
+                )
+            }
+        };
         let rules = rules::Rules::new(&config.record)?;
         let options = Options {
             flush_interval: Duration::from_secs_f64(config.flush_interval_secs),
@@ -112,23 +130,23 @@ impl History {
         self.active.as_ref().map(|a| a.recorder.feeder())
     }
 
-    /// The SQLite file, when history is on.
+    /// The SQLite file, when history is on and stores in SQLite.
     pub fn path(&self) -> Option<&Path> {
-        self.active.as_ref().map(|a| a.path.as_path())
+        self.active.as_ref().and_then(|a| a.path.as_deref())
     }
 
     /// `history.query` (see [`query`]).
     pub fn query(&self, params: &QueryParams) -> Result<Value, CommandError> {
         let active = self.active()?;
-        let reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
-        query::query(&reader, params, unix_now())
+        let mut reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
+        query::query(&mut reader, params, unix_now())
     }
 
     /// `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
     pub fn codenames(&self) -> Result<Value, CommandError> {
         let active = self.active()?;
-        let reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
-        query::codenames(&reader)
+        let mut reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
+        query::codenames(&mut reader)
     }
 
     /// `history.stats`: the recorder's counters.
@@ -153,7 +171,7 @@ impl History {
 
 plugin! {
     name: "history",
-    description: "Records every point change in SQLite; history.query (M4 downsampling), history.codenames",
+    description: "Records every point change (SQLite or PostgreSQL); history.query (M4 downsampling), history.codenames",
     state: History,
     init: init,
     shutdown: shutdown,

@@ -24,8 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::rules::Rules;
-use crate::store::sqlite::Writer;
-use crate::store::Row;
+use crate::store::{Row, Writer};
 
 /// Where the recorder's log lines go (the host log in the plugin, a Vec in tests).
 pub type Log = Arc<dyn Fn(Level, &str) + Send + Sync>;

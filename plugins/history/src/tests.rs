@@ -249,7 +249,7 @@ fn retention_runs_at_start() {
 }
 
 #[test]
-fn disabled_and_postgres() {
+fn disabled_and_unreachable_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let off = History::open(
         &config(json!({"enabled": false})),
@@ -264,11 +264,198 @@ fn disabled_and_postgres() {
         .message
         .contains("enabled = false"));
     assert!(!dir.path().join(crate::FILE_NAME).exists());
-    let pg = config(json!({"store": "postgres", "url": "postgres://lab@127.0.0.1/lab"}));
+    // Nothing listens on port 1: init fails saying where it tried (without the password).
+    let pg = config(json!({"store": "postgres", "url": "postgres://lab:secret@127.0.0.1:1/lab"}));
     let err = History::open(&pg, dir.path(), recording_log().0)
         .err()
         .unwrap();
-    assert!(err.contains("not built yet"), "{err}");
+    assert!(
+        err.contains("cannot connect to postgres://lab@127.0.0.1:1/lab"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+}
+
+/// A throw-away PostgreSQL server (SPEC's reference: initdb as user postgres, then postgres
+/// on a free loopback port), stopped by its PID on drop.
+struct TempPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    /// `postgres`, or `runuser` running it; reaped on drop.
+    child: std::process::Child,
+}
+
+impl TempPostgres {
+    /// `None` when PostgreSQL is not installed here (`initdb` not on PATH).
+    fn start() -> Option<TempPostgres> {
+        let found = Command::new("initdb").arg("--version").output();
+        if !found.is_ok_and(|o| o.status.success()) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+        // PostgreSQL refuses to run as root: then run it as the postgres user.
+        let command = |program: &str| {
+            let mut command = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--", program]);
+                c
+            } else {
+                Command::new(program)
+            };
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+            command
+        };
+        if root {
+            let status = Command::new("chown")
+                .args(["postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let status = command("initdb")
+            .args(["-A", "trust", "-U", "lab", "--no-sync", "-D"])
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = command("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-F", "-k"])
+            .arg(dir.path())
+            .spawn()
+            .unwrap();
+        let server = TempPostgres { dir, port, child };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("host=127.0.0.1 port={port} user=lab dbname=postgres");
+        while postgres::Client::connect(&url, postgres::NoTls).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://lab@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        // The postmaster's PID is the first line of postmaster.pid; SIGQUIT stops it at once.
+        let pid_file = self.dir.path().join("data").join("postmaster.pid");
+        if let Ok(text) = std::fs::read_to_string(pid_file) {
+            if let Some(pid) = text.lines().next() {
+                let _ = Command::new("kill").args(["-QUIT", pid]).status();
+                let proc_dir = std::path::Path::new("/proc").join(pid);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while proc_dir.exists() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
+    let Some(server) = TempPostgres::start() else {
+        eprintln!("PostgreSQL is not installed here: the postgres store was not exercised");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = recording_log();
+    let pg = config(json!({"store": "postgres", "url": server.url(), "retention_days": 0}));
+    let history = History::open(&pg, dir.path(), log.clone()).unwrap();
+    assert!(history.path().is_none());
+    let mut feeder = history.feeder().unwrap();
+    let values = vec![
+        json!(7),
+        json!(i64::MIN),
+        json!(u64::MAX),
+        json!(2.5),
+        json!(1.0),
+        json!(1e300),
+        json!("text"),
+        json!(true),
+        Value::Null,
+        json!([1, {"a": null}]),
+        float_value(f64::NAN),
+        float_value(f64::INFINITY),
+    ];
+    for (i, y) in values.iter().enumerate() {
+        feeder.push(json!({"types": [i, y]}), i as f64, 0);
+    }
+    for i in 0..2_000 {
+        let y = if i == 1_234 {
+            json!(-50.0)
+        } else {
+            json!(i % 5)
+        };
+        feeder.push(json!({"spiky": [i, y]}), 100.0 + i as f64, 0);
+    }
+    let stats = history.flush().unwrap();
+    assert_eq!(
+        stats.rows_written as usize,
+        values.len() + 2_000,
+        "{stats:?}"
+    );
+    let reply = query(
+        &history,
+        json!({"codenames": ["types"], "from": 0, "to": 50}),
+    );
+    let ys = reply["types"]["y"].as_array().unwrap();
+    assert_eq!(ys.len(), values.len());
+    for (got, expected) in ys.iter().zip(&values) {
+        assert_eq!(got.to_string(), expected.to_string());
+    }
+    assert_eq!(reply["types"]["x"][3], json!(3));
+    let reply = query(
+        &history,
+        json!({"codenames": ["spiky"], "from": 100, "to": 2099, "max_points": 40}),
+    );
+    let ys = reply["spiky"]["y"].as_array().unwrap();
+    let times = reply["spiky"]["time"].as_array().unwrap();
+    assert!(ys.len() <= 40 && ys.contains(&json!(-50.0)), "{reply}");
+    assert_eq!(
+        (times[0].clone(), times.last().unwrap().clone()),
+        (json!(100.0), json!(2099.0))
+    );
+    assert!(times.windows(2).all(|w| w[0].as_f64() < w[1].as_f64()));
+    assert_eq!(
+        history.codenames().unwrap(),
+        json!([
+            {"codename": "spiky", "first": 100.0, "last": 2099.0, "rows": 2000},
+            {"codename": "types", "first": 0.0, "last": 11.0, "rows": values.len()},
+        ])
+    );
+    history.stop();
+    // Restart with retention: every row is from 1970, so all go; the schema stays.
+    let history = History::open(
+        &config(json!({"store": "postgres", "url": server.url()})),
+        dir.path(),
+        log,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while history.stats().unwrap().rows_deleted_by_retention < (values.len() + 2_000) as u64 {
+        assert!(Instant::now() < deadline, "retention did not run");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(history.codenames().unwrap(), json!([]));
 }
 
 /// Values of every JSON type, as Python's sqlite3 must see them.

@@ -57,7 +57,8 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde_json::Value;
 
-use super::Row;
+use super::{CodenameInfo, Columns, Row};
+use crate::m4::{Scanned, M4};
 
 /// The schema this code writes and reads.
 const SCHEMA_VERSION: i64 = 1;
@@ -314,39 +315,16 @@ pub fn decode(column: ValueRef<'_>, json: Option<&str>) -> Value {
     }
 }
 
-/// Columns of one codename's rows, in time order.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Columns {
-    pub time: Vec<f64>,
-    pub x: Vec<Value>,
-    pub y: Vec<Value>,
-}
-
-impl Columns {
-    fn push(&mut self, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
-        self.time.push(row.get(0)?);
-        self.x
-            .push(decode(row.get_ref(1)?, row.get_ref(2)?.as_str_or_null()?));
-        self.y
-            .push(decode(row.get_ref(3)?, row.get_ref(4)?.as_str_or_null()?));
-        Ok(())
-    }
-}
-
-/// One line of `history.codenames`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CodenameInfo {
-    pub codename: String,
-    pub first: Option<f64>,
-    pub last: Option<f64>,
-    pub rows: i64,
-}
-
-/// A scanned row for downsampling: its rowid, time and `y` when it is a plain number.
-pub struct Scanned {
-    pub rowid: i64,
-    pub time: f64,
-    pub y: Option<f64>,
+/// Appends a `SELECT time, x, x_json, y, y_json` row.
+fn push_row(columns: &mut Columns, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    columns.time.push(row.get(0)?);
+    columns
+        .x
+        .push(decode(row.get_ref(1)?, row.get_ref(2)?.as_str_or_null()?));
+    columns
+        .y
+        .push(decode(row.get_ref(3)?, row.get_ref(4)?.as_str_or_null()?));
+    Ok(())
 }
 
 /// The reading side: queries, on their own connection (WAL lets them run beside the writer).
@@ -385,15 +363,34 @@ impl Reader {
             .query(params![id, from, to])
             .map_err(sql_error("query"))?;
         while let Some(row) = rows.next().map_err(sql_error("query"))? {
-            columns.push(row).map_err(sql_error("query"))?;
+            push_row(&mut columns, row).map_err(sql_error("query"))?;
         }
         Ok(columns)
     }
 
+    /// M4 of `codename` over `[from, to]`: one index scan, then the kept rows by rowid,
+    /// both in one read transaction (one snapshot).
+    pub fn downsample(
+        &self,
+        codename: &str,
+        from: f64,
+        to: f64,
+        max_points: u64,
+    ) -> Result<Columns, String> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(sql_error("query"))?;
+        let mut m4 = M4::new(from, to, max_points);
+        self.scan(codename, from, to, |row| m4.push(row))?;
+        let columns = self.rows_by_id(&m4.finish())?;
+        tx.finish().map_err(sql_error("query"))?;
+        Ok(columns)
+    }
+
     /// Streams `(rowid, time, numeric y)` of `codename` in `[from, to]` in time order to
-    /// `each`, without decoding the values (the first pass of downsampling). Returns false
-    /// when the codename has no rows at all.
-    pub fn scan(
+    /// `each`, without decoding the values (the first pass of downsampling).
+    fn scan(
         &self,
         codename: &str,
         from: f64,
@@ -429,7 +426,7 @@ impl Reader {
     }
 
     /// The rows with these rowids, in the given order.
-    pub fn rows_by_id(&self, rowids: &[i64]) -> Result<Columns, String> {
+    fn rows_by_id(&self, rowids: &[i64]) -> Result<Columns, String> {
         let mut columns = Columns::default();
         let mut stmt = self
             .conn
@@ -438,7 +435,7 @@ impl Reader {
         for rowid in rowids {
             let mut rows = stmt.query([rowid]).map_err(sql_error("query"))?;
             if let Some(row) = rows.next().map_err(sql_error("query"))? {
-                columns.push(row).map_err(sql_error("query"))?;
+                push_row(&mut columns, row).map_err(sql_error("query"))?;
             }
         }
         Ok(columns)
