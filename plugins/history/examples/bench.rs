@@ -9,7 +9,9 @@
 //!   would (payloads built beforehand: building them is the host's cost), timed until
 //!   `flush` returns with every row committed. Run with 1 and with 10 points per event.
 //!
-//! Goal (task brief): recorder ≥ 50% of the floor and ≥ 200,000 points/s.
+//! Goal (task brief): recorder ≥ 50% of the floor and ≥ 200,000 points/s. Three interleaved
+//! rounds, best of each, with the CPU time per row: on a busy machine the wall rates swing,
+//! the CPU per row does not.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,6 +20,7 @@ use history::{Config, History, Log};
 use serde_json::{json, Map, Value};
 
 const BATCH: usize = 10_000;
+const ROUNDS: usize = 3;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -29,14 +32,32 @@ fn main() {
     let start_time = 1.7e9;
     let point = |i: usize| (start_time + i as f64 * 1e-3, (i as f64 * 0.001).sin());
 
-    let cpu = cpu_secs();
-    let floor = floor(rows, &names, &point);
-    let floor_cpu = (cpu_secs() - cpu) / rows as f64 * 1e6;
-    println!("floor     (batched inserts, one thread):  {floor:>9.0} rows/s,   CPU {floor_cpu:.2} µs/row");
-    for per_event in [1, 10] {
-        let (total, push, used) = recorder(rows, &names, per_event, &point);
+    println!(
+        "{rows} rows over {} codenames, {ROUNDS} rounds interleaved; best wall rate of each, CPU of that round",
+        names.len()
+    );
+    // Interleaved rounds, best of each: other work on a shared machine slows single runs.
+    let mut best_floor = (0.0, 0.0);
+    let mut best_recorder = [(0.0, 0.0, 0.0); 2];
+    for _ in 0..ROUNDS {
+        let cpu = cpu_secs();
+        let rate = floor(rows, &names, &point);
+        let used = (cpu_secs() - cpu) / rows as f64 * 1e6;
+        if rate > best_floor.0 {
+            best_floor = (rate, used);
+        }
+        for (slot, per_event) in best_recorder.iter_mut().zip([1, 10]) {
+            let run = recorder(rows, &names, per_event, &point);
+            if run.0 > slot.0 {
+                *slot = run;
+            }
+        }
+    }
+    let (floor, floor_cpu) = best_floor;
+    println!("floor     (batched inserts, one thread):   {floor:>9.0} rows/s,   CPU {floor_cpu:.2} µs/row");
+    for ((total, push, used), per_event) in best_recorder.into_iter().zip([1, 10]) {
         println!(
-            "recorder  ({per_event:>2} points/event, push→commit): {total:>9.0} points/s, CPU {used:.2} µs/point (both threads; payloads built outside) = {:.0}% of the floor's rate; push alone {push:.0}/s",
+            "recorder  ({per_event:>2} points/event, push→commit): {total:>9.0} points/s = {:.0}% of the floor, CPU {used:.2} µs/point (both threads); push alone {push:.0}/s",
             100.0 * total / floor
         );
     }

@@ -32,13 +32,13 @@ impl Token {
 
 /// A compiled pattern.
 #[derive(Debug, Clone)]
-pub struct Glob {
+pub(crate) struct Glob {
     tokens: Vec<Token>,
 }
 
 impl Glob {
     /// Compiles `pattern`; an unclosed `[` or a trailing `\` is an error naming the pattern.
-    pub fn new(pattern: &str) -> Result<Glob, String> {
+    pub(crate) fn new(pattern: &str) -> Result<Glob, String> {
         let mut tokens = Vec::new();
         let mut chars = pattern.chars();
         while let Some(c) = chars.next() {
@@ -102,7 +102,7 @@ impl Glob {
     }
 
     /// Whether the whole of `text` matches.
-    pub fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
         let tokens = &self.tokens;
         let (mut t, mut p) = (0, 0);

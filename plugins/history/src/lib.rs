@@ -5,21 +5,21 @@
 //! (or to PostgreSQL with `store = "postgres"`).
 //!
 //! Map of the crate:
-//! - [`config`]: the `[history]` table (keys, defaults, checks).
-//! - [`glob`]: codename glob patterns for `[[history.record]]`.
-//! - [`rules`]: which sets become rows (deadbands, `max_interval_secs`).
-//! - [`store`]: the row type and the stores: SQLite (`store::sqlite`, the default) and
+//! - `config`: the `[history]` table (keys, defaults, checks).
+//! - `glob`: codename glob patterns for `[[history.record]]`.
+//! - `rules`: which sets become rows (deadbands, `max_interval_secs`).
+//! - `store`: the row type and the stores: SQLite (`store::sqlite`, the default) and
 //!   PostgreSQL (`store::pg`), each with its schema, writer and reader.
-//! - [`m4`]: M4 downsampling over a time-ordered scan.
-//! - [`recorder`]: the bounded queue fed by the subscription and the writer thread
+//! - `m4`: M4 downsampling over a time-ordered scan.
+//! - `recorder`: the bounded queue fed by the subscription and the writer thread
 //!   (batched transactions, retention, flush on stop, counters).
-//! - [`query`]: `history.query` (with M4 downsampling) and `history.codenames`.
+//! - `query`: `history.query` (with M4 downsampling) and `history.codenames`.
 //! - this file: [`History`], the plugin's state, and the `plugin!` glue: init opens the
 //!   store and subscribes to `points`, shutdown writes what is queued.
 //!
 //! Commands (native JSON-RPC; all but `history.flush` are read-only):
 //! - `history.query {"codenames": [...], "from": t0, "to"?: t1, "max_points"?: n}` →
-//!   `{"<codename>": {"time": [...], "x": [...], "y": [...]}}` ([`query`]).
+//!   `{"<codename>": {"time": [...], "x": [...], "y": [...]}}` (`query`).
 //! - `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
 //! - `history.stats` → the recorder's counters ([`Stats`]), for `/metrics`.
 //! - `history.flush` → commits everything queued now, then answers the counters.
@@ -135,7 +135,7 @@ impl History {
         self.active.as_ref().and_then(|a| a.path.as_deref())
     }
 
-    /// `history.query` (see [`query`]).
+    /// `history.query` (see [`QueryParams`]; M4 when `max_points` is given).
     pub fn query(&self, params: &QueryParams) -> Result<Value, CommandError> {
         let active = self.active()?;
         let mut reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,10 +6,10 @@
 //! rows by id afterwards.
 
 /// A scanned row: an id the store can fetch it by, its time and `y` when it is a number.
-pub struct Scanned {
-    pub rowid: i64,
-    pub time: f64,
-    pub y: Option<f64>,
+pub(crate) struct Scanned {
+    pub(crate) rowid: i64,
+    pub(crate) time: f64,
+    pub(crate) y: Option<f64>,
 }
 
 /// A row M4 keeps: where it came in the scan (time order) and its rowid.
@@ -42,7 +42,7 @@ impl Bucket {
 
 /// M4 over one codename's rows, fed in time order.
 #[derive(Debug)]
-pub struct M4 {
+pub(crate) struct M4 {
     from: f64,
     span: f64,
     buckets: u64,
@@ -53,7 +53,7 @@ pub struct M4 {
 
 impl M4 {
     /// `max_points` ≥ 4 (checked by the caller); `to ≥ from`.
-    pub fn new(from: f64, to: f64, max_points: u64) -> M4 {
+    pub(crate) fn new(from: f64, to: f64, max_points: u64) -> M4 {
         M4 {
             from,
             span: to - from,
@@ -74,7 +74,7 @@ impl M4 {
     }
 
     /// The next row in time order.
-    pub fn push(&mut self, row: Scanned) {
+    pub(crate) fn push(&mut self, row: Scanned) {
         let index = self.bucket_of(row.time);
         let pick = Pick {
             seq: self.seq,
@@ -111,7 +111,7 @@ impl M4 {
     }
 
     /// Rowids of the kept rows, in time order.
-    pub fn finish(mut self) -> Vec<i64> {
+    pub(crate) fn finish(mut self) -> Vec<i64> {
         self.close_bucket();
         self.kept
     }

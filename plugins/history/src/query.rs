@@ -26,7 +26,11 @@ pub struct QueryParams {
 }
 
 /// Runs a query; `now` is the default `to`.
-pub fn query(reader: &mut Reader, params: &QueryParams, now: f64) -> Result<Value, CommandError> {
+pub(crate) fn query(
+    reader: &mut Reader,
+    params: &QueryParams,
+    now: f64,
+) -> Result<Value, CommandError> {
     let from = params.from;
     let to = params.to.unwrap_or(now);
     if !from.is_finite() || !to.is_finite() {
@@ -66,7 +70,7 @@ fn columns_json(columns: Columns) -> Value {
 }
 
 /// `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
-pub fn codenames(reader: &mut Reader) -> Result<Value, CommandError> {
+pub(crate) fn codenames(reader: &mut Reader) -> Result<Value, CommandError> {
     let list = reader.codenames().map_err(CommandError::new)?;
     serde_json::to_value(list).map_err(|err| CommandError::new(err.to_string()))
 }

@@ -31,13 +31,13 @@ pub type Log = Arc<dyn Fn(Level, &str) + Send + Sync>;
 
 /// How the recorder runs (from the config, plus knobs tests shorten).
 #[derive(Debug, Clone)]
-pub struct Options {
-    pub flush_interval: Duration,
-    pub max_buffered_points: usize,
+pub(crate) struct Options {
+    pub(crate) flush_interval: Duration,
+    pub(crate) max_buffered_points: usize,
     /// Rows older than this many seconds are deleted; `None` keeps everything.
-    pub retention_secs: Option<f64>,
+    pub(crate) retention_secs: Option<f64>,
     /// How often retention runs (it also runs at start).
-    pub retention_every: Duration,
+    pub(crate) retention_every: Duration,
 }
 
 /// Points queued: the writer wakes at once when this many wait, not only on its timer.
@@ -167,7 +167,7 @@ impl Shared {
 }
 
 /// The recorder: owns the writer thread.
-pub struct Recorder {
+pub(crate) struct Recorder {
     shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -179,7 +179,7 @@ pub struct Feeder {
 
 impl Recorder {
     /// Starts the writer thread (retention runs first, then rows are written as they come).
-    pub fn start(
+    pub(crate) fn start(
         writer: Writer,
         rules: Rules,
         options: Options,
@@ -212,14 +212,14 @@ impl Recorder {
 
     /// The producer handle for the `points` subscription. Dropping it (the host ends the
     /// subscription) makes the writer write what is queued and finish.
-    pub fn feeder(&self) -> Feeder {
+    pub(crate) fn feeder(&self) -> Feeder {
         Feeder {
             shared: Arc::clone(&self.shared),
         }
     }
 
     /// The counters now.
-    pub fn stats(&self) -> Stats {
+    pub(crate) fn stats(&self) -> Stats {
         let c = &self.shared.counters;
         let buffered = self.shared.lock().rows.len() + c.held.load(Relaxed);
         let lag = c.last_flush_lag_micros.load(Relaxed);
@@ -241,7 +241,7 @@ impl Recorder {
 
     /// Writes everything queued before this call now; returns once it is committed (or the
     /// writer has finished), or errs after `timeout`.
-    pub fn flush(&self, timeout: Duration) -> Result<(), String> {
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         let mut queue = self.shared.lock();
         queue.flush_asked += 1;
@@ -272,7 +272,7 @@ impl Recorder {
 
     /// Refuses new points, writes everything queued and waits for the writer to finish.
     /// Idempotent.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.shared.lock().stopping = true;
         self.shared.wake.notify_one();
         let handle = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -55,14 +55,14 @@ struct CodenameState {
 
 /// The filter the writer runs every point through.
 #[derive(Debug)]
-pub struct Rules {
+pub(crate) struct Rules {
     entries: Vec<Entry>,
     state: HashMap<String, CodenameState>,
 }
 
 impl Rules {
     /// Compiles checked config entries (see [`crate::config::Config::validate`]).
-    pub fn new(entries: &[RecordEntry]) -> Result<Rules, String> {
+    pub(crate) fn new(entries: &[RecordEntry]) -> Result<Rules, String> {
         let entries = entries
             .iter()
             .map(|entry| {
@@ -86,7 +86,7 @@ impl Rules {
 
     /// Whether the set of `codename` to `y` at `time` is a row; if so it becomes the last
     /// recorded value.
-    pub fn admit(&mut self, codename: &str, time: f64, y: &Value) -> bool {
+    pub(crate) fn admit(&mut self, codename: &str, time: f64, y: &Value) -> bool {
         if self.entries.is_empty() {
             return true;
         }

@@ -68,7 +68,7 @@ CREATE OR REPLACE VIEW history AS
 
 /// How to (re)connect.
 #[derive(Clone)]
-pub struct Connector {
+pub(crate) struct Connector {
     config: postgres::Config,
     /// The url without its password, for messages.
     shown: String,
@@ -76,7 +76,7 @@ pub struct Connector {
 
 impl Connector {
     /// Reads the url and finds the password (url, then `password_file`, then `PGPASSWORD`).
-    pub fn new(url: &str, password_file: Option<&Path>) -> Result<Connector, String> {
+    pub(crate) fn new(url: &str, password_file: Option<&Path>) -> Result<Connector, String> {
         let mut config: postgres::Config = url
             .parse()
             .map_err(|err| format!("[history] url: not a PostgreSQL url ({err})"))?;
@@ -117,7 +117,7 @@ impl Connector {
     }
 
     /// Connects and creates the schema when missing.
-    pub fn create_schema(&self) -> Result<(), String> {
+    pub(crate) fn create_schema(&self) -> Result<(), String> {
         self.connect()?
             .batch_execute(SCHEMA)
             .map_err(|err| format!("history store: create schema: {err}"))
@@ -153,14 +153,14 @@ fn numeric(y: &Value) -> Option<f64> {
 }
 
 /// The writing side: owned by the recorder's writer thread.
-pub struct Writer {
+pub(crate) struct Writer {
     conn: Connection,
     /// codename → id; cleared when a transaction fails (its ids may be gone).
     ids: HashMap<String, i32>,
 }
 
 impl Writer {
-    pub fn open(connector: Connector) -> Result<Writer, String> {
+    pub(crate) fn open(connector: Connector) -> Result<Writer, String> {
         let mut conn = Connection {
             connector,
             client: None,
@@ -174,7 +174,7 @@ impl Writer {
 
     /// Writes `rows` in one transaction (one array insert); rows without a finite time are
     /// skipped. Returns how many were written.
-    pub fn write(&mut self, rows: &[Row]) -> Result<usize, String> {
+    pub(crate) fn write(&mut self, rows: &[Row]) -> Result<usize, String> {
         let result = self.write_transaction(rows);
         if result.is_err() {
             self.ids.clear();
@@ -250,7 +250,7 @@ impl Writer {
     }
 
     /// Deletes every row older than `cutoff`, one codename per transaction.
-    pub fn delete_before(&mut self, cutoff: f64) -> Result<u64, String> {
+    pub(crate) fn delete_before(&mut self, cutoff: f64) -> Result<u64, String> {
         let client = self.conn.client()?;
         let ids: Vec<i32> = client
             .query("SELECT id FROM codenames WHERE first < $1", &[&cutoff])
@@ -282,7 +282,7 @@ impl Writer {
 }
 
 /// The reading side, on its own connection.
-pub struct Reader {
+pub(crate) struct Reader {
     conn: Connection,
 }
 
@@ -299,7 +299,7 @@ fn id_to_ctid(id: i64) -> String {
 }
 
 impl Reader {
-    pub fn open(connector: Connector) -> Result<Reader, String> {
+    pub(crate) fn open(connector: Connector) -> Result<Reader, String> {
         let mut conn = Connection {
             connector,
             client: None,
@@ -319,7 +319,7 @@ impl Reader {
     }
 
     /// Every row of `codename` with `from ≤ time ≤ to`, in time order.
-    pub fn rows(&mut self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
+    pub(crate) fn rows(&mut self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
         let client = self.conn.client()?;
         let mut columns = Columns::default();
         let Some(id) = Self::id(client, codename)? else {
@@ -342,7 +342,7 @@ impl Reader {
 
     /// M4 of `codename` over `[from, to]`: a streamed index scan of `(ctid, time, y_num)`,
     /// then the kept rows by ctid, in one repeatable-read transaction (so ctids stay put).
-    pub fn downsample(
+    pub(crate) fn downsample(
         &mut self,
         codename: &str,
         from: f64,
@@ -418,7 +418,7 @@ impl Reader {
     }
 
     /// Every codename with stored rows, by name.
-    pub fn codenames(&mut self) -> Result<Vec<CodenameInfo>, String> {
+    pub(crate) fn codenames(&mut self) -> Result<Vec<CodenameInfo>, String> {
         let client = self.conn.client()?;
         Ok(client
             .query(

@@ -103,7 +103,7 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, String> {
 }
 
 /// The writing side: owned by the recorder's writer thread.
-pub struct Writer {
+pub(crate) struct Writer {
     conn: Connection,
     /// codename → id, filled lazily; cleared when a transaction fails (its ids may be gone).
     ids: HashMap<String, i64>,
@@ -118,7 +118,7 @@ struct Added {
 
 impl Writer {
     /// Opens (creating when missing) the file and its schema.
-    pub fn open(path: &Path) -> Result<Writer, String> {
+    pub(crate) fn open(path: &Path) -> Result<Writer, String> {
         let conn = connect(path, OpenFlags::default())?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -152,7 +152,7 @@ impl Writer {
 
     /// Writes `rows` in one transaction. Rows whose time is not finite cannot be placed on
     /// the time axis and are skipped; returns how many were written.
-    pub fn write(&mut self, rows: &[Row]) -> Result<usize, String> {
+    pub(crate) fn write(&mut self, rows: &[Row]) -> Result<usize, String> {
         let result = self.write_transaction(rows);
         if result.is_err() {
             self.ids.clear();
@@ -214,7 +214,7 @@ impl Writer {
 
     /// Deletes every row older than `cutoff` (Unix seconds), one codename per transaction so
     /// the writer never holds the lock long; returns how many rows went.
-    pub fn delete_before(&mut self, cutoff: f64) -> Result<u64, String> {
+    pub(crate) fn delete_before(&mut self, cutoff: f64) -> Result<u64, String> {
         let ids: Vec<i64> = {
             let mut stmt = self
                 .conn
@@ -267,7 +267,7 @@ fn codename_id(conn: &Connection, codename: &str) -> Result<i64, String> {
 
 /// A JSON value as its SQL column and, when that column cannot hold it exactly, its JSON
 /// text (the table in the module docs).
-pub fn encode(value: &Value) -> (ToSqlOutput<'_>, Option<String>) {
+pub(crate) fn encode(value: &Value) -> (ToSqlOutput<'_>, Option<String>) {
     let borrowed = ToSqlOutput::Borrowed;
     match value {
         Value::Null => (borrowed(ValueRef::Null), None),
@@ -293,7 +293,7 @@ pub fn encode(value: &Value) -> (ToSqlOutput<'_>, Option<String>) {
 }
 
 /// The inverse of [`encode`]: the JSON value of a stored column and its `_json` companion.
-pub fn decode(column: ValueRef<'_>, json: Option<&str>) -> Value {
+pub(crate) fn decode(column: ValueRef<'_>, json: Option<&str>) -> Value {
     if let Some(text) = json {
         return match text {
             "NaN" => float_value(f64::NAN),
@@ -328,13 +328,13 @@ fn push_row(columns: &mut Columns, row: &rusqlite::Row<'_>) -> rusqlite::Result<
 }
 
 /// The reading side: queries, on their own connection (WAL lets them run beside the writer).
-pub struct Reader {
+pub(crate) struct Reader {
     conn: Connection,
 }
 
 impl Reader {
     /// Opens the file for reading; the writer must have created it.
-    pub fn open(path: &Path) -> Result<Reader, String> {
+    pub(crate) fn open(path: &Path) -> Result<Reader, String> {
         let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         Ok(Reader { conn })
     }
@@ -347,7 +347,7 @@ impl Reader {
     }
 
     /// Every row of `codename` with `from ≤ time ≤ to`, in time order.
-    pub fn rows(&self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
+    pub(crate) fn rows(&self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
         let mut columns = Columns::default();
         let Some(id) = self.id(codename)? else {
             return Ok(columns);
@@ -370,7 +370,7 @@ impl Reader {
 
     /// M4 of `codename` over `[from, to]`: one index scan, then the kept rows by rowid,
     /// both in one read transaction (one snapshot).
-    pub fn downsample(
+    pub(crate) fn downsample(
         &self,
         codename: &str,
         from: f64,
@@ -442,7 +442,7 @@ impl Reader {
     }
 
     /// Every codename with stored rows, by name.
-    pub fn codenames(&self) -> Result<Vec<CodenameInfo>, String> {
+    pub(crate) fn codenames(&self) -> Result<Vec<CodenameInfo>, String> {
         let mut stmt = self
             .conn
             .prepare_cached(
