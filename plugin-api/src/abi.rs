@@ -213,8 +213,9 @@ pub struct HostApi {
     /// `{"code","message","data"}` JSON in `*reply` (host-owned buffer either way), or
     /// another non-OK status when it refuses the call itself (reason in `last_error`;
     /// `*reply` is then an empty or host-owned buffer, released as usual). Blocks
-    /// the calling thread: call it from a command that is not `inline`, from `init` only for
-    /// core commands, or from the plugin's own threads.
+    /// the calling thread: call it from a command that is not `inline` or from the plugin's
+    /// own threads. The host refuses it on its async workers (an `inline` command) and until
+    /// every plugin is initialised (so not from `init`).
     pub call: unsafe extern "C" fn(
         ctx: *const HostCtx,
         method: StrRef,

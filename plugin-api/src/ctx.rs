@@ -241,8 +241,9 @@ impl Ctx {
     /// [`codes::INTERNAL_ERROR`] whose message says why. Non-finite floats in the result
     /// arrive as the tags of [`crate::float`].
     ///
-    /// It blocks the calling thread: call it from a command that is not `inline`, from
-    /// `init` only for core commands, or from the plugin's own threads.
+    /// It blocks the calling thread: call it from a command that is not `inline` or from
+    /// the plugin's own threads. The host refuses it from an `inline` command (its async
+    /// workers must not block) and until every plugin is initialised (so not from `init`).
     pub fn call(&self, method: &str, params: &Value) -> Result<Value, CommandError> {
         if !covers(self.struct_size(), field_end!(call, usize)) {
             return Err(CommandError::new(self.too_old("call").0).with_code(codes::INTERNAL_ERROR));

@@ -14,6 +14,7 @@
 //! - [`codes`] and [`topics`]: the error codes and topic names host and plugins share.
 //! - [`float`]: how `NaN` and `Infinity` cross the boundary (strict JSON has neither).
 //! - [`guard`]: the panic-catching bodies of the generated `extern "C"` thunks.
+//! - [`params`]: [`NoParams`], the params of a command that takes none.
 //! - [`testing`]: [`testing::MockHost`], a real host table in-process for a plugin's tests.
 //! - [`plugin!`] and [`export_dylib!`]: the two registration macros.
 //!
@@ -27,12 +28,14 @@ pub mod float;
 pub mod guard;
 mod macros;
 mod panic;
+pub mod params;
 pub mod testing;
 pub mod topics;
 
 pub use ctx::{unix_now, Ctx, Event, HostError, Level, Point};
 pub use error::CommandError;
 pub use float::{as_float, float_value};
+pub use params::NoParams;
 pub use serde;
 pub use serde_json::{self, json, Value};
 

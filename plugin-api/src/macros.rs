@@ -31,7 +31,7 @@
 ///
 /// use labsocket_plugin_api::serde::{Deserialize, Serialize};
 /// use labsocket_plugin_api::testing::MockHost;
-/// use labsocket_plugin_api::{json, plugin, CommandError, Ctx};
+/// use labsocket_plugin_api::{json, plugin, CommandError, Ctx, NoParams};
 ///
 /// #[derive(Deserialize)]
 /// # #[serde(crate = "labsocket_plugin_api::serde")]
@@ -71,7 +71,7 @@
 ///     Ok(rows.iter().filter(|row| **row == query.codename).cloned().collect())
 /// }
 ///
-/// fn flush(history: &History, _ctx: &Ctx, _: ()) -> Result<Flushed, CommandError> {
+/// fn flush(history: &History, _ctx: &Ctx, _: NoParams) -> Result<Flushed, CommandError> {
 ///     Ok(Flushed { rows: history.rows.lock().unwrap().drain(..).count() })
 /// }
 ///
@@ -93,7 +93,7 @@
 ///     commands: {
 ///         "history.query" => query [read_only]: "Rows of a codename",
 ///         "history.flush" => flush [inline, read_only]
-///             (params: "null", result: "{\"rows\": int}"): "Writes buffered rows now",
+///             (params: "{}", result: "{\"rows\": int}"): "Writes buffered rows now",
 ///         "history.record" => record
 ///             (params: "codename", annotations: "{\"pyminer\": {}}"): "Records a row",
 ///     }
@@ -106,7 +106,7 @@
 /// assert_eq!(mock.command(&DESCRIPTOR, "history.query", json!({"codename": "a"})), Ok(json!(["a"])));
 /// let error = mock.command(&DESCRIPTOR, "history.query", json!({"codename": 5})).unwrap_err();
 /// assert_eq!(error.code, labsocket_plugin_api::codes::INVALID_PARAMS);
-/// assert_eq!(mock.command(&DESCRIPTOR, "history.flush", json!(null)), Ok(json!({"rows": 1})));
+/// assert_eq!(mock.command(&DESCRIPTOR, "history.flush", json!({})), Ok(json!({"rows": 1})));
 /// mock.shutdown(&DESCRIPTOR).unwrap();
 /// assert_eq!(mock.logs().last().unwrap().1, "0 rows left");
 /// # }
@@ -139,7 +139,8 @@
 /// - Each command: `"name" => handler [flags] (meta): "description"`, where
 ///   - `handler` is `fn(&Ctx, P) -> Result<R, CommandError>` (with state
 ///     `fn(&T, &Ctx, P) -> ...`), `P: DeserializeOwned`, `R: Serialize` (`Value`, `Value`
-///     is the 1.0 form). Params that do not fit `P` are answered with
+///     is the 1.0 form; [`NoParams`](crate::NoParams) for none). Params that do not fit `P`
+///     are answered with
 ///     [`INVALID_PARAMS`](crate::codes::INVALID_PARAMS) naming the field path, e.g.
 ///     `invalid params: name: invalid type: integer `5`, expected a string`. For `f64`
 ///     fields that may be `NaN`/`Infinity` see [`crate::float::serde_f64`].

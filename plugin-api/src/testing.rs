@@ -303,6 +303,10 @@ impl MockHost {
     ///
     /// `descriptor` must be one that [`crate::plugin!`] generated (its pointers are
     /// followed); see [`MockHost::command`].
+    ///
+    /// # Panics
+    /// When a command's `annotations` are not a JSON object (also checked by
+    /// [`MockHost::command`] and [`MockHost::shutdown`]).
     pub fn init(&self, descriptor: &'static PluginDescriptor, config: Value) -> Result<(), String> {
         check_descriptor(descriptor);
         let Some(init) = descriptor.init else {
@@ -426,12 +430,39 @@ impl Drop for MockHost {
     }
 }
 
-/// Refuses what is plainly not a labsocket descriptor.
+/// Refuses what is plainly not a labsocket descriptor, and annotations that are not a JSON
+/// object (a mistake the compiler cannot see in `plugin!`'s string).
 fn check_descriptor(descriptor: &PluginDescriptor) {
     assert_eq!(
         descriptor.magic, ABI_MAGIC,
         "not a labsocket plugin descriptor (wrong magic)"
     );
+    let meta_end = offset_of!(PluginDescriptor, command_meta) + size_of::<usize>();
+    if (descriptor.struct_size as usize) < meta_end
+        || descriptor.command_meta.is_null()
+        || descriptor.n_commands == 0
+    {
+        return;
+    }
+    // SAFETY: a `plugin!` descriptor has `n_commands` static entries in both tables.
+    let (commands, metas) = unsafe {
+        (
+            std::slice::from_raw_parts(descriptor.commands, descriptor.n_commands),
+            std::slice::from_raw_parts(descriptor.command_meta, descriptor.n_commands),
+        )
+    };
+    for (command, meta) in commands.iter().zip(metas) {
+        let annotations = text(meta.annotations);
+        if annotations.is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<Value>(&annotations);
+        assert!(
+            matches!(parsed, Ok(Value::Object(_))),
+            "the annotations of command {} are not a JSON object: {annotations}",
+            text(command.name)
+        );
+    }
 }
 
 /// A static or call-borrowed StrRef as text.

@@ -70,7 +70,7 @@ mod typed {
     use std::collections::BTreeMap;
 
     use labsocket_plugin_api::float::serde_f64;
-    use labsocket_plugin_api::{plugin, CommandError, Ctx, Event};
+    use labsocket_plugin_api::{plugin, CommandError, Ctx, Event, NoParams};
     use serde::{Deserialize, Serialize};
 
     #[derive(Deserialize)]
@@ -123,6 +123,10 @@ mod typed {
         .map_err(|e| CommandError::new(e.0))
     }
 
+    fn none(_: &Ctx, _: NoParams) -> Result<&'static str, CommandError> {
+        Ok("none")
+    }
+
     fn shutdown(ctx: &Ctx) -> Result<(), String> {
         if ctx.is_stopping() {
             Ok(())
@@ -141,6 +145,7 @@ mod typed {
             "t.plain" => plain: "Echoes a plain f64",
             "t.unserialisable" => unserialisable (result: "never"): "Fails to serialise",
             "t.watch" => self::watch (annotations: "{\"pyminer\": {}}", params: "topic"): "Subscribes",
+            "t.none" => none: "Takes no params",
         }
     }
 }
@@ -231,6 +236,25 @@ mod uninit {
     }
 }
 
+/// The smallest plugin: no commands, no hooks.
+mod empty {
+    labsocket_plugin_api::plugin! { name: "empty", commands: {} }
+}
+
+/// A plugin whose annotations are not JSON: the test kit says so.
+mod bad_annotations {
+    use labsocket_plugin_api::{plugin, CommandError, Ctx, NoParams};
+
+    fn nothing(_: &Ctx, _: NoParams) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    plugin! {
+        name: "bad_annotations",
+        commands: { "x.nothing" => nothing (annotations: "{oops"): "Does nothing" }
+    }
+}
+
 fn text(value: labsocket_plugin_api::abi::StrRef) -> String {
     // SAFETY: descriptor strings are statics of this test binary.
     String::from_utf8(unsafe { value.as_bytes() }.to_vec()).unwrap()
@@ -311,6 +335,22 @@ fn descriptors_carry_identity_commands_and_1_1_metadata() {
     for descriptor in [&old::DESCRIPTOR, &typed::DESCRIPTOR, &stateful::DESCRIPTOR] {
         assert!(registered.iter().any(|d| std::ptr::eq(*d, descriptor)));
     }
+}
+
+#[test]
+fn a_plugin_without_commands_or_hooks_is_a_valid_descriptor() {
+    assert_eq!(text(empty::DESCRIPTOR.name), "empty");
+    assert_eq!(empty::DESCRIPTOR.n_commands, 0);
+    assert!(empty::DESCRIPTOR.init.is_none() && empty::DESCRIPTOR.shutdown.is_none());
+    let mock = MockHost::new();
+    assert_eq!(mock.init(&empty::DESCRIPTOR, json!({})), Ok(()));
+    assert_eq!(
+        mock.command(&empty::DESCRIPTOR, "x", json!(null))
+            .unwrap_err()
+            .code,
+        codes::METHOD_NOT_FOUND
+    );
+    assert_eq!(mock.shutdown(&empty::DESCRIPTOR), Ok(()));
 }
 
 #[test]
@@ -785,6 +825,31 @@ fn a_1_0_host_table_is_never_read_past_its_end() {
             "host refused emit (status {})",
             status::BAD_REQUEST
         )))
+    );
+}
+
+#[test]
+#[should_panic(expected = "the annotations of command x.nothing are not a JSON object: {oops")]
+fn the_test_kit_refuses_annotations_that_are_not_a_json_object() {
+    let _ = MockHost::new().command(&bad_annotations::DESCRIPTOR, "x.nothing", json!({}));
+}
+
+#[test]
+fn no_params_commands_accept_null_and_empty_containers() {
+    let mock = MockHost::new();
+    for empty in [json!(null), json!({}), json!([])] {
+        assert_eq!(
+            mock.command(&typed::DESCRIPTOR, "t.none", empty),
+            Ok(json!("none"))
+        );
+    }
+    let error = mock
+        .command(&typed::DESCRIPTOR, "t.none", json!([1]))
+        .unwrap_err();
+    assert_eq!(error.code, codes::INVALID_PARAMS);
+    assert_eq!(
+        error.message,
+        "invalid params: invalid length 1, expected no params: null, {} or []"
     );
 }
 
