@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, Value};
+use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, NoParams, Value};
 
 pub use config::{Config, RecordEntry, StoreKind};
 pub use query::QueryParams;
@@ -222,14 +222,18 @@ fn query_command(
     history.query(&params)
 }
 
-fn codenames_command(history: &History, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn codenames_command(
+    history: &History,
+    _ctx: &Ctx,
+    _params: NoParams,
+) -> Result<Value, CommandError> {
     history.codenames()
 }
 
-fn stats_command(history: &History, _ctx: &Ctx, _params: Value) -> Result<Stats, CommandError> {
+fn stats_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
     history.stats()
 }
 
-fn flush_command(history: &History, _ctx: &Ctx, _params: Value) -> Result<Stats, CommandError> {
+fn flush_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
     history.flush()
 }

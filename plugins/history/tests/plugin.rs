@@ -129,6 +129,15 @@ fn the_plugin_records_points_events_and_answers_its_commands() {
         assert!(err.message.contains(expected), "{params}: {}", err.message);
     }
 
+    // The commands without params take null, {} or [] and refuse anything else.
+    for command in ["history.codenames", "history.stats"] {
+        assert!(mock.command(descriptor, command, json!([])).is_ok());
+        let err = mock
+            .command(descriptor, command, json!({"x": 1}))
+            .unwrap_err();
+        assert_eq!(err.code, codes::INVALID_PARAMS, "{command}: {err}");
+    }
+
     // history.flush answers once queued points are committed.
     mock.publish(topics::POINTS, json!({"t": [5.0, 22]}), 1004.0);
     let stats = mock
