@@ -281,8 +281,9 @@ fn disabled_and_unreachable_postgres() {
 struct TempPostgres {
     dir: tempfile::TempDir,
     port: u16,
-    /// `postgres`, or `runuser` running it; reaped on drop.
-    child: std::process::Child,
+    root: bool,
+    /// `postgres`, or `runuser` running it, while the server runs.
+    child: Option<std::process::Child>,
 }
 
 impl TempPostgres {
@@ -293,20 +294,7 @@ impl TempPostgres {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
         let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-        // PostgreSQL refuses to run as root: then run it as the postgres user.
-        let command = |program: &str| {
-            let mut command = if root {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--", program]);
-                c
-            } else {
-                Command::new(program)
-            };
-            command.stdout(Stdio::null()).stderr(Stdio::null());
-            command
-        };
         if root {
             let status = Command::new("chown")
                 .args(["postgres"])
@@ -315,45 +303,67 @@ impl TempPostgres {
                 .unwrap();
             assert!(status.success());
         }
-        let status = command("initdb")
-            .args(["-A", "trust", "-U", "lab", "--no-sync", "-D"])
-            .arg(&data)
-            .status()
-            .unwrap();
-        assert!(status.success(), "initdb failed");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = command("postgres")
-            .arg("-D")
-            .arg(&data)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-F", "-k"])
-            .arg(dir.path())
-            .spawn()
+        let mut server = TempPostgres {
+            dir,
+            port,
+            root,
+            child: None,
+        };
+        let status = server
+            .command("initdb")
+            .args(["-A", "trust", "-U", "lab", "--no-sync", "-D"])
+            .arg(server.dir.path().join("data"))
+            .status()
             .unwrap();
-        let server = TempPostgres { dir, port, child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let url = format!("host=127.0.0.1 port={port} user=lab dbname=postgres");
-        while postgres::Client::connect(&url, postgres::NoTls).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "postgres did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert!(status.success(), "initdb failed");
+        server.run();
         Some(server)
     }
 
-    fn url(&self) -> String {
-        format!("postgres://lab@127.0.0.1:{}/postgres", self.port)
+    /// PostgreSQL refuses to run as root: then it runs as the postgres user.
+    fn command(&self, program: &str) -> Command {
+        let mut command = if self.root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", program]);
+            c
+        } else {
+            Command::new(program)
+        };
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        command
     }
-}
 
-impl Drop for TempPostgres {
-    fn drop(&mut self) {
-        // The postmaster's PID is the first line of postmaster.pid; SIGQUIT stops it at once.
+    /// Starts the server on its port and waits until it takes connections.
+    fn run(&mut self) {
+        let child = self
+            .command("postgres")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-F", "-k"])
+            .arg(self.dir.path())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("host=127.0.0.1 port={} user=lab dbname=postgres", self.port);
+        while postgres::Client::connect(&url, postgres::NoTls).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not start on port {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server at once (SIGQUIT to the postmaster, whose PID is the first line of
+    /// postmaster.pid) and waits until it is gone.
+    fn stop(&mut self) {
         let pid_file = self.dir.path().join("data").join("postmaster.pid");
         if let Ok(text) = std::fs::read_to_string(pid_file) {
             if let Some(pid) = text.lines().next() {
@@ -365,14 +375,26 @@ impl Drop for TempPostgres {
                 }
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://lab@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
 #[test]
 fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
-    let Some(server) = TempPostgres::start() else {
+    let Some(mut server) = TempPostgres::start() else {
         eprintln!("PostgreSQL is not installed here: the postgres store was not exercised");
         return;
     };
@@ -442,6 +464,29 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
             {"codename": "types", "first": 0.0, "last": 11.0, "rows": values.len()},
         ])
     );
+    // The server goes away: rows are kept and retried, then written once it is back.
+    server.stop();
+    feeder.push(json!({"outage": [1, 1], "types": [99, 99]}), 3000.0, 0);
+    let err = history.flush().unwrap_err();
+    assert!(
+        err.message.contains("2 rows are kept for retry"),
+        "{}",
+        err.message
+    );
+    let stats = history.stats().unwrap();
+    assert!(stats.write_errors >= 1 && stats.buffered == 2, "{stats:?}");
+    server.run();
+    let stats = history.flush().unwrap();
+    assert_eq!(
+        stats.rows_written as usize,
+        values.len() + 2_000 + 2,
+        "{stats:?}"
+    );
+    let reply = query(
+        &history,
+        json!({"codenames": ["outage"], "from": 0, "to": 5000}),
+    );
+    assert_eq!(reply["outage"]["y"], json!([1]));
     history.stop();
     // Restart with retention: every row is from 1970, so all go; the schema stays.
     let history = History::open(
@@ -451,7 +496,7 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
     )
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while history.stats().unwrap().rows_deleted_by_retention < (values.len() + 2_000) as u64 {
+    while history.stats().unwrap().rows_deleted_by_retention < (values.len() + 2_002) as u64 {
         assert!(Instant::now() < deadline, "retention did not run");
         std::thread::sleep(Duration::from_millis(10));
     }

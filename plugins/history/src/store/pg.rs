@@ -142,6 +142,20 @@ impl Connection {
         };
         Ok(self.client.insert(client))
     }
+
+    /// Runs `op`; when it failed because the connection was lost (the server restarted),
+    /// reconnects and runs it once more. A failed transaction was rolled back, so the retry
+    /// is safe.
+    fn retrying<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Client) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let first = op(self.client()?);
+        match first {
+            Err(_) if self.client.as_ref().is_some_and(Client::is_closed) => op(self.client()?),
+            other => other,
+        }
+    }
 }
 
 /// `y` as a number for plots (the `y_num` column).
@@ -175,115 +189,187 @@ impl Writer {
     /// Writes `rows` in one transaction (one array insert); rows without a finite time are
     /// skipped. Returns how many were written.
     pub(crate) fn write(&mut self, rows: &[Row]) -> Result<usize, String> {
-        let result = self.write_transaction(rows);
+        let cache = &mut self.ids;
+        let result = self.conn.retrying(|client| write_rows(client, cache, rows));
         if result.is_err() {
             self.ids.clear();
         }
         result
     }
 
-    fn write_transaction(&mut self, rows: &[Row]) -> Result<usize, String> {
-        let rows: Vec<&Row> = rows.iter().filter(|r| r.time.is_finite()).collect();
-        let mut tx = self
-            .conn
-            .client()?
-            .transaction()
-            .map_err(pg_error("begin"))?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id = match self.ids.get(&row.codename) {
-                Some(id) => *id,
-                None => {
-                    // DO UPDATE (a no-op) so RETURNING gives the id of an existing row too.
-                    let id: i32 = tx
-                        .query_one(
-                            "INSERT INTO codenames (codename) VALUES ($1) \
-                             ON CONFLICT (codename) DO UPDATE SET codename = EXCLUDED.codename \
-                             RETURNING id",
-                            &[&row.codename],
-                        )
-                        .map_err(pg_error("insert codename"))?
-                        .get(0);
-                    self.ids.insert(row.codename.clone(), id);
-                    id
-                }
-            };
-            ids.push(id);
-        }
-        let times: Vec<f64> = rows.iter().map(|r| r.time).collect();
-        let xs: Vec<&Value> = rows.iter().map(|r| &r.x).collect();
-        let ys: Vec<&Value> = rows.iter().map(|r| &r.y).collect();
-        let nums: Vec<Option<f64>> = rows.iter().map(|r| numeric(&r.y)).collect();
-        tx.execute(
-            "INSERT INTO points (codename_id, time, x, y, y_num) \
-             SELECT * FROM unnest($1::int4[], $2::float8[], $3::jsonb[], $4::jsonb[], $5::float8[])",
-            &[&ids, &times, &xs, &ys, &nums],
-        )
-        .map_err(pg_error("insert"))?;
-        let mut added: HashMap<i32, (i64, f64, f64)> = HashMap::new();
-        for (id, time) in ids.iter().zip(&times) {
-            let entry = added.entry(*id).or_insert((0, *time, *time));
-            entry.0 += 1;
-            entry.1 = entry.1.min(*time);
-            entry.2 = entry.2.max(*time);
-        }
-        let (c_ids, counts, firsts, lasts): (Vec<i32>, Vec<i64>, Vec<f64>, Vec<f64>) = added
-            .into_iter()
-            .map(|(id, (n, first, last))| (id, n, first, last))
-            .fold(Default::default(), |mut acc, (id, n, f, l)| {
-                acc.0.push(id);
-                acc.1.push(n);
-                acc.2.push(f);
-                acc.3.push(l);
-                acc
-            });
-        tx.execute(
-            "UPDATE codenames c SET rows = c.rows + u.n, first = LEAST(c.first, u.f), \
-             last = GREATEST(c.last, u.l) \
-             FROM unnest($1::int4[], $2::int8[], $3::float8[], $4::float8[]) AS u(id, n, f, l) \
-             WHERE c.id = u.id",
-            &[&c_ids, &counts, &firsts, &lasts],
-        )
-        .map_err(pg_error("update codenames"))?;
-        tx.commit().map_err(pg_error("commit"))?;
-        Ok(rows.len())
-    }
-
     /// Deletes every row older than `cutoff`, one codename per transaction.
     pub(crate) fn delete_before(&mut self, cutoff: f64) -> Result<u64, String> {
-        let client = self.conn.client()?;
-        let ids: Vec<i32> = client
-            .query("SELECT id FROM codenames WHERE first < $1", &[&cutoff])
-            .map_err(pg_error("retention"))?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        let mut deleted = 0;
-        for id in ids {
-            let mut tx = client.transaction().map_err(pg_error("retention"))?;
-            let n = tx
-                .execute(
-                    "DELETE FROM points WHERE codename_id = $1 AND time < $2",
-                    &[&id, &cutoff],
-                )
-                .map_err(pg_error("retention"))?;
-            tx.execute(
-                "UPDATE codenames SET rows = rows - $2, \
-                 first = (SELECT min(time) FROM points WHERE codename_id = $1), \
-                 last = (SELECT max(time) FROM points WHERE codename_id = $1) WHERE id = $1",
-                &[&id, &(n as i64)],
+        self.conn.retrying(|client| delete_before(client, cutoff))
+    }
+}
+
+/// One transaction: new codenames, the rows as one array insert, the counters.
+fn write_rows(
+    client: &mut Client,
+    cache: &mut HashMap<String, i32>,
+    rows: &[Row],
+) -> Result<usize, String> {
+    let rows: Vec<&Row> = rows.iter().filter(|r| r.time.is_finite()).collect();
+    let mut tx = client.transaction().map_err(pg_error("begin"))?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id = match cache.get(&row.codename) {
+            Some(id) => *id,
+            None => {
+                // DO UPDATE (a no-op) so RETURNING gives the id of an existing row too.
+                let id: i32 = tx
+                    .query_one(
+                        "INSERT INTO codenames (codename) VALUES ($1) \
+                         ON CONFLICT (codename) DO UPDATE SET codename = EXCLUDED.codename \
+                         RETURNING id",
+                        &[&row.codename],
+                    )
+                    .map_err(pg_error("insert codename"))?
+                    .get(0);
+                cache.insert(row.codename.clone(), id);
+                id
+            }
+        };
+        ids.push(id);
+    }
+    let times: Vec<f64> = rows.iter().map(|r| r.time).collect();
+    let xs: Vec<&Value> = rows.iter().map(|r| &r.x).collect();
+    let ys: Vec<&Value> = rows.iter().map(|r| &r.y).collect();
+    let nums: Vec<Option<f64>> = rows.iter().map(|r| numeric(&r.y)).collect();
+    tx.execute(
+        "INSERT INTO points (codename_id, time, x, y, y_num) \
+         SELECT * FROM unnest($1::int4[], $2::float8[], $3::jsonb[], $4::jsonb[], $5::float8[])",
+        &[&ids, &times, &xs, &ys, &nums],
+    )
+    .map_err(pg_error("insert"))?;
+    let mut added: HashMap<i32, (i64, f64, f64)> = HashMap::new();
+    for (id, time) in ids.iter().zip(&times) {
+        let entry = added.entry(*id).or_insert((0, *time, *time));
+        entry.0 += 1;
+        entry.1 = entry.1.min(*time);
+        entry.2 = entry.2.max(*time);
+    }
+    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, (n, first, last)) in added {
+        columns.0.push(id);
+        columns.1.push(n);
+        columns.2.push(first);
+        columns.3.push(last);
+    }
+    tx.execute(
+        "UPDATE codenames c SET rows = c.rows + u.n, first = LEAST(c.first, u.f), \
+         last = GREATEST(c.last, u.l) \
+         FROM unnest($1::int4[], $2::int8[], $3::float8[], $4::float8[]) AS u(id, n, f, l) \
+         WHERE c.id = u.id",
+        &[&columns.0, &columns.1, &columns.2, &columns.3],
+    )
+    .map_err(pg_error("update codenames"))?;
+    tx.commit().map_err(pg_error("commit"))?;
+    Ok(rows.len())
+}
+
+/// Retention on one connection (see [`Writer::delete_before`]).
+fn delete_before(client: &mut Client, cutoff: f64) -> Result<u64, String> {
+    let ids: Vec<i32> = client
+        .query("SELECT id FROM codenames WHERE first < $1", &[&cutoff])
+        .map_err(pg_error("retention"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut deleted = 0;
+    for id in ids {
+        let mut tx = client.transaction().map_err(pg_error("retention"))?;
+        let n = tx
+            .execute(
+                "DELETE FROM points WHERE codename_id = $1 AND time < $2",
+                &[&id, &cutoff],
             )
             .map_err(pg_error("retention"))?;
-            tx.commit().map_err(pg_error("retention"))?;
-            deleted += n;
-        }
-        Ok(deleted)
+        tx.execute(
+            "UPDATE codenames SET rows = rows - $2, \
+             first = (SELECT min(time) FROM points WHERE codename_id = $1), \
+             last = (SELECT max(time) FROM points WHERE codename_id = $1) WHERE id = $1",
+            &[&id, &(n as i64)],
+        )
+        .map_err(pg_error("retention"))?;
+        tx.commit().map_err(pg_error("retention"))?;
+        deleted += n;
     }
+    Ok(deleted)
 }
 
 /// The reading side, on its own connection.
 pub(crate) struct Reader {
     conn: Connection,
+}
+
+impl Reader {
+    pub(crate) fn open(connector: Connector) -> Result<Reader, String> {
+        let mut conn = Connection {
+            connector,
+            client: None,
+        };
+        conn.client()?;
+        Ok(Reader { conn })
+    }
+
+    /// Every row of `codename` with `from ≤ time ≤ to`, in time order.
+    pub(crate) fn rows(&mut self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
+        self.conn
+            .retrying(|client| rows(client, codename, from, to))
+    }
+
+    /// M4 of `codename` over `[from, to]`: a streamed index scan of `(ctid, time, y_num)`,
+    /// then the kept rows by ctid, in one repeatable-read transaction (so ctids stay put).
+    pub(crate) fn downsample(
+        &mut self,
+        codename: &str,
+        from: f64,
+        to: f64,
+        max_points: u64,
+    ) -> Result<Columns, String> {
+        self.conn
+            .retrying(|client| downsample(client, codename, from, to, max_points))
+    }
+
+    /// Every codename with stored rows, by name.
+    pub(crate) fn codenames(&mut self) -> Result<Vec<CodenameInfo>, String> {
+        self.conn.retrying(codenames)
+    }
+}
+
+fn codename_id(
+    client: &mut impl postgres::GenericClient,
+    codename: &str,
+) -> Result<Option<i32>, String> {
+    Ok(client
+        .query_opt("SELECT id FROM codenames WHERE codename = $1", &[&codename])
+        .map_err(pg_error("codename id"))?
+        .map(|row| row.get(0)))
+}
+
+fn rows(client: &mut Client, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
+    let mut columns = Columns::default();
+    let Some(id) = codename_id(client, codename)? else {
+        return Ok(columns);
+    };
+    for row in client
+        .query(
+            "SELECT time, x, y FROM points WHERE codename_id = $1 AND time >= $2 AND time <= $3 \
+             ORDER BY time",
+            &[&id, &from, &to],
+        )
+        .map_err(pg_error("query"))?
+    {
+        columns.time.push(row.get(0));
+        columns
+            .x
+            .push(row.get::<_, Option<Value>>(1).unwrap_or(Value::Null));
+        columns
+            .y
+            .push(row.get::<_, Option<Value>>(2).unwrap_or(Value::Null));
+    }
+    Ok(columns)
 }
 
 /// A `ctid` `(block,offset)` as one number for [`M4`], and back.
@@ -298,143 +384,94 @@ fn id_to_ctid(id: i64) -> String {
     format!("({},{})", id >> 16, id & 0xffff)
 }
 
-impl Reader {
-    pub(crate) fn open(connector: Connector) -> Result<Reader, String> {
-        let mut conn = Connection {
-            connector,
-            client: None,
-        };
-        conn.client()?;
-        Ok(Reader { conn })
-    }
+fn downsample(
+    client: &mut Client,
+    codename: &str,
+    from: f64,
+    to: f64,
+    max_points: u64,
+) -> Result<Columns, String> {
+    use postgres::fallible_iterator::FallibleIterator;
 
-    fn id(
-        client: &mut impl postgres::GenericClient,
-        codename: &str,
-    ) -> Result<Option<i32>, String> {
-        Ok(client
-            .query_opt("SELECT id FROM codenames WHERE codename = $1", &[&codename])
-            .map_err(pg_error("codename id"))?
-            .map(|row| row.get(0)))
-    }
-
-    /// Every row of `codename` with `from ≤ time ≤ to`, in time order.
-    pub(crate) fn rows(&mut self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
-        let client = self.conn.client()?;
-        let mut columns = Columns::default();
-        let Some(id) = Self::id(client, codename)? else {
-            return Ok(columns);
-        };
-        for row in client
-            .query(
-                "SELECT time, x, y FROM points WHERE codename_id = $1 AND time >= $2 AND time <= $3 \
-                 ORDER BY time",
-                &[&id, &from, &to],
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(pg_error("query"))?;
+    let mut columns = Columns::default();
+    let Some(id) = codename_id(&mut tx, codename)? else {
+        return Ok(columns);
+    };
+    let mut m4 = M4::new(from, to, max_points);
+    {
+        let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&id, &from, &to];
+        let mut rows = tx
+            .query_raw(
+                "SELECT ctid::text, time, y_num FROM points \
+                 WHERE codename_id = $1 AND time >= $2 AND time <= $3 ORDER BY time",
+                params,
             )
-            .map_err(pg_error("query"))?
-        {
-            columns.time.push(row.get(0));
-            columns.x.push(row.get::<_, Option<Value>>(1).unwrap_or(Value::Null));
-            columns.y.push(row.get::<_, Option<Value>>(2).unwrap_or(Value::Null));
-        }
-        Ok(columns)
-    }
-
-    /// M4 of `codename` over `[from, to]`: a streamed index scan of `(ctid, time, y_num)`,
-    /// then the kept rows by ctid, in one repeatable-read transaction (so ctids stay put).
-    pub(crate) fn downsample(
-        &mut self,
-        codename: &str,
-        from: f64,
-        to: f64,
-        max_points: u64,
-    ) -> Result<Columns, String> {
-        use postgres::fallible_iterator::FallibleIterator;
-
-        let client = self.conn.client()?;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
             .map_err(pg_error("query"))?;
-        let mut columns = Columns::default();
-        let Some(id) = Self::id(&mut tx, codename)? else {
-            return Ok(columns);
-        };
-        let mut m4 = M4::new(from, to, max_points);
-        {
-            let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&id, &from, &to];
-            let mut rows = tx
-                .query_raw(
-                    "SELECT ctid::text, time, y_num FROM points \
-                     WHERE codename_id = $1 AND time >= $2 AND time <= $3 ORDER BY time",
-                    params,
-                )
-                .map_err(pg_error("query"))?;
-            while let Some(row) = rows.next().map_err(pg_error("query"))? {
-                let ctid: &str = row.get(0);
-                let rowid = ctid_to_id(ctid)
-                    .ok_or_else(|| format!("history store: unexpected ctid {ctid}"))?;
-                m4.push(Scanned {
-                    rowid,
-                    time: row.get(1),
-                    y: row.get(2),
-                });
-            }
+        while let Some(row) = rows.next().map_err(pg_error("query"))? {
+            let ctid: &str = row.get(0);
+            let rowid =
+                ctid_to_id(ctid).ok_or_else(|| format!("history store: unexpected ctid {ctid}"))?;
+            m4.push(Scanned {
+                rowid,
+                time: row.get(1),
+                y: row.get(2),
+            });
         }
-        let kept = m4.finish();
-        let ctids: Vec<String> = kept.iter().map(|id| id_to_ctid(*id)).collect();
-        let order: HashMap<&str, usize> = ctids
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
-        let mut fetched: Vec<(usize, f64, Value, Value)> = tx
-            .query(
-                "SELECT ctid::text, time, x, y FROM points WHERE ctid = ANY($1::text[]::tid[])",
-                &[&ctids],
-            )
-            .map_err(pg_error("query"))?
-            .iter()
-            .filter_map(|row| {
-                let position = *order.get(row.get::<_, &str>(0))?;
-                Some((
-                    position,
-                    row.get(1),
-                    row.get::<_, Option<Value>>(2).unwrap_or(Value::Null),
-                    row.get::<_, Option<Value>>(3).unwrap_or(Value::Null),
-                ))
-            })
-            .collect();
-        tx.commit().map_err(pg_error("query"))?;
-        fetched.sort_by_key(|row| row.0);
-        for (_, time, x, y) in fetched {
-            columns.time.push(time);
-            columns.x.push(x);
-            columns.y.push(y);
-        }
-        Ok(columns)
     }
+    let ctids: Vec<String> = m4.finish().into_iter().map(id_to_ctid).collect();
+    let order: HashMap<&str, usize> = ctids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut fetched: Vec<(usize, f64, Value, Value)> = tx
+        .query(
+            "SELECT ctid::text, time, x, y FROM points WHERE ctid = ANY($1::text[]::tid[])",
+            &[&ctids],
+        )
+        .map_err(pg_error("query"))?
+        .iter()
+        .filter_map(|row| {
+            let position = *order.get(row.get::<_, &str>(0))?;
+            Some((
+                position,
+                row.get(1),
+                row.get::<_, Option<Value>>(2).unwrap_or(Value::Null),
+                row.get::<_, Option<Value>>(3).unwrap_or(Value::Null),
+            ))
+        })
+        .collect();
+    tx.commit().map_err(pg_error("query"))?;
+    fetched.sort_by_key(|row| row.0);
+    for (_, time, x, y) in fetched {
+        columns.time.push(time);
+        columns.x.push(x);
+        columns.y.push(y);
+    }
+    Ok(columns)
+}
 
-    /// Every codename with stored rows, by name.
-    pub(crate) fn codenames(&mut self) -> Result<Vec<CodenameInfo>, String> {
-        let client = self.conn.client()?;
-        Ok(client
-            .query(
-                "SELECT codename, first, last, rows FROM codenames WHERE rows > 0 ORDER BY codename",
-                &[],
-            )
-            .map_err(pg_error("codenames"))?
-            .iter()
-            .map(|row| CodenameInfo {
-                codename: row.get(0),
-                first: row.get(1),
-                last: row.get(2),
-                rows: row.get(3),
-            })
-            .collect())
-    }
+fn codenames(client: &mut Client) -> Result<Vec<CodenameInfo>, String> {
+    Ok(client
+        .query(
+            "SELECT codename, first, last, rows FROM codenames WHERE rows > 0 ORDER BY codename",
+            &[],
+        )
+        .map_err(pg_error("codenames"))?
+        .iter()
+        .map(|row| CodenameInfo {
+            codename: row.get(0),
+            first: row.get(1),
+            last: row.get(2),
+            rows: row.get(3),
+        })
+        .collect())
 }
 
 #[cfg(test)]
