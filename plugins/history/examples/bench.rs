@@ -8,6 +8,8 @@
 //! - recorder: `points` events pushed through `Feeder::push` as the host's delivery thread
 //!   would (payloads built beforehand: building them is the host's cost), timed until
 //!   `flush` returns with every row committed. Run with 1 and with 10 points per event.
+//! - queries: `history.query` latency on one codename of ROWS rows (M4 to 2000 points over
+//!   all of it; raw rows of a tenth of it).
 //!
 //! Goal (task brief): recorder ≥ 50% of the floor and ≥ 200,000 points/s. Three interleaved
 //! rounds, best of each, with the CPU time per row: on a busy machine the wall rates swing,
@@ -16,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use history::{Config, History, Log};
+use history::{Config, History, Log, QueryParams};
 use serde_json::{json, Map, Value};
 
 const BATCH: usize = 10_000;
@@ -61,6 +63,33 @@ fn main() {
             100.0 * total / floor
         );
     }
+    queries(rows, &point);
+}
+
+/// Query latency on one codename holding `rows` rows: M4 over all of it, and raw rows.
+fn queries(rows: usize, point: &dyn Fn(usize) -> (f64, f64)) {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(&config(), dir.path(), quiet_log()).unwrap();
+    let mut feeder = history.feeder().unwrap();
+    for i in 0..rows {
+        let (x, y) = point(i);
+        feeder.push(json!({"one": [x, y]}), x, 0);
+    }
+    history.flush().unwrap();
+    let (from, to) = (point(0).0, point(rows - 1).0);
+    let timed = |params: Value| {
+        let params: QueryParams = serde_json::from_value(params).unwrap();
+        let started = Instant::now();
+        let reply = history.query(&params).unwrap();
+        let n = reply["one"]["time"].as_array().unwrap().len();
+        (started.elapsed().as_secs_f64() * 1e3, n)
+    };
+    let (ms, n) = timed(json!({"codenames": ["one"], "from": from, "to": to, "max_points": 2000}));
+    println!("query     M4 of {rows} rows to max_points 2000: {ms:.0} ms ({n} rows back)");
+    let tenth = point(rows / 10).0;
+    let (ms, n) = timed(json!({"codenames": ["one"], "from": from, "to": tenth}));
+    println!("query     raw rows of a tenth of the range: {ms:.0} ms ({n} rows back)");
+    history.stop();
 }
 
 /// CPU seconds (user + system) this process has used, from /proc/self/stat (Linux; 0 elsewhere).
