@@ -8,6 +8,8 @@
 //! - recorder: `points` events pushed through `Feeder::push` as the host's delivery thread
 //!   would (payloads built beforehand: building them is the host's cost), timed until
 //!   `flush` returns with every row committed. Run with 1 and with 10 points per event.
+//! - postgres (only with `HISTORY_BENCH_POSTGRES_URL=postgres://...`): the recorder into
+//!   that server, 10 points per event.
 //! - queries: `history.query` latency on one codename of ROWS rows (M4 to 2000 points over
 //!   all of it; raw rows of a tenth of it).
 //!
@@ -64,6 +66,36 @@ fn main() {
         );
     }
     queries(rows, &point);
+    if let Ok(url) = std::env::var("HISTORY_BENCH_POSTGRES_URL") {
+        postgres(&url, rows, &names, &point);
+    }
+}
+
+/// The recorder into PostgreSQL (10 points per event), when HISTORY_BENCH_POSTGRES_URL
+/// names a server whose `points`/`codenames` tables may be used.
+fn postgres(url: &str, rows: usize, names: &[String], point: &dyn Fn(usize) -> (f64, f64)) {
+    let config = Config::from_json(json!({
+        "store": "postgres", "url": url, "retention_days": 0, "max_buffered_points": 100_000_000
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(&config, dir.path(), quiet_log()).unwrap();
+    let mut feeder = history.feeder().unwrap();
+    let events = events(rows, names, 10, point);
+    let cpu = cpu_secs();
+    let started = Instant::now();
+    for (payload, time) in events {
+        feeder.push(payload, time, 0);
+    }
+    let stats = history.flush().unwrap();
+    let total = started.elapsed().as_secs_f64();
+    let used = (cpu_secs() - cpu) / rows as f64 * 1e6;
+    assert_eq!(stats.rows_written as usize, rows, "{stats:?}");
+    println!(
+        "postgres  (10 points/event, push→commit): {:>9.0} points/s, CPU {used:.2} µs/point in this process",
+        rows as f64 / total
+    );
+    history.stop();
 }
 
 /// Query latency on one codename holding `rows` rows: M4 over all of it, and raw rows.
@@ -90,6 +122,27 @@ fn queries(rows: usize, point: &dyn Fn(usize) -> (f64, f64)) {
     let (ms, n) = timed(json!({"codenames": ["one"], "from": from, "to": tenth}));
     println!("query     raw rows of a tenth of the range: {ms:.0} ms ({n} rows back)");
     history.stop();
+}
+
+/// `points` event payloads of `per_event` points each, with their set times.
+fn events(
+    rows: usize,
+    names: &[String],
+    per_event: usize,
+    point: &dyn Fn(usize) -> (f64, f64),
+) -> Vec<(Value, f64)> {
+    (0..rows)
+        .step_by(per_event)
+        .map(|first| {
+            let mut payload = Map::new();
+            let (time, _) = point(first);
+            for j in first..(first + per_event).min(rows) {
+                let (x, y) = point(j);
+                payload.insert(names[j % names.len()].clone(), json!([x, y]));
+            }
+            (Value::Object(payload), time)
+        })
+        .collect()
 }
 
 /// CPU seconds (user + system) this process has used, from /proc/self/stat (Linux; 0 elsewhere).
@@ -166,18 +219,7 @@ fn recorder(
     let dir = tempfile::tempdir().unwrap();
     let history = History::open(&config(), dir.path(), quiet_log()).unwrap();
     let mut feeder = history.feeder().unwrap();
-    let events: Vec<(Value, f64)> = (0..rows)
-        .step_by(per_event)
-        .map(|first| {
-            let mut payload = Map::new();
-            let (time, _) = point(first);
-            for j in first..(first + per_event).min(rows) {
-                let (x, y) = point(j);
-                payload.insert(names[j % names.len()].clone(), json!([x, y]));
-            }
-            (Value::Object(payload), time)
-        })
-        .collect();
+    let events = events(rows, names, per_event, point);
     let cpu = cpu_secs();
     let started = Instant::now();
     for (payload, time) in events {

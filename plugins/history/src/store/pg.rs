@@ -39,6 +39,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use labsocket_plugin_api::as_float;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 
@@ -186,7 +188,7 @@ impl Writer {
         })
     }
 
-    /// Writes `rows` in one transaction (one array insert); rows without a finite time are
+    /// Writes `rows` in one transaction (one binary COPY); rows without a finite time are
     /// skipped. Returns how many were written.
     pub(crate) fn write(&mut self, rows: &[Row]) -> Result<usize, String> {
         let cache = &mut self.ids;
@@ -203,7 +205,7 @@ impl Writer {
     }
 }
 
-/// One transaction: new codenames, the rows as one array insert, the counters.
+/// One transaction: new codenames, the rows by binary COPY, the counters.
 fn write_rows(
     client: &mut Client,
     cache: &mut HashMap<String, i32>,
@@ -233,15 +235,26 @@ fn write_rows(
         ids.push(id);
     }
     let times: Vec<f64> = rows.iter().map(|r| r.time).collect();
-    let xs: Vec<&Value> = rows.iter().map(|r| &r.x).collect();
-    let ys: Vec<&Value> = rows.iter().map(|r| &r.y).collect();
-    let nums: Vec<Option<f64>> = rows.iter().map(|r| numeric(&r.y)).collect();
-    tx.execute(
-        "INSERT INTO points (codename_id, time, x, y, y_num) \
-         SELECT * FROM unnest($1::int4[], $2::float8[], $3::jsonb[], $4::jsonb[], $5::float8[])",
-        &[&ids, &times, &xs, &ys, &nums],
-    )
-    .map_err(pg_error("insert"))?;
+    {
+        // Binary COPY: the fastest way in (no SQL to parse per row, no arrays to build).
+        let sink = tx
+            .copy_in("COPY points (codename_id, time, x, y, y_num) FROM STDIN BINARY")
+            .map_err(pg_error("copy"))?;
+        let types = [
+            Type::INT4,
+            Type::FLOAT8,
+            Type::JSONB,
+            Type::JSONB,
+            Type::FLOAT8,
+        ];
+        let mut copy = BinaryCopyInWriter::new(sink, &types);
+        for (row, id) in rows.iter().zip(&ids) {
+            let number = numeric(&row.y);
+            copy.write(&[id, &row.time, &row.x, &row.y, &number])
+                .map_err(pg_error("copy"))?;
+        }
+        copy.finish().map_err(pg_error("copy"))?;
+    }
     let mut added: HashMap<i32, (i64, f64, f64)> = HashMap::new();
     for (id, time) in ids.iter().zip(&times) {
         let entry = added.entry(*id).or_insert((0, *time, *time));
