@@ -119,10 +119,14 @@ struct Queue {
     rows: Vec<Row>,
     /// When the oldest queued row arrived (for the flush lag).
     oldest: Option<Instant>,
-    /// The feeder was dropped: nothing more will come.
-    closed: bool,
+    /// Live feeders, and whether there ever was one: when the last is dropped (the host
+    /// ended the subscription) nothing more will come.
+    feeders: usize,
+    fed: bool,
     /// `stop` was called: drain and exit; refuse new points.
     stopping: bool,
+    /// The writer thread has exited: nothing will be written any more.
+    finished: bool,
     /// Flushes asked for / completed (a generation count).
     flush_asked: u64,
     flush_done: u64,
@@ -213,6 +217,10 @@ impl Recorder {
     /// The producer handle for the `points` subscription. Dropping it (the host ends the
     /// subscription) makes the writer write what is queued and finish.
     pub(crate) fn feeder(&self) -> Feeder {
+        let mut queue = self.shared.lock();
+        queue.feeders += 1;
+        queue.fed = true;
+        drop(queue);
         Feeder {
             shared: Arc::clone(&self.shared),
         }
@@ -244,6 +252,9 @@ impl Recorder {
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         let mut queue = self.shared.lock();
+        if queue.finished {
+            return Ok(());
+        }
         queue.flush_asked += 1;
         let wanted = queue.flush_asked;
         self.shared.wake.notify_one();
@@ -338,7 +349,7 @@ impl Feeder {
         }
         let dropped = {
             let mut queue = shared.lock();
-            let room = if queue.stopping {
+            let room = if queue.stopping || queue.finished {
                 0
             } else {
                 shared
@@ -371,7 +382,7 @@ impl Feeder {
 
 impl Drop for Feeder {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        self.shared.lock().feeders -= 1;
         self.shared.wake.notify_one();
     }
 }
@@ -455,6 +466,7 @@ impl WriterLoop {
         // Let any flush() waiting on a finished writer return.
         let mut queue = self.shared.lock();
         queue.flush_done = queue.flush_asked;
+        queue.finished = true;
         drop(queue);
         self.shared.flushed.notify_all();
     }
@@ -469,7 +481,7 @@ impl WriterLoop {
         };
         let mut queue = self.shared.lock();
         loop {
-            let finishing = queue.stopping || queue.closed;
+            let finishing = queue.stopping || (queue.fed && queue.feeders == 0);
             let now = Instant::now();
             if finishing
                 || queue.rows.len() >= BIG_BATCH

@@ -195,17 +195,27 @@ fn stop_and_feeder_drop_write_everything_queued() {
     let (log, _) = recording_log();
     let config = config(json!({"flush_interval_secs": 3600, "retention_days": 0}));
     let history = History::open(&config, dir.path(), log.clone()).unwrap();
-    let mut feeder = history.feeder().unwrap();
-    for i in 0..1_000 {
-        feeder.push(json!({"a": [i, i]}), i as f64, 0);
+    // Two feeders; the writer keeps going while one is left.
+    let feeder = history.feeder().unwrap();
+    let mut second = history.feeder().unwrap();
+    drop(feeder);
+    second.push(json!({"a": [0, 0]}), 0.0, 0);
+    let stats = history.flush().unwrap();
+    assert_eq!((stats.rows_written, stats.points_dropped), (1, 0));
+    for i in 1..1_000 {
+        second.push(json!({"a": [i, i]}), i as f64, 0);
     }
     // The host ends the subscription: the writer writes at once, not in an hour.
-    drop(feeder);
+    drop(second);
     let deadline = Instant::now() + Duration::from_secs(10);
     while history.stats().unwrap().rows_written < 1_000 {
         assert!(Instant::now() < deadline, "the feeder's drop did not flush");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The writer has finished: a flush answers at once.
+    let started = Instant::now();
+    history.flush().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
     history.stop();
     // Stop: a second History on the same file sees every row; points after stop are counted.
     let history = History::open(&config, dir.path(), log).unwrap();
