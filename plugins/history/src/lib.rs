@@ -36,7 +36,7 @@ mod store;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, NoParams, Value};
@@ -47,7 +47,7 @@ pub use recorder::{Feeder, Log, Stats};
 pub use store::sqlite::FILE_NAME;
 
 use recorder::{Options, Recorder};
-use store::{pg, sqlite, Reader, Writer};
+use store::{pg, sqlite, ReaderSource, Readers, Writer};
 
 /// How long `history.flush` waits for the writer.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -63,8 +63,8 @@ pub struct History {
 
 struct Active {
     recorder: Recorder,
-    /// Queries share one read connection (connections are not `Sync`).
-    reader: Mutex<Reader>,
+    /// Read connections for the queries.
+    readers: Readers,
     /// The SQLite file (none for PostgreSQL).
     path: Option<PathBuf>,
 }
@@ -77,30 +77,23 @@ impl History {
         if !config.enabled {
             return Ok(History { active: None });
         }
-        let (writer, reader, path) = match config.store {
+        let (writer, source, path) = match config.store {
             StoreKind::Sqlite => {
                 std::fs::create_dir_all(dir)
                     .map_err(|err| format!("history: cannot create {}: {err}", dir.display()))?;
                 let path = dir.join(FILE_NAME);
                 let writer = Writer::Sqlite(sqlite::Writer::open(&path)?);
-                (
-                    writer,
-                    Reader::Sqlite(sqlite::Reader::open(&path)?),
-                    Some(path),
-                )
+                (writer, ReaderSource::Sqlite(path.clone()), Some(path))
             }
             StoreKind::Postgres => {
                 let url = config.url.as_deref().unwrap_or_default();
                 let connector = pg::Connector::new(url, config.password_file.as_deref())?;
                 connector.create_schema()?;
                 let writer = Writer::Postgres(Box::new(pg::Writer::open(connector.clone())?));
-                (
-                    writer,
-                    Reader::Postgres(Box::new(pg::Reader::open(connector)?)),
-                    None,
-                )
+                (writer, ReaderSource::Postgres(Box::new(connector)), None)
             }
         };
+        let readers = Readers::new(source)?;
         let rules = rules::Rules::new(&config.record)?;
         let options = Options {
             flush_interval: Duration::from_secs_f64(config.flush_interval_secs),
@@ -113,7 +106,7 @@ impl History {
         Ok(History {
             active: Some(Active {
                 recorder,
-                reader: Mutex::new(reader),
+                readers,
                 path,
             }),
         })
@@ -138,15 +131,20 @@ impl History {
     /// `history.query` (see [`QueryParams`]; M4 when `max_points` is given).
     pub fn query(&self, params: &QueryParams) -> Result<Value, CommandError> {
         let active = self.active()?;
-        let mut reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
-        query::query(&mut reader, params, unix_now())
+        let now = unix_now();
+        active
+            .readers
+            .with(|reader| query::query(reader, params, now))
+            .map_err(CommandError::new)?
     }
 
     /// `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
     pub fn codenames(&self) -> Result<Value, CommandError> {
         let active = self.active()?;
-        let mut reader = active.reader.lock().unwrap_or_else(|e| e.into_inner());
-        query::codenames(&mut reader)
+        active
+            .readers
+            .with(query::codenames)
+            .map_err(CommandError::new)?
     }
 
     /// `history.stats`: the recorder's counters.
