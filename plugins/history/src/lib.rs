@@ -14,6 +14,8 @@
 //! - `recorder`: the bounded queue fed by the subscription and the writer thread
 //!   (batched transactions, retention, flush on stop, counters).
 //! - `query`: `history.query` (with M4 downsampling) and `history.codenames`.
+//! - `csv`: [`to_csv`], the CSV form of a `history.query` reply, for the host's HTTP API
+//!   (`/api/history?format=csv`) and CLI (`labsocket history --csv`).
 //! - this file: [`History`], the plugin's state, and the `plugin!` glue: init opens the
 //!   store and subscribes to `points`, shutdown writes what is queued.
 //!
@@ -25,6 +27,7 @@
 //! - `history.flush` → commits everything queued now, then answers the counters.
 
 mod config;
+mod csv;
 mod glob;
 mod m4;
 mod query;
@@ -42,6 +45,7 @@ use std::time::Duration;
 use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, NoParams, Value};
 
 pub use config::{Config, RecordEntry, StoreKind};
+pub use csv::to_csv;
 pub use query::QueryParams;
 pub use recorder::{Feeder, Log, Stats};
 pub use store::sqlite::FILE_NAME;
