@@ -1,0 +1,241 @@
+//! `history`: records every point change and answers history queries (SPEC §8).
+//!
+//! A plugin on the public plugin API: it subscribes to the host's `points` topic and writes
+//! rows `(codename, time, x, y)` to SQLite in `<data_dir>/plugins/history/history.sqlite3`
+//! (or to PostgreSQL with `store = "postgres"`).
+//!
+//! Map of the crate:
+//! - `config`: the `[history]` table (keys, defaults, checks).
+//! - `glob`: codename glob patterns for `[[history.record]]`.
+//! - `rules`: which sets become rows (deadbands, `max_interval_secs`).
+//! - `store`: the row type and the stores: SQLite (`store::sqlite`, the default) and
+//!   PostgreSQL (`store::pg`), each with its schema, writer and reader.
+//! - `m4`: M4 downsampling over a time-ordered scan.
+//! - `recorder`: the bounded queue fed by the subscription and the writer thread
+//!   (batched transactions, retention, flush on stop, counters).
+//! - `query`: `history.query` (with M4 downsampling) and `history.codenames`.
+//! - `csv`: [`to_csv`], the CSV form of a `history.query` reply, for the host's HTTP API
+//!   (`/api/history?format=csv`) and CLI (`labsocket history --csv`).
+//! - this file: [`History`], the plugin's state, and the `plugin!` glue: init opens the
+//!   store and subscribes to `points`, shutdown writes what is queued.
+//!
+//! Commands (native JSON-RPC; all but `history.flush` are read-only):
+//! - `history.query {"codenames": [...], "from": t0, "to"?: t1, "max_points"?: n}` →
+//!   `{"<codename>": {"time": [...], "x": [...], "y": [...]}}` (`query`).
+//! - `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
+//! - `history.stats` → the recorder's counters ([`Stats`]), for `/metrics`.
+//! - `history.flush` → commits everything queued now, then answers the counters.
+
+mod config;
+mod csv;
+mod glob;
+mod m4;
+mod query;
+mod recorder;
+mod rules;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, NoParams, Value};
+
+pub use config::{Config, RecordEntry, StoreKind};
+pub use csv::to_csv;
+pub use query::QueryParams;
+pub use recorder::{Feeder, Log, Stats};
+pub use store::sqlite::FILE_NAME;
+
+use recorder::{Options, Recorder};
+use store::{pg, sqlite, ReaderSource, Readers, Writer};
+
+/// How long `history.flush` waits for the writer.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Retention runs at start and this often.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// The plugin's state: the recorder and a reading connection, or nothing when
+/// `enabled = false`.
+pub struct History {
+    active: Option<Active>,
+}
+
+struct Active {
+    recorder: Recorder,
+    /// Read connections for the queries.
+    readers: Readers,
+    /// The SQLite file (none for PostgreSQL).
+    path: Option<PathBuf>,
+}
+
+impl History {
+    /// Opens the store in `dir` (created by the host) and starts the writer; `log` receives
+    /// the recorder's log lines. With `enabled = false` nothing is opened.
+    pub fn open(config: &Config, dir: &Path, log: Log) -> Result<History, String> {
+        config.validate()?;
+        if !config.enabled {
+            return Ok(History { active: None });
+        }
+        let (writer, source, path) = match config.store {
+            StoreKind::Sqlite => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|err| format!("history: cannot create {}: {err}", dir.display()))?;
+                let path = dir.join(FILE_NAME);
+                let writer = Writer::Sqlite(sqlite::Writer::open(&path)?);
+                (writer, ReaderSource::Sqlite(path.clone()), Some(path))
+            }
+            StoreKind::Postgres => {
+                let url = config.url.as_deref().unwrap_or_default();
+                let connector = pg::Connector::new(url, config.password_file.as_deref())?;
+                connector.create_schema()?;
+                let writer = Writer::Postgres(Box::new(pg::Writer::open(connector.clone())?));
+                (writer, ReaderSource::Postgres(Box::new(connector)), None)
+            }
+        };
+        let readers = Readers::new(source)?;
+        let rules = rules::Rules::new(&config.record)?;
+        let options = Options {
+            flush_interval: Duration::from_secs_f64(config.flush_interval_secs),
+            max_buffered_points: config.max_buffered_points,
+            retention_secs: (config.retention_days > 0.0)
+                .then_some(config.retention_days * 86_400.0),
+            retention_every: RETENTION_EVERY,
+        };
+        let recorder = Recorder::start(writer, rules, options, log)?;
+        Ok(History {
+            active: Some(Active {
+                recorder,
+                readers,
+                path,
+            }),
+        })
+    }
+
+    fn active(&self) -> Result<&Active, CommandError> {
+        self.active
+            .as_ref()
+            .ok_or_else(|| CommandError::new("history is off ([history] enabled = false)"))
+    }
+
+    /// The producer for the host's `points` subscription; `None` when history is off.
+    pub fn feeder(&self) -> Option<Feeder> {
+        self.active.as_ref().map(|a| a.recorder.feeder())
+    }
+
+    /// The SQLite file, when history is on and stores in SQLite.
+    pub fn path(&self) -> Option<&Path> {
+        self.active.as_ref().and_then(|a| a.path.as_deref())
+    }
+
+    /// `history.query` (see [`QueryParams`]; M4 when `max_points` is given).
+    pub fn query(&self, params: &QueryParams) -> Result<Value, CommandError> {
+        let active = self.active()?;
+        let now = unix_now();
+        active
+            .readers
+            .with(|reader| query::query(reader, params, now))
+            .map_err(CommandError::new)?
+    }
+
+    /// `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
+    pub fn codenames(&self) -> Result<Value, CommandError> {
+        let active = self.active()?;
+        active
+            .readers
+            .with(query::codenames)
+            .map_err(CommandError::new)?
+    }
+
+    /// `history.stats`: the recorder's counters.
+    pub fn stats(&self) -> Result<Stats, CommandError> {
+        Ok(self.active()?.recorder.stats())
+    }
+
+    /// `history.flush`: commits everything queued now, then returns the counters.
+    pub fn flush(&self) -> Result<Stats, CommandError> {
+        let recorder = &self.active()?.recorder;
+        recorder.flush(FLUSH_TIMEOUT).map_err(CommandError::new)?;
+        Ok(recorder.stats())
+    }
+
+    /// Writes what is queued and stops the writer (the host is shutting down).
+    pub fn stop(&self) {
+        if let Some(active) = &self.active {
+            active.recorder.stop();
+        }
+    }
+}
+
+plugin! {
+    name: "history",
+    description: "Records every point change (SQLite or PostgreSQL); history.query (M4 downsampling), history.codenames",
+    state: History,
+    init: init,
+    shutdown: shutdown,
+    commands: {
+        "history.query" => query_command [read_only]
+            (params: "{\"codenames\": [str], \"from\": t0, \"to\"?: t1, \"max_points\"?: int}",
+             result: "{codename: {\"time\": [...], \"x\": [...], \"y\": [...]}}"):
+            "Recorded rows of codenames in a time range, optionally M4-downsampled to max_points",
+        "history.codenames" => codenames_command [read_only]
+            (result: "[{\"codename\", \"first\", \"last\", \"rows\"}]"):
+            "Every recorded codename with its first and last time and row count",
+        "history.stats" => stats_command [read_only]
+            (result: "{\"rows_written\", \"points_dropped\", \"last_flush_lag_secs\", ...}"):
+            "Counters of the history recorder (rows written, points dropped, flush lag)",
+        "history.flush" => flush_command
+            (result: "the history.stats counters"):
+            "Writes every queued point to the store now",
+    }
+}
+
+/// Opens the store from the `[history]` table and subscribes the recorder to `points`.
+fn init(ctx: &Ctx, config: Value) -> Result<History, String> {
+    let config = Config::from_json(config)?;
+    let log_ctx = *ctx;
+    let log: Log = Arc::new(move |level, line: &str| log_ctx.log(level, line));
+    let history = History::open(&config, ctx.plugin_dir(), log)?;
+    if let Some(mut feeder) = history.feeder() {
+        // Runs on the host's delivery thread: only queues (see `recorder`). The host drops
+        // the closure when it stops, which tells the writer to write what is queued.
+        ctx.subscribe(&[topics::POINTS], move |event: Event| {
+            feeder.push(event.payload, event.time, event.lost)
+        })
+        .map_err(|err| format!("history: cannot subscribe to {}: {err}", topics::POINTS))?;
+    }
+    Ok(history)
+}
+
+/// The host stops: write everything queued and close the store.
+fn shutdown(history: &History, _ctx: &Ctx) {
+    history.stop();
+}
+
+fn query_command(
+    history: &History,
+    _ctx: &Ctx,
+    params: QueryParams,
+) -> Result<Value, CommandError> {
+    history.query(&params)
+}
+
+fn codenames_command(
+    history: &History,
+    _ctx: &Ctx,
+    _params: NoParams,
+) -> Result<Value, CommandError> {
+    history.codenames()
+}
+
+fn stats_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
+    history.stats()
+}
+
+fn flush_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
+    history.flush()
+}
