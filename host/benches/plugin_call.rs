@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use labsocket::commands::core_command_names;
 use labsocket::events::EventBus;
 use labsocket::plugins::{load, load_one, HostServices, PluginSource, Registry};
 use labsocket::points::PointTable;
@@ -85,12 +86,19 @@ fn main() {
         bus,
         data_dir: data_dir.clone(),
     };
-    let compiled_in = load_one(PluginSource::CompiledIn, Ok(&units::DESCRIPTOR), &services)
-        .expect("compiled-in units loads");
+    let reserved = core_command_names();
+    let compiled_in = load_one(
+        PluginSource::CompiledIn,
+        Ok(&units::DESCRIPTOR),
+        &services,
+        &reserved,
+    )
+    .expect("compiled-in units loads");
     let dylib = load_one(
         PluginSource::Dylib(path.clone()),
         load::open_dylib(&path),
         &services,
+        &reserved,
     )
     .expect("the units dylib loads");
     let params = pyjson::parse(r#"{"value": 25, "from": "degC", "to": "K"}"#).expect("JSON");

@@ -13,8 +13,9 @@ use std::sync::{Arc, RwLock};
 
 use indexmap::IndexMap;
 
-use crate::events::{topic, EventBus};
+use crate::events::EventBus;
 use crate::pyjson::Value;
+use labsocket_plugin_api::topics;
 
 /// A stored point.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +60,7 @@ impl PointTable {
                 table.insert(codename, Arc::new(Point { x, y, set_at }));
             }
         }
-        self.bus.publish(topic::POINTS, Value::Dict(event));
+        self.bus.publish(topics::POINTS, Value::Dict(event));
     }
 
     /// The latest point of `codename`, if it was ever set.

@@ -1,8 +1,13 @@
 //! Starting and stopping a whole labsocket host from a [`Config`].
 //!
-//! Order matters: plugins are loaded first (their initialisers run foreign code and disk
-//! I/O, and the registry is immutable afterwards), then each front end binds. If any bind
-//! fails the start fails with the address in the message; nothing half-starts.
+//! Order matters: the core commands and what each front end owns (its commands, its
+//! `status` section) are registered first, so plugins cannot claim those names; then
+//! plugins are loaded (their initialisers run foreign code and disk I/O, and the registry
+//! is immutable afterwards), then each front end binds. If any bind fails the start fails
+//! with the address in the message; nothing half-starts.
+//!
+//! This is the one place that reads the [`Config`] for the front ends: each gets its own
+//! settings and the state it registered on the core.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,18 +15,19 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::commands;
 use crate::config::Config;
-use crate::dispatch;
 use crate::events::EventBus;
-use crate::host_core::Core;
+use crate::host_core::{Core, Extensions};
 use crate::http;
-use crate::live_server;
+use crate::live_server::{self, LiveHosts};
 use crate::native;
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
+use crate::pyexplabsys;
 use crate::pyminer;
 use crate::shutdown::Shutdown;
-use crate::sources;
+use crate::sources::{self, SourceList};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,13 +43,8 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot listen on {address} for the {front_end} front end ({name}): {source}")]
-    UdpBind {
-        front_end: String,
-        name: String,
-        address: SocketAddr,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    UdpBind(#[from] pyexplabsys::BindError),
     #[error("plugin loading stopped unexpectedly: {0}")]
     Loader(String),
     /// A `[[source]]` names a command no plugin provides: a config mistake found only
@@ -62,11 +63,41 @@ pub struct Server {
     shutdown: Shutdown,
 }
 
+/// The state front ends and the source runner registered on the core, which they fill
+/// once started.
+#[derive(Default)]
+struct Registered {
+    udp: Arc<pyexplabsys::Directory>,
+    live_hosts: Arc<LiveHosts>,
+    sources: Arc<SourceList>,
+}
+
+impl Registered {
+    /// The core commands, then what each front end owns, in the order `commands` and
+    /// `status` list them.
+    fn extensions(&self) -> Extensions {
+        let mut extensions = Extensions::default();
+        extensions.commands(commands::core_commands());
+        pyexplabsys::register(&mut extensions, &self.udp);
+        sources::register(&mut extensions, &self.sources);
+        live_server::register(&mut extensions, &self.live_hosts);
+        extensions
+    }
+}
+
 /// Loads the plugins of `config` into a fresh core (also used by `labsocket plugins`),
 /// running their inits if `run_init` (which needs the data directory: it is created).
 pub async fn load_core(
     config: &Config,
     run_init: bool,
+) -> Result<(Arc<Core>, Vec<PluginReport>), StartError> {
+    build_core(config, run_init, &Registered::default()).await
+}
+
+async fn build_core(
+    config: &Config,
+    run_init: bool,
+    registered: &Registered,
 ) -> Result<(Arc<Core>, Vec<PluginReport>), StartError> {
     let data_dir = config.data_dir();
     if run_init {
@@ -92,8 +123,9 @@ pub async fn load_core(
     let timeout = Duration::from_secs_f64(config.limits.command_timeout_secs);
     // Plugin initialisers may block (open files, probe instruments): keep them off the
     // async workers.
+    let extensions = registered.extensions();
+    let reserved = extensions.command_names();
     let loaded = tokio::task::spawn_blocking(move || {
-        let reserved = dispatch::core_command_names();
         let options = LoadOptions {
             dylibs: &dylibs,
             plugin_config: &tables,
@@ -109,6 +141,7 @@ pub async fn load_core(
         bus,
         points,
         config.limits.max_connections,
+        extensions,
     );
     Ok((Arc::new(core), loaded.reports))
 }
@@ -116,7 +149,8 @@ pub async fn load_core(
 impl Server {
     /// Loads plugins and binds every configured front end.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
-        let (core, reports) = load_core(config, true).await?;
+        let registered = Registered::default();
+        let (core, reports) = build_core(config, true, &registered).await?;
         let plugin_failed = reports.iter().any(|report| report.outcome.is_err());
         let sources =
             sources::resolve(&config.source, &core, plugin_failed).map_err(|message| {
@@ -134,11 +168,18 @@ impl Server {
                 heartbeat: (config.native.heartbeat_secs > 0.0)
                     .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
                 max_line_bytes: config.limits.max_line_bytes,
-                auth_token: native::auth::configured_token(config).map_err(|message| {
-                    StartError::AuthToken {
-                        file: config.file_name(),
-                        message,
-                    }
+                auth_token: native::auth::configured_token(
+                    config.native.auth_token.as_ref(),
+                    config
+                        .native
+                        .auth_token_file
+                        .as_ref()
+                        .map(|file| config.resolve(file))
+                        .as_deref(),
+                )
+                .map_err(|message| StartError::AuthToken {
+                    file: config.file_name(),
+                    message,
                 })?,
             };
             if !bind.is_loopback() && settings.auth_token.is_none() {
@@ -162,7 +203,14 @@ impl Server {
                 &shutdown,
             );
         }
-        crate::pyexplabsys::start(&core, config, &shutdown).await?;
+        let udp_settings = pyexplabsys::Settings {
+            bind: config.server.bind,
+            max_datagram: config.limits.max_datagram,
+            pull_sockets: &config.pull_socket,
+            push_sockets: &config.push_socket,
+            live_sockets: &config.live_socket,
+        };
+        pyexplabsys::start(&core, &registered.udp, udp_settings, &shutdown).await?;
         if config.http.enabled {
             let address = config.http.address(config.server.bind);
             let listener = bind_tcp("http", address).await?;
@@ -181,10 +229,16 @@ impl Server {
                 max_datagram: config.limits.max_datagram,
                 max_series: config.live_server.max_series,
             };
-            live_server::spawn(core.clone(), socket, settings, &shutdown);
+            live_server::spawn(
+                core.clone(),
+                registered.live_hosts.clone(),
+                socket,
+                settings,
+                &shutdown,
+            );
         }
         // Sources last: their first points then reach every front end's subscribers.
-        sources::spawn_all(&core, sources, &shutdown);
+        sources::spawn_all(&core, &registered.sources, sources, &shutdown);
         Ok(Server {
             core,
             reports,

@@ -7,9 +7,9 @@
 //! the plugins start with this config (best while no server uses its data directory).
 
 use super::{init_logging, ConfigArgs, EXIT_FAILURE, EXIT_USAGE};
+use crate::commands::introspection::report_json;
 use crate::config::Config;
-use crate::dispatch::object;
-use crate::plugins::{PluginInfo, PluginReport, PluginSource};
+use crate::plugins::PluginReport;
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -23,42 +23,6 @@ pub struct PluginsArgs {
     /// data directory must not be in use by a running server).
     #[arg(long)]
     pub init: bool,
-}
-
-/// A loaded plugin as JSON: `{"name","version","api_version","source","path","commands"}`.
-pub fn plugin_json(info: &PluginInfo) -> Value {
-    report_json(&info.source, Ok(info))
-}
-
-fn report_json(source: &PluginSource, outcome: Result<&PluginInfo, String>) -> Value {
-    let (kind, path) = match source {
-        PluginSource::CompiledIn => ("compiled-in", Value::Null),
-        PluginSource::Dylib(path) => ("dylib", Value::Str(path.display().to_string())),
-    };
-    let text = |s: &str| Value::Str(s.to_owned());
-    match outcome {
-        Ok(info) => object([
-            ("name", text(&info.name)),
-            ("version", text(&info.version)),
-            ("api_version", text(&info.api_version)),
-            ("source", text(kind)),
-            ("path", path),
-            (
-                "commands",
-                Value::List(info.commands.iter().map(|(name, _)| text(name)).collect()),
-            ),
-            ("error", Value::Null),
-        ]),
-        Err(error) => object([
-            ("name", Value::Null),
-            ("version", Value::Null),
-            ("api_version", Value::Null),
-            ("source", text(kind)),
-            ("path", path),
-            ("commands", Value::List(Vec::new())),
-            ("error", Value::Str(error)),
-        ]),
-    }
 }
 
 pub async fn run(args: PluginsArgs) -> u8 {

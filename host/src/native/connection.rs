@@ -31,10 +31,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::Gated;
 use super::rpc::{self, Incoming};
-use crate::dispatch::{self, codes, CallError, Immediate};
+use crate::call::{self, CallError};
+use crate::dispatch::{self, Immediate};
 use crate::events::Event;
 use crate::host_core::Core;
 use crate::pyjson::Value;
+use labsocket_plugin_api::codes;
 
 /// Replies a connection may owe before it stops reading further requests.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -156,7 +158,7 @@ pub async fn serve(
                 }
             }
             _ = tick(&mut heartbeat), if heartbeat.is_some() => {
-                let params = dispatch::object([("ts", Value::Float(labsocket_plugin_api::unix_now()))]);
+                let params = call::object([("ts", Value::Float(labsocket_plugin_api::unix_now()))]);
                 out.push_str(&rpc::notification_line("heartbeat", &params));
             }
         }
@@ -212,7 +214,7 @@ async fn tick(heartbeat: &mut Option<tokio::time::Interval>) {
 fn lost_notice(lost: u64) -> Event {
     Event::new(
         "events_lost",
-        dispatch::object([("count", Value::Int(lost.min(i64::MAX as u64) as i64))]),
+        call::object([("count", Value::Int(lost.min(i64::MAX as u64) as i64))]),
     )
 }
 
@@ -431,7 +433,7 @@ impl Subscription {
         }
         let mut current: Vec<&String> = self.topics.iter().collect();
         current.sort();
-        Some(Ok(dispatch::object([(
+        Some(Ok(call::object([(
             "topics",
             Value::List(current.into_iter().map(|t| Value::Str(t.clone())).collect()),
         )])))

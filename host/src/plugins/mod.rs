@@ -105,19 +105,19 @@ pub fn load_all(options: &LoadOptions<'_>, services: &HostServices) -> Loaded {
     }
 }
 
-/// Loads one plugin alone into a registry of its own, with no other plugin and the core
-/// command names reserved; its load error if it fails. `bench-plugins` uses it to call
+/// Loads one plugin alone into a registry of its own, with no other plugin and
+/// `reserved_commands` (the host's command names) reserved; its load error if it fails. `bench-plugins` uses it to call
 /// the same plugin compiled in and as a dylib side by side.
 pub fn load_one(
     source: PluginSource,
     descriptor: Result<&'static labsocket_plugin_api::abi::PluginDescriptor, LoadError>,
     services: &HostServices,
+    reserved_commands: &[&str],
 ) -> Result<Registry, LoadError> {
-    let reserved = crate::dispatch::core_command_names();
     let options = LoadOptions {
         dylibs: &[],
         plugin_config: &BTreeMap::new(),
-        reserved_commands: &reserved,
+        reserved_commands,
         run_init: true,
     };
     let mut loader = Loader {

@@ -19,8 +19,9 @@ use tokio::sync::Semaphore;
 use super::load::ValidatedCommand;
 use super::payload;
 use super::PluginInfo;
-use crate::dispatch::{codes, CallError};
+use crate::call::CallError;
 use crate::pyjson::{self, Value};
+use labsocket_plugin_api::codes;
 
 /// One registered command.
 pub struct CommandEntry {

@@ -17,9 +17,9 @@ use indexmap::IndexMap;
 
 use super::framing;
 use super::handshake::Generation;
-use crate::dispatch::CallError;
+use crate::call::CallError;
+use crate::failure_log::FailureLog;
 use crate::pyjson::{self, Value};
-use crate::sources::failure_log::FailureLog;
 
 /// Refused G1 writes, logged at most once per [`FailureLog::QUIET`] with a count.
 static WRITE_REFUSALS: LazyLock<Mutex<FailureLog>> = LazyLock::new(Mutex::default);
