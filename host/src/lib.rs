@@ -21,6 +21,7 @@
 //! - [`plugins`]: loading (compiled-in and dylib), the command registry, the host functions
 //!   plugins call.
 //! - [`commands`]: the core commands, one file per family, one table.
+//! - [`annotations`]: what plugins say front ends need to know about their commands.
 //! - [`call`]: what every call shares: [`call::CallError`] and argument helpers.
 //! - [`dispatch`]: routing a call over the commands on the core (the core table and what
 //!   front ends registered) and then the plugin registry.
@@ -46,6 +47,7 @@
 //!   what it owns, starts everything and shuts it down cleanly.
 //! - [`cli`]: the command line (`serve`, `plugins`, `call`, `watch`, `get`).
 
+pub mod annotations;
 pub mod call;
 pub mod cli;
 pub mod commands;

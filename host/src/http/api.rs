@@ -1,7 +1,7 @@
 //! The JSON endpoints: what the page loads at start and what scripts can poll.
 //!
-//! Each endpoint is a thin view over a command that already exists (`status`,
-//! `workspace.list`) or over the core's tables, so the HTTP API never disagrees with the
+//! Each endpoint is a thin view over a command that already exists (`status`, the
+//! variables command) or over the core's tables and views, so the HTTP API never disagrees with the
 //! native protocol. Bodies are standard JSON for browsers: `JSON.parse` has no `NaN` or
 //! `Infinity`, so non-finite floats are written as `null` here (the native protocol keeps
 //! them, for Python clients).
@@ -11,6 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::annotations;
 use crate::call::{object, CallError};
 use crate::dispatch;
 use crate::host_core::{views, Core};
@@ -110,8 +111,9 @@ pub fn sockets_value(core: &Core) -> Value {
     object([("sockets", Value::List(sockets))])
 }
 
-/// `GET /api/variables`: `{"variables": [meta, ...]}` from `workspace.list`, or an empty
-/// list and a `note` when no workspace plugin is loaded.
+/// `GET /api/variables`: `{"variables": [meta, ...]}` from the command annotated
+/// `{"http": {"variables": true}}` (the workspace's `workspace.list`), or an empty list and
+/// a `note` when no plugin provides one.
 pub async fn variables(State(state): State<AppState>) -> Response {
     match variables_value(&state.core).await {
         Ok(body) => json(StatusCode::OK, &body),
@@ -122,14 +124,21 @@ pub async fn variables(State(state): State<AppState>) -> Response {
 /// The body of `/api/variables`.
 pub async fn variables_value(core: &Core) -> Result<Value, CallError> {
     let params = Value::Dict(indexmap::IndexMap::new());
-    match dispatch::call(core, "workspace.list", params).await {
+    let listed = match annotations::http_variables_command(core) {
+        Some(command) => dispatch::call(core, command, params).await,
+        None => Err(CallError::new(
+            codes::METHOD_NOT_FOUND,
+            "no variables command",
+        )),
+    };
+    match listed {
         Ok(list) => Ok(object([("variables", list)])),
         Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(object([
             ("variables", Value::List(Vec::new())),
             (
                 "note",
                 Value::Str(
-                    "no workspace plugin is loaded (the workspace.list command is not registered)"
+                    "no workspace plugin is loaded (no command is annotated {\"http\": {\"variables\": true}})"
                         .to_owned(),
                 ),
             ),
