@@ -31,6 +31,7 @@ use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -82,6 +83,8 @@ pub async fn serve(
         interval
     });
     let mut reading = true;
+    // Set when the connection refused a request for good: close once the replies are out.
+    let mut refused = false;
     // One wait on the shutdown token for the connection's life, not one per wake-up.
     let stopped = shutdown.cancelled();
     tokio::pin!(stopped);
@@ -104,6 +107,9 @@ pub async fn serve(
             }
         }
         if !reading && pending.is_empty() {
+            if refused {
+                linger(&mut reader, &mut writer).await;
+            }
             return;
         }
         tokio::select! {
@@ -133,6 +139,7 @@ pub async fn serve(
                             // and it are written (the loop's `!reading` exit).
                             replies.queue(Answer::Line(refusal));
                             reading = false;
+                            refused = true;
                             buffer = BytesMut::new();
                         }
                     }
@@ -169,6 +176,30 @@ pub async fn serve(
             }
         }
     }
+}
+
+/// How long a refused connection's unread input is discarded before it is dropped.
+const LINGER: Duration = Duration::from_secs(1);
+/// The most unread input discarded then.
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Closes a connection the server refused, so that the client still reads the replies and
+/// the refusal: closing a socket with unread input makes the kernel send a reset, which
+/// makes the client's kernel drop what it has not read yet. So: send FIN, then discard
+/// what the client still sends, for a bounded time and amount.
+async fn linger(reader: &mut ReadHalf<'_>, writer: &mut WriteHalf<'_>) {
+    let _ = writer.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(LINGER, async {
+        while discarded < LINGER_BYTES {
+            match reader.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => discarded += read,
+            }
+        }
+    })
+    .await;
 }
 
 /// Appends a rendered line (always UTF-8: it was rendered from a `String`).
