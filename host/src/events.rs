@@ -24,7 +24,8 @@ pub mod host_topics {
     /// A LiveSocket datagram the live server accepted:
     /// `{"host": h, "data": {codename: [x, y] | "RESET"}}`.
     pub const LIVE: &str = "live";
-    /// The `data` value of a [`LIVE`] event that clears a codename.
+    /// The `data` value of a [`LIVE`] event that clears a codename (what PyExpLabSys'
+    /// `LiveSocket.reset` sends).
     pub const LIVE_RESET: &str = "RESET";
 }
 

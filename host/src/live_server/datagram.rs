@@ -13,8 +13,6 @@ use crate::pyjson::{self, Value};
 /// 253 bytes); it keeps one datagram from naming a megabyte-long series.
 pub const MAX_NAME_BYTES: usize = 1024;
 
-/// The value PyExpLabSys' `LiveSocket.reset` sends for a codename.
-
 /// One received datagram.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveUpdate {
