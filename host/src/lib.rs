@@ -11,7 +11,7 @@
 //! **Foundation** (no labsocket state, usable by everything):
 //! - [`pyjson`]: JSON and `repr()` exactly as CPython writes them (the legacy protocols
 //!   compare bytes).
-//! - [`shutdown`]: the cancellation token and task tracker every task obeys.
+//! - `shutdown`: the cancellation token and task tracker every task obeys.
 //! - `failure_log`: rate-limited logging of repeated failures.
 //!
 //! **Core** (references the foundation only: no front end, source runner, CLI or config):
@@ -21,14 +21,14 @@
 //! - [`plugins`]: loading (compiled-in and dylib), the command registry, the host functions
 //!   plugins call.
 //! - [`commands`]: the core commands, one file per family, one table.
-//! - [`annotations`]: what plugins say front ends need to know about their commands.
+//! - `annotations`: what plugins say front ends need to know about their commands.
 //! - [`call`]: what every call shares: [`call::CallError`] and argument helpers.
-//! - [`dispatch`]: routing a call over the commands on the core (the core table and what
+//! - `dispatch`: routing a call over the commands on the core (the core table and what
 //!   front ends registered) and then the plugin registry.
-//! - [`host_core`]: [`host_core::Core`], the state every front end shares, with what front
-//!   ends registered on it ([`host_core::Extensions`]: their commands and `status`
+//! - `host_core`: `host_core::Core`, the state every front end shares, with what front
+//!   ends registered on it (`host_core::Extensions`: their commands and `status`
 //!   sections).
-//! - [`tcp_listener`]: the accept loop, connection slots and `max_connections` refusal every
+//! - `tcp_listener`: the accept loop, connection slots and `max_connections` refusal every
 //!   TCP front end shares.
 //!
 //! **Front ends and the source runner** (reference the core and the foundation only: not
@@ -36,27 +36,27 @@
 //! - [`native`]: the JSON-RPC 2.0 front end (TCP, one JSON object per line).
 //! - [`pyminer`]: the PyMiner front end (TCP, JSON frames ending in `PMEND`).
 //! - [`pyexplabsys`]: the PyExpLabSys UDP front ends (pull, push and live sockets).
-//! - [`http`]: the live web view (a page, its WebSocket stream, a JSON API).
+//! - `http`: the live web view (a page, its WebSocket stream, a JSON API).
 //! - [`live_server`]: the PyExpLabSys live server (LiveSocket datagrams over UDP).
-//! - [`sources`]: timed-point sources, commands called on a timer whose results become
+//! - `sources`: timed-point sources, commands called on a timer whose results become
 //!   points.
 //!
 //! **Boot** (on top; may use everything):
 //! - [`config`]: the TOML configuration and its validation.
-//! - [`server`]: builds the core from a [`config::Config`], lets each front end register
+//! - `server`: builds the core from a [`config::Config`], lets each front end register
 //!   what it owns, starts everything and shuts it down cleanly.
 //! - [`cli`]: the command line (`serve`, `plugins`, `call`, `watch`, `get`).
 
-pub mod annotations;
+pub(crate) mod annotations;
 pub mod call;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod dispatch;
+pub(crate) mod dispatch;
 pub mod events;
 pub(crate) mod failure_log;
-pub mod host_core;
-pub mod http;
+pub(crate) mod host_core;
+pub(crate) mod http;
 pub mod live_server;
 pub mod native;
 pub mod plugins;
@@ -64,10 +64,10 @@ pub mod points;
 pub mod pyexplabsys;
 pub mod pyjson;
 pub mod pyminer;
-pub mod server;
-pub mod shutdown;
-pub mod sources;
-pub mod tcp_listener;
+pub(crate) mod server;
+pub(crate) mod shutdown;
+pub(crate) mod sources;
+pub(crate) mod tcp_listener;
 
 /// The plugin API version this host provides.
 pub use labsocket_plugin_api::abi::ABI_VERSION;

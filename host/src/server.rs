@@ -59,7 +59,6 @@ pub enum StartError {
 /// A running host.
 pub struct Server {
     pub core: Arc<Core>,
-    pub reports: Vec<PluginReport>,
     shutdown: Shutdown,
 }
 
@@ -239,11 +238,7 @@ impl Server {
         }
         // Sources last: their first points then reach every front end's subscribers.
         sources::spawn_all(&core, &registered.sources, sources, &shutdown);
-        Ok(Server {
-            core,
-            reports,
-            shutdown,
-        })
+        Ok(Server { core, shutdown })
     }
 
     /// Stops every task, giving connections `grace` to finish.

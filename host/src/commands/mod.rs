@@ -9,15 +9,15 @@
 //! [`core_commands`] is the table boot registers first on the core; front ends register
 //! theirs after it, and dispatch routes over both and then the plugin registry.
 
-pub mod basic;
-pub mod introspection;
-pub mod points;
-pub mod subscriptions;
+pub(crate) mod basic;
+pub(crate) mod introspection;
+pub(crate) mod points;
+pub(crate) mod subscriptions;
 
 use crate::host_core::Command;
 
 /// Every core command, in the order `commands` lists them.
-pub fn core_commands() -> Vec<Command> {
+pub(crate) fn core_commands() -> Vec<Command> {
     [
         basic::commands(),
         introspection::commands(),

@@ -190,6 +190,7 @@ impl Pending {
     }
 
     /// Whether nothing is pending.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
             && self.points.values.is_empty()
