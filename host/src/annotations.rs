@@ -74,3 +74,27 @@ pub fn http_variables_command(core: &Core) -> Option<&'static str> {
         })
         .map(|(command, _)| command)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::core_commands;
+    use crate::dispatch::tests::core_with;
+    use crate::host_core::Extensions;
+
+    fn core() -> Core {
+        let mut extensions = Extensions::default();
+        extensions.commands(core_commands());
+        core_with(extensions)
+    }
+
+    #[test]
+    fn the_workspace_says_which_command_lists_variables_and_how_g1_writes_fail() {
+        let core = core();
+        assert_eq!(http_variables_command(&core), Some("workspace.list"));
+        let write = pyminer_g1_failure(&core, "write_p");
+        assert_eq!(write.as_deref(), Some(r#"{"message":"failed"}"#));
+        assert_eq!(pyminer_g1_failure(&core, "read_p"), None);
+        assert_eq!(pyminer_g1_failure(&core, "ping"), None);
+    }
+}

@@ -69,3 +69,119 @@ fn unknown(method: &str) -> CallError {
         format!("unknown method '{method}' (the 'commands' method lists them)"),
     )
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use futures_util::future::FutureExt;
+
+    use super::*;
+    use crate::call::object;
+    use crate::commands::core_commands;
+    use crate::events::EventBus;
+    use crate::host_core::{Command, Extensions};
+    use crate::plugins::{self, HostServices, LoadOptions};
+    use crate::points::PointTable;
+
+    /// A core with the compiled-in plugins (checked, not initialised) and `extensions`.
+    pub(crate) fn core_with(extensions: Extensions) -> Core {
+        let bus = EventBus::new();
+        let points = PointTable::new(bus.clone());
+        let services = HostServices {
+            bus: bus.clone(),
+            points: points.clone(),
+            data_dir: std::env::temp_dir(),
+        };
+        let reserved = extensions.command_names();
+        let options = LoadOptions {
+            dylibs: &[],
+            plugin_config: &BTreeMap::new(),
+            reserved_commands: &reserved,
+            run_init: false,
+        };
+        let loaded = plugins::load_all(&options, &services);
+        Core::new(loaded.registry, bus, points, 8, extensions)
+    }
+
+    fn front_end_extensions() -> Extensions {
+        let mut extensions = Extensions::default();
+        extensions.commands(core_commands());
+        extensions.commands([
+            Command::now("fe.now", "answers at once", "none", |_, params| {
+                Ok(params.clone())
+            }),
+            Command::later("fe.later", "answers later", "none", |_, params| {
+                async move { Ok(object([("later", params)])) }.boxed()
+            }),
+            // A front end may not replace a core command: the first registration wins.
+            Command::now("ping", "not the core's", "none", |_, _| {
+                Ok(Value::Str("hijacked".to_owned()))
+            }),
+        ]);
+        extensions.status_section("first", || Value::Int(1));
+        extensions.view("hidden", || Value::Int(2));
+        extensions.status_section("second", || Value::Int(3));
+        extensions
+    }
+
+    fn done(immediate: Immediate) -> Result<Value, CallError> {
+        match immediate {
+            Immediate::Done(outcome) => outcome,
+            Immediate::Later(params) => panic!("handed back for later with {params:?}"),
+        }
+    }
+
+    #[test]
+    fn routes_core_then_registered_commands_and_keeps_the_first_of_a_name() {
+        let core = core_with(front_end_extensions());
+        assert_eq!(
+            done(call_now(&core, "ping", Value::Null)),
+            Ok(Value::Str("pong".to_owned()))
+        );
+        assert_eq!(
+            done(call_now(&core, "fe.now", Value::Int(7))),
+            Ok(Value::Int(7))
+        );
+        let Immediate::Later(params) = call_now(&core, "fe.later", Value::Int(8)) else {
+            panic!("fe.later must be awaited");
+        };
+        let outcome = call_later(&core, "fe.later", params).now_or_never();
+        assert_eq!(outcome, Some(Ok(object([("later", Value::Int(8))]))));
+        let names: Vec<&str> = core.commands().iter().map(|c| c.name).collect();
+        assert_eq!(names.iter().filter(|name| **name == "ping").count(), 1);
+        assert_eq!(names.last(), Some(&"fe.later"));
+    }
+
+    #[test]
+    fn connection_commands_and_unknown_names_are_refused_in_json_rpc_terms() {
+        let core = core_with(front_end_extensions());
+        let refused = done(call_now(&core, "subscribe", Value::Null)).unwrap_err();
+        assert_eq!(refused.code, codes::INVALID_REQUEST);
+        assert!(refused.message.contains("native protocol connection"));
+        let unknown = done(call_now(&core, "no.such", Value::Null)).unwrap_err();
+        assert_eq!(unknown.code, codes::METHOD_NOT_FOUND);
+        let later = call_later(&core, "no.such", Value::Null).now_or_never();
+        assert_eq!(
+            later.map(|o| o.unwrap_err().code),
+            Some(codes::METHOD_NOT_FOUND)
+        );
+    }
+
+    #[test]
+    fn status_shows_registered_sections_in_order_after_its_own_fields() {
+        let core = core_with(front_end_extensions());
+        let Ok(Value::Dict(status)) = done(call_now(&core, "status", Value::Null)) else {
+            panic!("status is an object");
+        };
+        let keys: Vec<&str> = status.keys().map(String::as_str).collect();
+        assert_eq!(keys.first(), Some(&"version"));
+        assert_eq!(&keys[keys.len() - 2..], ["first", "second"]);
+        assert_eq!(status["second"], Value::Int(3));
+        assert!(
+            !status.contains_key("hidden"),
+            "a view is not part of status"
+        );
+        assert_eq!(core.view("hidden"), Some(Value::Int(2)));
+    }
+}
