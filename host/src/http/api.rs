@@ -123,28 +123,29 @@ pub async fn variables(State(state): State<AppState>) -> Response {
 
 /// The body of `/api/variables`.
 pub async fn variables_value(core: &Core) -> Result<Value, CallError> {
-    let params = Value::Dict(indexmap::IndexMap::new());
-    let listed = match annotations::http_variables_command(core) {
-        Some(command) => dispatch::call(core, command, params).await,
-        None => Err(CallError::new(
-            codes::METHOD_NOT_FOUND,
-            "no variables command",
-        )),
+    let Some(command) = annotations::http_variables_command(core) else {
+        return Ok(no_variables());
     };
-    match listed {
+    let params = Value::Dict(indexmap::IndexMap::new());
+    match dispatch::call(core, command, params).await {
         Ok(list) => Ok(object([("variables", list)])),
-        Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(object([
-            ("variables", Value::List(Vec::new())),
-            (
-                "note",
-                Value::Str(
-                    "no workspace plugin is loaded (no command is annotated {\"http\": {\"variables\": true}})"
-                        .to_owned(),
-                ),
-            ),
-        ])),
+        Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(no_variables()),
         Err(err) => Err(err),
     }
+}
+
+/// `/api/variables` when no plugin lists variables.
+fn no_variables() -> Value {
+    object([
+        ("variables", Value::List(Vec::new())),
+        (
+            "note",
+            Value::Str(
+                "no workspace plugin is loaded (no command is annotated {\"http\": {\"variables\": true}})"
+                    .to_owned(),
+            ),
+        ),
+    ])
 }
 
 /// `GET /api/live`: `{"ts", "hosts": {host: {codename: {"x", "y", "received_at"}}},
