@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use labsocket::commands::core_command_names;
 use labsocket::events::EventBus;
 use labsocket::plugins::{load, load_one, Descriptor, HostServices, PluginSource, Registry};
 use labsocket::points::PointTable;
@@ -81,7 +82,7 @@ fn main() {
         std::env::temp_dir().join(format!("labsocket-bench-plugins-{}", std::process::id()));
     let bus = EventBus::new();
     let services = HostServices::new(bus.clone(), PointTable::new(bus), data_dir.clone());
-    let reserved = labsocket::dispatch::core_command_names();
+    let reserved = core_command_names();
     let compiled_in = load_one(
         PluginSource::CompiledIn,
         Ok(Descriptor::compiled_in(&units::DESCRIPTOR)),

@@ -18,16 +18,15 @@ use tokio::sync::broadcast;
 
 use crate::pyjson::{self, Value};
 
-/// Well-known topics of the core and first-party plugins.
-pub mod topic {
-    /// A workspace variable was written: `{"data_name", "data_source"}`.
-    pub const DATA_CHANGED: &str = "data_changed";
-    /// A workspace variable was deleted: `{"data_name", "data_source"}`.
-    pub const DATA_DELETED: &str = "data_deleted";
-    /// Points were set: `{codename: [x, y], ...}`.
-    pub const POINTS: &str = "points";
-    /// A setting changed: `{"name", "value"}`.
-    pub const SETTINGS_CHANGED: &str = "settings_changed";
+/// Topics front ends exchange among themselves; the topics plugins share with the host
+/// are `labsocket_plugin_api::topics`.
+pub mod host_topics {
+    /// A LiveSocket datagram the live server accepted:
+    /// `{"host": h, "data": {codename: [x, y] | "RESET"}}`.
+    pub const LIVE: &str = "live";
+    /// The `data` value of a [`LIVE`] event that clears a codename (what PyExpLabSys'
+    /// `LiveSocket.reset` sends).
+    pub const LIVE_RESET: &str = "RESET";
 }
 
 /// One published event.

@@ -13,8 +13,9 @@ use std::sync::{Arc, RwLock};
 
 use indexmap::IndexMap;
 
-use crate::events::{topic, EventBus};
+use crate::events::EventBus;
 use crate::pyjson::Value;
+use labsocket_plugin_api::topics;
 
 /// A stored point.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +61,7 @@ impl PointTable {
             }
         }
         self.bus
-            .publish_at(topic::POINTS, Value::Dict(event), set_at);
+            .publish_at(topics::POINTS, Value::Dict(event), set_at);
     }
 
     /// The latest point of `codename`, if it was ever set.

@@ -1,14 +1,19 @@
 //! Starting and stopping a whole labsocket host from a [`Config`].
 //!
-//! Order matters: plugins are loaded first (their initialisers run foreign code and disk
-//! I/O, and the registry is immutable afterwards), then each front end binds. If any bind
-//! fails the start fails with the address in the message; nothing half-starts. Once
-//! every plugin is initialised, plugins may call commands (the dispatcher is bound into
-//! their host services).
+//! Order matters: the core commands and what each front end owns (its commands, its
+//! `status` section) are registered first, so plugins cannot claim those names; then
+//! plugins are loaded (their initialisers run foreign code and disk I/O, and the registry
+//! is immutable afterwards), then each front end binds. If any bind fails the start fails
+//! with the address in the message; nothing half-starts. Once every plugin is
+//! initialised, plugins may call commands (the dispatcher is bound into their host
+//! services).
 //!
 //! Stopping is the reverse: the front ends (and sources) stop first, then the plugins are
 //! told `stopping`, their event subscriptions end, and their shutdown hooks run in reverse
 //! load order (`plugins::stop`).
+//!
+//! This is the one place that reads the [`Config`] for the front ends: each gets its own
+//! settings and the state it registered on the core.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,19 +21,20 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::commands;
 use crate::config::Config;
-use crate::dispatch;
 use crate::events::EventBus;
-use crate::host_core::Core;
+use crate::host_core::{Core, Extensions};
 use crate::http;
-use crate::live_server;
+use crate::live_server::{self, LiveHosts};
 use crate::native;
 use crate::plugins::host_api::{CallFuture, Caller};
 use crate::plugins::{self, HostServices, LoadOptions, PluginReport};
 use crate::points::PointTable;
+use crate::pyexplabsys;
 use crate::pyminer;
 use crate::shutdown::Shutdown;
-use crate::sources;
+use crate::sources::{self, SourceList};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +50,8 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot listen on {address} for the {front_end} front end ({name}): {source}")]
-    UdpBind {
-        front_end: String,
-        name: String,
-        address: SocketAddr,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    UdpBind(#[from] pyexplabsys::BindError),
     #[error("plugin loading stopped unexpectedly: {0}")]
     Loader(String),
     /// A `[[source]]` names a command no plugin provides: a config mistake found only
@@ -65,7 +66,6 @@ pub enum StartError {
 /// A running host.
 pub struct Server {
     pub core: Arc<Core>,
-    pub reports: Vec<PluginReport>,
     shutdown: Shutdown,
     /// The plugins' host services, for the stop sequence.
     services: HostServices,
@@ -78,9 +78,39 @@ pub struct LoadedCore {
     pub services: HostServices,
 }
 
+/// The state front ends and the source runner registered on the core, which they fill
+/// once started.
+#[derive(Default)]
+struct Registered {
+    udp: Arc<pyexplabsys::Directory>,
+    live_hosts: Arc<LiveHosts>,
+    sources: Arc<SourceList>,
+}
+
+impl Registered {
+    /// The core commands, then what each front end owns, in the order `commands` and
+    /// `status` list them.
+    fn extensions(&self) -> Extensions {
+        let mut extensions = Extensions::default();
+        extensions.commands(commands::core_commands());
+        pyexplabsys::register(&mut extensions, &self.udp);
+        sources::register(&mut extensions, &self.sources);
+        live_server::register(&mut extensions, &self.live_hosts);
+        extensions
+    }
+}
+
 /// Loads the plugins of `config` into a fresh core (also used by `labsocket plugins`),
 /// running their inits if `run_init` (which needs the data directory: it is created).
 pub async fn load_core(config: &Config, run_init: bool) -> Result<LoadedCore, StartError> {
+    build_core(config, run_init, &Registered::default()).await
+}
+
+async fn build_core(
+    config: &Config,
+    run_init: bool,
+    registered: &Registered,
+) -> Result<LoadedCore, StartError> {
     let data_dir = config.data_dir();
     if run_init {
         std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
@@ -107,8 +137,9 @@ pub async fn load_core(config: &Config, run_init: bool) -> Result<LoadedCore, St
     // Plugin initialisers may block (open files, probe instruments): keep them off the
     // async workers.
     let loader_services = services.clone();
+    let extensions = registered.extensions();
+    let reserved = extensions.command_names();
     let loaded = tokio::task::spawn_blocking(move || {
-        let reserved = dispatch::core_command_names();
         let options = LoadOptions {
             dylibs: &dylibs,
             plugin_config: &tables,
@@ -125,6 +156,7 @@ pub async fn load_core(config: &Config, run_init: bool) -> Result<LoadedCore, St
         bus,
         points,
         config.limits.max_connections,
+        extensions,
     );
     Ok(LoadedCore {
         core: Arc::new(core),
@@ -141,8 +173,8 @@ fn bind_dispatcher(core: &Arc<Core>, services: &HostServices) {
         let core = core.upgrade();
         Box::pin(async move {
             match core {
-                Some(core) => dispatch::call(&core, &method, params).await,
-                None => Err(dispatch::CallError::internal("the host has stopped")),
+                Some(core) => crate::dispatch::call(&core, &method, params).await,
+                None => Err(crate::call::CallError::internal("the host has stopped")),
             }
         })
     });
@@ -152,11 +184,12 @@ fn bind_dispatcher(core: &Arc<Core>, services: &HostServices) {
 impl Server {
     /// Loads plugins and binds every configured front end.
     pub async fn start(config: &Config) -> Result<Server, StartError> {
+        let registered = Registered::default();
         let LoadedCore {
             core,
             reports,
             services,
-        } = load_core(config, true).await?;
+        } = build_core(config, true, &registered).await?;
         bind_dispatcher(&core, &services);
         let plugin_failed = reports.iter().any(|report| report.outcome.is_err());
         let sources =
@@ -175,11 +208,18 @@ impl Server {
                 heartbeat: (config.native.heartbeat_secs > 0.0)
                     .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
                 max_line_bytes: config.limits.max_line_bytes,
-                auth_token: native::auth::configured_token(config).map_err(|message| {
-                    StartError::AuthToken {
-                        file: config.file_name(),
-                        message,
-                    }
+                auth_token: native::auth::configured_token(
+                    config.native.auth_token.as_ref(),
+                    config
+                        .native
+                        .auth_token_file
+                        .as_ref()
+                        .map(|file| config.resolve(file))
+                        .as_deref(),
+                )
+                .map_err(|message| StartError::AuthToken {
+                    file: config.file_name(),
+                    message,
                 })?,
             };
             if !bind.is_loopback() && settings.auth_token.is_none() {
@@ -203,7 +243,14 @@ impl Server {
                 &shutdown,
             );
         }
-        crate::pyexplabsys::start(&core, config, &shutdown).await?;
+        let udp_settings = pyexplabsys::Settings {
+            bind: config.server.bind,
+            max_datagram: config.limits.max_datagram,
+            pull_sockets: &config.pull_socket,
+            push_sockets: &config.push_socket,
+            live_sockets: &config.live_socket,
+        };
+        pyexplabsys::start(&core, &registered.udp, udp_settings, &shutdown).await?;
         if config.http.enabled {
             let address = config.http.address(config.server.bind);
             let listener = bind_tcp("http", address).await?;
@@ -222,13 +269,18 @@ impl Server {
                 max_datagram: config.limits.max_datagram,
                 max_series: config.live_server.max_series,
             };
-            live_server::spawn(core.clone(), socket, settings, &shutdown);
+            live_server::spawn(
+                core.clone(),
+                registered.live_hosts.clone(),
+                socket,
+                settings,
+                &shutdown,
+            );
         }
         // Sources last: their first points then reach every front end's subscribers.
-        sources::spawn_all(&core, sources, &shutdown);
+        sources::spawn_all(&core, &registered.sources, sources, &shutdown);
         Ok(Server {
             core,
-            reports,
             shutdown,
             services,
         })

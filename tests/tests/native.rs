@@ -302,6 +302,38 @@ fn over_long_lines_are_refused_without_hurting_others() {
 }
 
 #[test]
+fn a_refusal_comes_after_the_replies_still_owed_to_earlier_pipelined_requests() {
+    let server = Server::start("[limits]\nmax_line_bytes = 1024\n");
+    let mut rpc = server.rpc();
+    // A slow command (awaited), a quick one queued behind it, then a line over the limit,
+    // all in one write: both replies must arrive, in order, before the refusal.
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(
+        br#"{"jsonrpc":"2.0","id":1,"method":"hello.sleep","params":{"ms":300}}"#,
+    );
+    bytes.push(b'\n');
+    bytes.extend_from_slice(br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
+    bytes.push(b'\n');
+    bytes.extend(vec![b'x'; 4096]);
+    bytes.push(b'\n');
+    rpc.send_raw(&bytes);
+    let first = rpc.read_json();
+    assert_eq!(first["id"], 1, "{first}");
+    assert!(first.get("error").is_none(), "{first}");
+    let second = rpc.read_json();
+    assert_eq!(
+        (second["id"].clone(), second["result"].clone()),
+        (json!(2), json!("pong"))
+    );
+    let refusal = rpc.read_json();
+    assert_eq!(refusal["error"]["code"], -32600, "{refusal}");
+    assert!(
+        rpc.read_line().is_none(),
+        "the connection is closed after the refusal"
+    );
+}
+
+#[test]
 fn connections_past_max_connections_are_refused_cleanly() {
     let server = Server::start("[limits]\nmax_connections = 2\n");
     let mut first = server.rpc();

@@ -2,9 +2,9 @@
 
 use super::terminal::{self, styles, Cell, Painter};
 use super::{init_logging, report, ServerAddress, EXIT_FAILURE};
-use crate::dispatch::codes;
 use crate::native::client::ClientError;
 use crate::pyjson::{self, Value};
+use labsocket_plugin_api::codes;
 
 #[derive(clap::Args)]
 pub struct VarsArgs {

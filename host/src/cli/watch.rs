@@ -72,7 +72,7 @@ pub async fn run(args: WatchArgs) -> u8 {
 
 async fn subscribed(server: &ServerAddress, topics: &[String]) -> Result<Client, ClientError> {
     let mut client = server.connect().await?;
-    let params = crate::dispatch::object([(
+    let params = crate::call::object([(
         "topics",
         Value::List(topics.iter().cloned().map(Value::Str).collect()),
     )]);

@@ -1,7 +1,7 @@
 //! The JSON endpoints: what the page loads at start and what scripts can poll.
 //!
-//! Each endpoint is a thin view over a command that already exists (`status`,
-//! `workspace.list`) or over the core's tables, so the HTTP API never disagrees with the
+//! Each endpoint is a thin view over a command that already exists (`status`, the
+//! variables command) or over the core's tables and views, so the HTTP API never disagrees with the
 //! native protocol. Bodies are standard JSON for browsers: `JSON.parse` has no `NaN` or
 //! `Infinity`, so non-finite floats are written as `null` here (the native protocol keeps
 //! them, for Python clients).
@@ -11,9 +11,17 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use crate::dispatch::{self, codes, object, CallError};
-use crate::host_core::Core;
+use crate::annotations;
+use crate::call::{object, CallError};
+use crate::dispatch;
+use crate::host_core::{views, Core};
 use crate::pyjson::Value;
+use labsocket_plugin_api::codes;
+
+/// `{}`: what a view reads as when its front end did not register it.
+pub fn empty_object() -> Value {
+    Value::Dict(Default::default())
+}
 
 /// `value` as standard JSON (non-finite floats become `null`, as in `JSON.stringify`).
 pub fn browser_json(value: &Value) -> String {
@@ -77,14 +85,17 @@ pub fn points_value(core: &Core, now: Option<f64>) -> Value {
     Value::Dict(points.collect())
 }
 
-/// `GET /api/sockets`: `{"sockets": [...], "note"?}`, see [`pull_sockets`].
+/// `GET /api/sockets`: `{"sockets": [...], "note"?}`, the [`views::PULL_SOCKETS`] view.
 pub async fn sockets(State(state): State<AppState>) -> Response {
     json(StatusCode::OK, &sockets_value(&state.core))
 }
 
 /// The body of `/api/sockets`, also part of the WebSocket snapshot.
 pub fn sockets_value(core: &Core) -> Value {
-    let sockets = pull_sockets(core);
+    let sockets = match core.view(views::PULL_SOCKETS) {
+        Some(Value::List(sockets)) => sockets,
+        _ => Vec::new(),
+    };
     if sockets.is_empty() {
         return object([
             ("sockets", Value::List(sockets)),
@@ -100,37 +111,9 @@ pub fn sockets_value(core: &Core) -> Value {
     object([("sockets", Value::List(sockets))])
 }
 
-/// The PyExpLabSys pull sockets, each `{"name", "kind": "date"|"data", "port",
-/// "codenames": [...], "timeouts": {codename: seconds}}` (a codename without a timeout
-/// never goes `OLD_DATA`). The page marks a point `OLD_DATA` exactly as that socket would:
-/// a `date` socket by `now - x`, a `data` socket by `now - set_at`.
-fn pull_sockets(core: &Core) -> Vec<Value> {
-    core.udp
-        .pull_sockets()
-        .into_iter()
-        .map(|(port, socket)| {
-            let timeouts = socket
-                .timeouts()
-                .filter_map(|(codename, timeout)| {
-                    Some((codename.to_owned(), Value::Float(timeout?)))
-                })
-                .collect();
-            object([
-                ("name", Value::Str(socket.name.clone())),
-                ("kind", Value::Str(socket.kind.as_str().to_owned())),
-                ("port", Value::Int(i64::from(port))),
-                (
-                    "codenames",
-                    Value::List(socket.codenames.iter().cloned().map(Value::Str).collect()),
-                ),
-                ("timeouts", Value::Dict(timeouts)),
-            ])
-        })
-        .collect()
-}
-
-/// `GET /api/variables`: `{"variables": [meta, ...]}` from `workspace.list`, or an empty
-/// list and a `note` when no workspace plugin is loaded.
+/// `GET /api/variables`: `{"variables": [meta, ...]}` from the command annotated
+/// `{"http": {"variables": true}}` (the workspace's `workspace.list`), or an empty list and
+/// a `note` when no plugin provides one.
 pub async fn variables(State(state): State<AppState>) -> Response {
     match variables_value(&state.core).await {
         Ok(body) => json(StatusCode::OK, &body),
@@ -140,21 +123,29 @@ pub async fn variables(State(state): State<AppState>) -> Response {
 
 /// The body of `/api/variables`.
 pub async fn variables_value(core: &Core) -> Result<Value, CallError> {
+    let Some(command) = annotations::http_variables_command(core) else {
+        return Ok(no_variables());
+    };
     let params = Value::Dict(indexmap::IndexMap::new());
-    match dispatch::call(core, "workspace.list", params).await {
+    match dispatch::call(core, command, params).await {
         Ok(list) => Ok(object([("variables", list)])),
-        Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(object([
-            ("variables", Value::List(Vec::new())),
-            (
-                "note",
-                Value::Str(
-                    "no workspace plugin is loaded (the workspace.list command is not registered)"
-                        .to_owned(),
-                ),
-            ),
-        ])),
+        Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(no_variables()),
         Err(err) => Err(err),
     }
+}
+
+/// `/api/variables` when no plugin lists variables.
+fn no_variables() -> Value {
+    object([
+        ("variables", Value::List(Vec::new())),
+        (
+            "note",
+            Value::Str(
+                "no workspace plugin is loaded (no command is annotated {\"http\": {\"variables\": true}})"
+                    .to_owned(),
+            ),
+        ),
+    ])
 }
 
 /// `GET /api/live`: `{"ts", "hosts": {host: {codename: {"x", "y", "received_at"}}},
@@ -163,8 +154,14 @@ pub async fn live(State(state): State<AppState>) -> Response {
     let core = &state.core;
     let body = object([
         ("ts", Value::Float(labsocket_plugin_api::unix_now())),
-        ("hosts", core.live_hosts.snapshot()),
-        ("stats", core.live_hosts.stats()),
+        (
+            "hosts",
+            core.view(views::LIVE_HOSTS).unwrap_or_else(empty_object),
+        ),
+        (
+            "stats",
+            core.view(views::LIVE_SERVER).unwrap_or_else(empty_object),
+        ),
     ]);
     json(StatusCode::OK, &body)
 }

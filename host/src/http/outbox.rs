@@ -21,9 +21,10 @@ use indexmap::IndexMap;
 use tokio::sync::Notify;
 
 use super::api::browser_json;
-use crate::events::{topic, Event};
-use crate::live_server::{self, datagram::RESET};
+use crate::events::host_topics::{self, LIVE_RESET};
+use crate::events::Event;
 use crate::pyjson::Value;
+use labsocket_plugin_api::topics;
 
 /// Messages queued before the outbox starts coalescing.
 pub const QUEUE_LIMIT: usize = 1024;
@@ -128,10 +129,10 @@ impl Pending {
         match event.topic.as_str() {
             // Once coalescing, keep coalescing until the writer takes it: a queued newer
             // value must not be overtaken by an older coalesced one.
-            topic::POINTS if full || !self.points.values.is_empty() => {
+            topics::POINTS if full || !self.points.values.is_empty() => {
                 self.coalesce_points(&event.payload, ts)
             }
-            live_server::TOPIC if full || !self.live.values.is_empty() => {
+            host_topics::LIVE if full || !self.live.values.is_empty() => {
                 self.coalesce_live(&event.payload, ts)
             }
             _ if full => self.lost += 1,
@@ -176,7 +177,7 @@ impl Pending {
                 self.live_series += 1;
             }
             let change = series.entry(codename.clone()).or_default();
-            if value.as_str() == Some(RESET) {
+            if value.as_str() == Some(LIVE_RESET) {
                 change.reset = true;
                 change.point = None;
             } else {
@@ -189,6 +190,7 @@ impl Pending {
     }
 
     /// Whether nothing is pending.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
             && self.points.values.is_empty()
@@ -210,7 +212,7 @@ impl Pending {
         if !self.points.values.is_empty() {
             let data = Value::Dict(self.points.values);
             messages.push(event_message(
-                topic::POINTS,
+                topics::POINTS,
                 self.points.ts,
                 &data,
                 self.points.events,
@@ -222,7 +224,7 @@ impl Pending {
             let resets: IndexMap<String, Value> = series
                 .iter()
                 .filter(|(_, change)| change.reset)
-                .map(|(codename, _)| (codename.clone(), Value::Str(RESET.to_owned())))
+                .map(|(codename, _)| (codename.clone(), Value::Str(LIVE_RESET.to_owned())))
                 .collect();
             let points: IndexMap<String, Value> = series
                 .into_iter()
@@ -230,12 +232,12 @@ impl Pending {
                 .collect();
             for data in [resets, points] {
                 if !data.is_empty() {
-                    let payload = crate::dispatch::object([
+                    let payload = crate::call::object([
                         ("host", Value::Str(host.clone())),
                         ("data", Value::Dict(data)),
                     ]);
                     messages.push(event_message(
-                        live_server::TOPIC,
+                        host_topics::LIVE,
                         self.live.ts,
                         &payload,
                         live_events,

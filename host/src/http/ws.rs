@@ -25,22 +25,23 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{browser_json, points_value};
+use super::api::{browser_json, empty_object, points_value};
 use super::outbox::Outbox;
 use super::{origin, AppState};
-use crate::dispatch::{self, object};
-use crate::events::topic;
-use crate::host_core::Core;
-use crate::live_server;
+use crate::call::object;
+use crate::dispatch;
+use crate::events::host_topics;
+use crate::host_core::{views, Core};
 use crate::pyjson::Value;
+use labsocket_plugin_api::topics;
 
 /// The topics a connection gets unless it asks for others.
 pub const DEFAULT_TOPICS: [&str; 5] = [
-    topic::POINTS,
-    topic::DATA_CHANGED,
-    topic::DATA_DELETED,
-    topic::SETTINGS_CHANGED,
-    live_server::TOPIC,
+    topics::POINTS,
+    topics::DATA_CHANGED,
+    topics::DATA_DELETED,
+    topics::SETTINGS_CHANGED,
+    host_topics::LIVE,
 ];
 
 /// The largest message a browser may send (the page sends none; this bounds a client
@@ -198,7 +199,10 @@ async fn snapshot(core: &Core, heartbeat: Duration) -> String {
         ("heartbeat_secs", Value::Float(heartbeat.as_secs_f64())),
         ("status", status(core).await),
         ("points", points_value(core, None)),
-        ("live", core.live_hosts.snapshot()),
+        (
+            "live",
+            core.view(views::LIVE_HOSTS).unwrap_or_else(empty_object),
+        ),
     ]);
     browser_json(&body)
 }

@@ -6,14 +6,12 @@
 //! like Python) and every value keeps its type. A datagram is taken whole or refused
 //! whole: half of a batch would show a plot that never happened.
 
+use crate::events::host_topics::LIVE_RESET;
 use crate::pyjson::{self, Value};
 
 /// Longest host name and codename, in bytes. Far above real ones (a DNS name is at most
 /// 253 bytes); it keeps one datagram from naming a megabyte-long series.
 pub const MAX_NAME_BYTES: usize = 1024;
-
-/// The value PyExpLabSys' `LiveSocket.reset` sends for a codename.
-pub const RESET: &str = "RESET";
 
 /// One received datagram.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,12 +40,12 @@ impl LiveUpdate {
             .map(|(codename, entry)| {
                 let value = match entry {
                     Entry::Point { x, y } => Value::List(vec![x.clone(), y.clone()]),
-                    Entry::Reset => Value::Str(RESET.to_owned()),
+                    Entry::Reset => Value::Str(LIVE_RESET.to_owned()),
                 };
                 (codename.clone(), value)
             })
             .collect();
-        crate::dispatch::object([
+        crate::call::object([
             ("host", Value::Str(self.host.clone())),
             ("data", Value::Dict(data)),
         ])
@@ -90,7 +88,7 @@ fn checked_name(what: &str, name: String) -> Result<String, String> {
 
 fn entry(codename: &str, value: Value) -> Result<Entry, String> {
     match value {
-        Value::Str(text) if text == RESET => Ok(Entry::Reset),
+        Value::Str(text) if text == LIVE_RESET => Ok(Entry::Reset),
         Value::List(pair) if pair.len() == 2 && pair[0].is_number() => {
             let mut pair = pair.into_iter();
             let (Some(x), Some(y)) = (pair.next(), pair.next()) else {

@@ -13,7 +13,7 @@ use std::sync::RwLock;
 use indexmap::IndexMap;
 
 use super::datagram::{Entry, LiveUpdate};
-use crate::dispatch::object;
+use crate::call::object;
 use crate::pyjson::Value;
 
 /// The last point of one series.

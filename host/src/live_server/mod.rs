@@ -4,7 +4,7 @@
 //! to a central live server (UDP 9767), which relayed them to browsers. labsocket is that
 //! server: point `common_liveserver_host`/`common_liveserver_port` at it and every
 //! datagram is kept per `host:codename` ([`LiveHosts`], on the core) and published on the
-//! bus as a [`TOPIC`] event, which the live web view (and any native subscriber) shows.
+//! bus as a `live` event ([`host_topics::LIVE`]), which the live web view (and any native subscriber) shows.
 //!
 //! - [`datagram`]: reading one datagram.
 //! - [`hosts`]: the last values per host and the counters `status` shows.
@@ -25,12 +25,10 @@ use tokio::net::UdpSocket;
 
 pub use hosts::LiveHosts;
 
-use crate::host_core::Core;
+use crate::events::host_topics;
+use crate::failure_log::FailureLog;
+use crate::host_core::{views, Core, Extensions};
 use crate::shutdown::Shutdown;
-use crate::sources::failure_log::FailureLog;
-
-/// The bus topic of received datagrams; the payload is the datagram as accepted.
-pub const TOPIC: &str = "live";
 
 /// `[live_server]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -80,8 +78,23 @@ pub struct Settings {
     pub max_series: usize,
 }
 
-/// Runs the receive loop on `socket` until shutdown.
-pub fn spawn(core: Arc<Core>, socket: UdpSocket, settings: Settings, shutdown: &Shutdown) {
+/// Registers the live server's `status` section and [`views::LIVE_HOSTS`] over `hosts`
+/// (registered whether or not it runs: `status` always shows the counters).
+pub fn register(extensions: &mut Extensions, hosts: &Arc<LiveHosts>) {
+    let for_status = hosts.clone();
+    extensions.status_section(views::LIVE_SERVER, move || for_status.stats());
+    let hosts = hosts.clone();
+    extensions.view(views::LIVE_HOSTS, move || hosts.snapshot());
+}
+
+/// Runs the receive loop on `socket` until shutdown, keeping what arrives in `hosts`.
+pub fn spawn(
+    core: Arc<Core>,
+    hosts: Arc<LiveHosts>,
+    socket: UdpSocket,
+    settings: Settings,
+    shutdown: &Shutdown,
+) {
     let address = socket
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -116,13 +129,13 @@ pub fn spawn(core: Arc<Core>, socket: UdpSocket, settings: Settings, shutdown: &
             match parsed {
                 Ok(update) => {
                     let now = labsocket_plugin_api::unix_now();
-                    let accepted = core.live_hosts.apply(update, now, settings.max_series);
+                    let accepted = hosts.apply(update, now, settings.max_series);
                     if !accepted.entries.is_empty() {
-                        core.bus.publish(TOPIC, accepted.to_value());
+                        core.bus.publish(host_topics::LIVE, accepted.to_value());
                     }
                 }
                 Err(error) => {
-                    core.live_hosts.count_malformed();
+                    hosts.count_malformed();
                     let message = format!("malformed datagram from {peer}: {error}");
                     if let Some(line) = malformed_log.failed(Instant::now(), &message) {
                         tracing::warn!("live_server: {line}");

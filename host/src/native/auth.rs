@@ -20,9 +20,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::rpc::{self, Incoming};
-use crate::config::Config;
-use crate::dispatch::{self, codes, CallError};
+use crate::call::{self, CallError};
 use crate::pyjson::Value;
+use labsocket_plugin_api::codes;
 
 /// The method a client authenticates with.
 pub const METHOD: &str = "auth";
@@ -50,12 +50,15 @@ impl Secret {
     }
 }
 
-/// The token `config` asks for: from `[native] auth_token_file` (read now, relative to the
-/// config file) or `auth_token`; `None` when neither is set. The error is a
-/// `[native] key: what is wrong` message.
-pub fn configured_token(config: &Config) -> Result<Option<Arc<Secret>>, String> {
-    let native = &config.native;
-    let secret = match (&native.auth_token, &native.auth_token_file) {
+/// The token the configuration asks for: `[native] auth_token`, or the file of
+/// `auth_token_file` (`token_file`, already resolved against the config file's folder;
+/// read now); `None` when neither is set. The error is a `[native] key: what is wrong`
+/// message.
+pub fn configured_token(
+    token: Option<&Secret>,
+    token_file: Option<&Path>,
+) -> Result<Option<Arc<Secret>>, String> {
+    let secret = match (token, token_file) {
         (None, None) => return Ok(None),
         (Some(_), Some(_)) => {
             return Err(
@@ -63,7 +66,7 @@ pub fn configured_token(config: &Config) -> Result<Option<Arc<Secret>>, String> 
             )
         }
         (Some(token), None) => token.0.clone(),
-        (None, Some(file)) => read_token_file(&config.resolve(file))?,
+        (None, Some(file)) => read_token_file(file)?,
     };
     if secret.chars().count() < MIN_TOKEN_CHARS {
         return Err(format!(
@@ -181,7 +184,7 @@ impl Gate {
 }
 
 fn authenticated(required: bool) -> Value {
-    dispatch::object([
+    call::object([
         ("authenticated", Value::Bool(true)),
         ("required", Value::Bool(required)),
     ])

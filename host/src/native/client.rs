@@ -4,7 +4,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
-use crate::dispatch::CallError;
+use crate::call::CallError;
 use crate::pyjson::{self, Value};
 
 /// What can go wrong talking to a server.
@@ -52,7 +52,7 @@ impl Client {
     /// Sends the server's shared secret (`auth`); the server closes the connection after
     /// repeated failures.
     pub async fn authenticate(&mut self, token: &str) -> Result<(), ClientError> {
-        let params = crate::dispatch::object([("token", Value::Str(token.to_owned()))]);
+        let params = crate::call::object([("token", Value::Str(token.to_owned()))]);
         self.call(super::auth::METHOD, params).await.map(drop)
     }
 

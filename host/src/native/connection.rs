@@ -5,13 +5,19 @@
 //! with one `write` per wake-up: a 16-deep pipeline costs one syscall, not sixteen, and
 //! so do several events that arrived together.
 //!
-//! Pipelining: a request whose command completes at once (core commands, `inline`
-//! plugin commands: [`dispatch::call_now`]) is answered on the spot, without a future.
-//! A command that must be awaited becomes a future in a `FuturesOrdered`, so slow plugin
-//! calls run concurrently while replies still leave in request order: while any future
-//! is pending, later immediate replies queue behind it instead of jumping ahead. Reading
-//! pauses when [`MAX_IN_FLIGHT`] replies are pending (back-pressure instead of unbounded
-//! memory).
+//! Every request line goes through one [`answer`], which says whether its reply is ready
+//! [`Answer::Now`] or must be awaited ([`Answer::Later`]), and every reply goes through
+//! one queue ([`Replies::queue`]). A request whose command completes at once (core
+//! commands, `inline` plugin commands: [`dispatch::call_now`]) is answered on the spot,
+//! without a future, rendered straight into the output buffer. A command that must be
+//! awaited becomes a future in a `FuturesOrdered`, so slow plugin calls run concurrently
+//! while replies still leave in request order: while any future is pending, later
+//! immediate replies queue behind it instead of jumping ahead. Reading pauses when
+//! [`MAX_IN_FLIGHT`] replies are pending (back-pressure instead of unbounded memory).
+//!
+//! A request the connection refuses for good (a line over `max_line_bytes`, too many
+//! failed authentications) is queued like any reply: the connection stops reading,
+//! sends every earlier pipelined reply in order, then the refusal, then closes.
 //!
 //! Events reach the connection through its own bus subscription, made on the first
 //! `subscribe`. If the client reads too slowly, the subscription lags and the client gets
@@ -25,16 +31,19 @@ use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Gated;
 use super::rpc::{self, Incoming};
-use crate::dispatch::{self, codes, CallError, Immediate};
+use crate::call::{self, CallError};
+use crate::dispatch::{self, Immediate};
 use crate::events::Event;
 use crate::host_core::Core;
 use crate::pyjson::Value;
+use labsocket_plugin_api::codes;
 
 /// Replies a connection may owe before it stops reading further requests.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -74,6 +83,8 @@ pub async fn serve(
         interval
     });
     let mut reading = true;
+    // Set when the connection refused a request for good: close once the replies are out.
+    let mut refused = false;
     // One wait on the shutdown token for the connection's life, not one per wake-up.
     let stopped = shutdown.cancelled();
     tokio::pin!(stopped);
@@ -96,6 +107,9 @@ pub async fn serve(
             }
         }
         if !reading && pending.is_empty() {
+            if refused {
+                linger(&mut reader, &mut writer).await;
+            }
             return;
         }
         tokio::select! {
@@ -120,12 +134,13 @@ pub async fn serve(
                     Some(Ok(read)) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
                         if let Err(refusal) = take_lines(&core, &mut buffer, read, &settings, &mut gate, &mut subscription, &mut replies) {
-                            // The stream cannot be resynchronised: answer, then close.
-                            // `out` holds only replies to requests before every pending
-                            // one, so the refusal still comes after them.
-                            out.push_str(&refusal);
-                            let _ = writer.write_all(out.as_bytes()).await;
-                            return;
+                            // The stream cannot be resynchronised: read no more, queue the
+                            // refusal behind the replies still owed, and close once they
+                            // and it are written (the loop's `!reading` exit).
+                            replies.queue(Answer::Line(refusal));
+                            reading = false;
+                            refused = true;
+                            buffer = BytesMut::new();
                         }
                     }
                 }
@@ -156,16 +171,52 @@ pub async fn serve(
                 }
             }
             _ = tick(&mut heartbeat), if heartbeat.is_some() => {
-                let params = dispatch::object([("ts", Value::Float(labsocket_plugin_api::unix_now()))]);
+                let params = call::object([("ts", Value::Float(labsocket_plugin_api::unix_now()))]);
                 out.push_str(&rpc::notification_line("heartbeat", &params));
             }
         }
     }
 }
 
+/// How long a refused connection's unread input is discarded before it is dropped.
+const LINGER: Duration = Duration::from_secs(1);
+/// The most unread input discarded then.
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Closes a connection the server refused, so that the client still reads the replies and
+/// the refusal: closing a socket with unread input makes the kernel send a reset, which
+/// makes the client's kernel drop what it has not read yet. So: send FIN, then discard
+/// what the client still sends, for a bounded time and amount.
+async fn linger(reader: &mut ReadHalf<'_>, writer: &mut WriteHalf<'_>) {
+    let _ = writer.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(LINGER, async {
+        while discarded < LINGER_BYTES {
+            match reader.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => discarded += read,
+            }
+        }
+    })
+    .await;
+}
+
 /// Appends a rendered line (always UTF-8: it was rendered from a `String`).
 fn push_bytes(out: &mut String, line: &[u8]) {
     out.push_str(std::str::from_utf8(line).unwrap_or_default());
+}
+
+/// A request's reply, as [`answer`] gives it.
+enum Answer {
+    /// Ready now: the outcome of a call with an id (rendered where it is queued).
+    Now(Value, Result<Value, CallError>),
+    /// Ready now, already rendered (an auth refusal, an invalid request).
+    Line(String),
+    /// Must be awaited; `None` from the future means no reply (a notification).
+    Later(PendingReply),
+    /// No reply (a notification).
+    Nothing,
 }
 
 /// Where a connection's replies go, in request order: straight into the output buffer
@@ -176,27 +227,21 @@ struct Replies<'a> {
 }
 
 impl Replies<'_> {
-    /// A reply that is ready now.
-    fn push(&mut self, line: String) {
-        if self.pending.is_empty() {
-            self.out.push_str(&line);
-        } else {
-            self.pending.push_back(future::ready(Some(line)).boxed());
+    /// Queues one reply after every earlier one.
+    fn queue(&mut self, answer: Answer) {
+        match answer {
+            // Rendered in place, without an intermediate `String`, when nothing is owed.
+            Answer::Now(id, outcome) if self.pending.is_empty() => {
+                rpc::write_reply_line(&id, &outcome, self.out)
+            }
+            Answer::Now(id, outcome) => self
+                .pending
+                .push_back(future::ready(Some(rpc::reply_line(&id, &outcome))).boxed()),
+            Answer::Line(line) if self.pending.is_empty() => self.out.push_str(&line),
+            Answer::Line(line) => self.pending.push_back(future::ready(Some(line)).boxed()),
+            Answer::Later(reply) => self.pending.push_back(reply),
+            Answer::Nothing => {}
         }
-    }
-
-    /// The reply line for `id`, written without an intermediate `String` when it can be.
-    fn push_outcome(&mut self, id: &Value, outcome: &Result<Value, CallError>) {
-        if self.pending.is_empty() {
-            rpc::write_reply_line(id, outcome, self.out);
-        } else {
-            self.push(rpc::reply_line(id, outcome));
-        }
-    }
-
-    /// A reply that must be awaited.
-    fn push_later(&mut self, reply: PendingReply) {
-        self.pending.push_back(reply);
     }
 }
 
@@ -212,7 +257,7 @@ async fn tick(heartbeat: &mut Option<tokio::time::Interval>) {
 fn lost_notice(lost: u64) -> Event {
     Event::new(
         "events_lost",
-        dispatch::object([("count", Value::Int(lost.min(i64::MAX as u64) as i64))]),
+        call::object([("count", Value::Int(lost.min(i64::MAX as u64) as i64))]),
     )
 }
 
@@ -245,12 +290,13 @@ fn take_lines(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match gate.admit(rpc::parse_line(line)) {
-            Gated::Admit(incoming) => answer(core, incoming, subscription, replies),
-            Gated::Answer(Some(reply)) => replies.push(reply),
-            Gated::Answer(None) => {}
+        let reply = match gate.admit(rpc::parse_line(line)) {
+            Gated::Admit(incoming) => answer(core, incoming, subscription),
+            Gated::Answer(Some(reply)) => Answer::Line(reply),
+            Gated::Answer(None) => Answer::Nothing,
             Gated::Close(refusal) => return Err(refusal),
-        }
+        };
+        replies.queue(reply);
     }
     if buffer.len() > settings.max_line_bytes {
         return Err(too_long(settings.max_line_bytes));
@@ -270,95 +316,73 @@ fn too_long(limit: usize) -> String {
     rpc::reply_line(&Value::Null, &Err(error))
 }
 
-/// Answers one request line: at once when its command completes at once, else with a
-/// pending future.
-fn answer(
-    core: &Arc<Core>,
-    incoming: Incoming,
-    subscription: &mut Subscription,
-    replies: &mut Replies<'_>,
-) {
+/// Answers one request: at once when its command completes at once, else with a
+/// future. Batches take the future path as a whole, since their reply is one array line.
+fn answer(core: &Arc<Core>, incoming: Incoming, subscription: &mut Subscription) -> Answer {
     match incoming {
+        Incoming::Invalid { id, error } => Answer::Now(id, Err(error)),
         Incoming::Call { id, method, params } => {
-            if let Some(outcome) = subscription.handle(core, &method, &params) {
-                if let Some(id) = id {
-                    replies.push_outcome(&id, &outcome);
-                }
-                return;
-            }
-            match dispatch::call_now(core, &method, params) {
-                Immediate::Done(outcome) => {
-                    if let Some(id) = id {
-                        replies.push_outcome(&id, &outcome);
+            let outcome = match subscription.handle(core, &method, &params) {
+                Some(outcome) => outcome,
+                None => match dispatch::call_now(core, &method, params) {
+                    Immediate::Done(outcome) => outcome,
+                    Immediate::Later(params) => {
+                        let core = core.clone();
+                        return Answer::Later(
+                            async move {
+                                let outcome = dispatch::call_later(&core, &method, params).await;
+                                id.map(|id| rpc::reply_line(&id, &outcome))
+                            }
+                            .boxed(),
+                        );
                     }
-                }
-                Immediate::Later(params) => {
-                    let core = core.clone();
-                    replies.push_later(
-                        async move {
-                            let outcome = dispatch::call_later(&core, &method, params).await;
-                            id.map(|id| rpc::reply_line(&id, &outcome))
-                        }
-                        .boxed(),
-                    );
-                }
+                },
+            };
+            match id {
+                Some(id) => Answer::Now(id, outcome),
+                None => Answer::Nothing,
             }
-        }
-        incoming => replies.push_later(answer_later(core, incoming, subscription)),
-    }
-}
-
-/// The future that produces the reply line (or nothing, for a notification); batches
-/// take this path as a whole, since their reply is one array line.
-fn answer_later(
-    core: &Arc<Core>,
-    incoming: Incoming,
-    subscription: &mut Subscription,
-) -> PendingReply {
-    match incoming {
-        Incoming::Invalid { id, error } => {
-            future::ready(Some(rpc::reply_line(&id, &Err(error)))).boxed()
-        }
-        Incoming::Call { id, method, params } => {
-            if let Some(outcome) = subscription.handle(core, &method, &params) {
-                return future::ready(id.map(|id| rpc::reply_line(&id, &outcome))).boxed();
-            }
-            let core = core.clone();
-            async move {
-                let outcome = dispatch::call(&core, &method, params).await;
-                id.map(|id| rpc::reply_line(&id, &outcome))
-            }
-            .boxed()
         }
         Incoming::Batch(items) => {
             let parts: Vec<PendingReply> = items
                 .into_iter()
                 .map(|item| match item {
-                    Incoming::Batch(_) => future::ready(Some(rpc::reply_line(
-                        &Value::Null,
-                        &Err(CallError::new(
+                    Incoming::Batch(_) => ready(Answer::Now(
+                        Value::Null,
+                        Err(CallError::new(
                             codes::INVALID_REQUEST,
                             "invalid request: nested batch",
                         )),
-                    )))
-                    .boxed(),
-                    item => answer_later(core, item, subscription),
+                    )),
+                    item => ready(answer(core, item, subscription)),
                 })
                 .collect();
-            async move {
-                let lines: Vec<String> = future::join_all(parts)
-                    .await
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                if lines.is_empty() {
-                    return None;
+            Answer::Later(
+                async move {
+                    let lines: Vec<String> = future::join_all(parts)
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    if lines.is_empty() {
+                        return None;
+                    }
+                    let body: Vec<&str> = lines.iter().map(|line| line.trim_end()).collect();
+                    Some(format!("[{}]\n", body.join(",")))
                 }
-                let body: Vec<&str> = lines.iter().map(|line| line.trim_end()).collect();
-                Some(format!("[{}]\n", body.join(",")))
-            }
-            .boxed()
+                .boxed(),
+            )
         }
+    }
+}
+
+/// `answer` as a future of its reply line, for one member of a batch.
+fn ready(answer: Answer) -> PendingReply {
+    match answer {
+        Answer::Now(id, outcome) => future::ready(Some(rpc::reply_line(&id, &outcome))).boxed(),
+        Answer::Line(line) => future::ready(Some(line)).boxed(),
+        Answer::Later(reply) => reply,
+        Answer::Nothing => future::ready(None).boxed(),
     }
 }
 
@@ -431,7 +455,7 @@ impl Subscription {
         }
         let mut current: Vec<&String> = self.topics.iter().collect();
         current.sort();
-        Some(Ok(dispatch::object([(
+        Some(Ok(call::object([(
             "topics",
             Value::List(current.into_iter().map(|t| Value::Str(t.clone())).collect()),
         )])))

@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::dispatch::{codes, CallError};
+use crate::call::CallError;
 use crate::host_core::Core;
 use crate::pyjson::Value;
 use crate::shutdown::Shutdown;
 use crate::tcp_listener::{self, Refusal};
+use labsocket_plugin_api::codes;
 
 pub use connection::Settings;
 

@@ -3,8 +3,9 @@
 //! Values are [`pyjson::Value`]s, so `NaN`/`Infinity` survive a round trip with Python
 //! clients, and replies are written without spaces, one object per line.
 
-use crate::dispatch::{codes, CallError};
+use crate::call::CallError;
 use crate::pyjson::{self, Value};
+use labsocket_plugin_api::codes;
 
 /// One thing a client sent on a line.
 #[derive(Debug)]

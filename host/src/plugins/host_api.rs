@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::payload;
 use super::subscription::{self, Subscription, Topics};
-use crate::dispatch::CallError;
+use crate::call::CallError;
 use crate::events::EventBus;
 use crate::points::PointTable;
 use crate::pyjson::{self, Value};

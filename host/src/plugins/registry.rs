@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 
 use super::load::ValidatedCommand;
 use super::{dict, host_api, payload, CommandInfo, FailedPlugin, PluginInfo};
-use crate::dispatch::CallError;
+use crate::call::CallError;
 use crate::pyjson::{self, Value};
 
 /// One registered command.

@@ -17,17 +17,19 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures_util::future::FutureExt;
 use indexmap::IndexMap;
 use tokio::net::UdpSocket;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use super::config::LiveSocketConfig;
-use super::MAX_UDP_PAYLOAD;
-use crate::dispatch::{self, arg, CallError};
-use crate::events::{topic, Event};
-use crate::host_core::Core;
+use super::{Directory, MAX_UDP_PAYLOAD};
+use crate::call::{self, arg, CallError};
+use crate::events::Event;
+use crate::host_core::{Command, Core};
 use crate::pyjson::{self, Value};
 use crate::shutdown::Shutdown;
+use labsocket_plugin_api::topics;
 
 /// One live socket.
 pub struct LiveSocket {
@@ -111,7 +113,7 @@ impl LiveSocket {
     }
 
     fn collect(&self, event: &Event, batch: &mut IndexMap<String, Value>) {
-        if event.topic != topic::POINTS {
+        if event.topic != topics::POINTS {
             return;
         }
         if let Value::Dict(points) = &event.payload {
@@ -147,7 +149,7 @@ impl LiveSocket {
     }
 
     fn datagram(&self, data: IndexMap<String, Value>) -> String {
-        pyjson::to_python_json(&dispatch::object([
+        pyjson::to_python_json(&call::object([
             ("host", Value::Str(self.host.clone())),
             ("data", Value::Dict(data)),
         ]))
@@ -173,10 +175,22 @@ impl LiveSocket {
     }
 }
 
+/// The commands this module owns, answered over the live sockets in `directory`.
+pub(crate) fn commands(directory: &Arc<Directory>) -> Vec<Command> {
+    let directory = directory.clone();
+    vec![Command::later(
+        "live_reset",
+        "Sends \"RESET\" for [codenames] from the live sockets that list them",
+        "[codename, ...] | {\"codenames\": [...]}",
+        move |_, params| live_reset(directory.clone(), params).boxed(),
+    )]
+}
+
 /// The native `live_reset` command: `["c1", "c2"]` or `{"codenames": [...]}`. Every live
 /// socket listing some of them sends one `RESET` datagram; the result is how many were
 /// sent. A codename no live socket lists is refused before anything is sent.
-pub async fn live_reset(core: &Core, params: &Value) -> Result<Value, CallError> {
+async fn live_reset(directory: Arc<Directory>, params: Value) -> Result<Value, CallError> {
+    let params = &params;
     let codenames = match params {
         Value::List(items) if matches!(items.first(), Some(Value::List(_))) => &items[0],
         Value::List(_) => params,
@@ -194,7 +208,7 @@ pub async fn live_reset(core: &Core, params: &Value) -> Result<Value, CallError>
         };
         names.push(codename);
     }
-    let lives = core.udp.lives();
+    let lives = directory.lives();
     if let Some(missing) = names
         .iter()
         .find(|name| !lives.iter().any(|live| live.lists(name)))

@@ -29,20 +29,18 @@ pub mod raw_format;
 pub mod status;
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
-use crate::config::Config;
-use crate::dispatch;
-use crate::host_core::Core;
+use crate::call;
+use crate::host_core::{views, Core, Extensions};
 use crate::pyjson::Value;
-use crate::server::StartError;
 use crate::shutdown::Shutdown;
 
-use self::config::{PullKind, PullSocketConfig};
+use self::config::{LiveSocketConfig, PullKind, PullSocketConfig, PushSocketConfig};
 use self::pull::PullSocket;
 use self::push::PushSocket;
 
@@ -131,6 +129,36 @@ impl Directory {
         self.lives.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The PyExpLabSys pull sockets, each `{"name", "kind": "date"|"data", "port",
+    /// "codenames": [...], "timeouts": {codename: seconds}}` (a codename without a timeout
+    /// never goes `OLD_DATA`). The page marks a point `OLD_DATA` exactly as that socket would:
+    /// a `date` socket by `now - x`, a `data` socket by `now - set_at`.
+    pub fn pull_sockets_value(&self) -> Value {
+        Value::List(
+            self.pull_sockets()
+                .into_iter()
+                .map(|(port, socket)| {
+                    let timeouts = socket
+                        .timeouts()
+                        .filter_map(|(codename, timeout)| {
+                            Some((codename.to_owned(), Value::Float(timeout?)))
+                        })
+                        .collect();
+                    call::object([
+                        ("name", Value::Str(socket.name.clone())),
+                        ("kind", Value::Str(socket.kind.as_str().to_owned())),
+                        ("port", Value::Int(i64::from(port))),
+                        (
+                            "codenames",
+                            Value::List(socket.codenames.iter().cloned().map(Value::Str).collect()),
+                        ),
+                        ("timeouts", Value::Dict(timeouts)),
+                    ])
+                })
+                .collect(),
+        )
+    }
+
     /// `socket_server_status`: `{port: {"name","type","status","since_last_activity"}}`.
     ///
     /// As in PyExpLabSys, requests never count as activity: a pull socket is active when
@@ -157,7 +185,7 @@ impl Directory {
                 };
                 (state, Value::Float(since))
             };
-            let entry = dispatch::object([
+            let entry = call::object([
                 ("name", Value::Str(name)),
                 ("type", Value::Str(kind.to_owned())),
                 ("status", Value::Str(state.to_owned())),
@@ -169,21 +197,61 @@ impl Directory {
     }
 }
 
-/// Binds and starts every configured PyExpLabSys socket.
+/// What the PyExpLabSys sockets need from the configuration.
+pub struct Settings<'a> {
+    /// `[server] bind`.
+    pub bind: IpAddr,
+    /// `[limits] max_datagram`.
+    pub max_datagram: usize,
+    pub pull_sockets: &'a [PullSocketConfig],
+    pub push_sockets: &'a [PushSocketConfig],
+    pub live_sockets: &'a [LiveSocketConfig],
+}
+
+/// A socket that could not be bound (or set up after binding).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address} for the {front_end} front end ({name}): {source}")]
+pub struct BindError {
+    pub front_end: String,
+    pub name: String,
+    pub address: SocketAddr,
+    pub source: std::io::Error,
+}
+
+/// Registers what these front ends own on the core to be built: `push_state`,
+/// `push_take`, `live_reset` and the [`views::PULL_SOCKETS`] view, all over `directory`
+/// (which [`start`] then fills).
+pub fn register(extensions: &mut Extensions, directory: &Arc<Directory>) {
+    extensions.commands(push::commands(directory));
+    extensions.commands(live::commands(directory));
+    let directory = directory.clone();
+    extensions.view(views::PULL_SOCKETS, move || directory.pull_sockets_value());
+}
+
+/// Binds and starts every configured PyExpLabSys socket, recording each in `directory`.
 pub async fn start(
     core: &Arc<Core>,
-    config: &Config,
+    directory: &Arc<Directory>,
+    settings: Settings<'_>,
     shutdown: &Shutdown,
-) -> Result<(), StartError> {
-    let bind = config.server.bind;
-    let max_datagram = config.limits.max_datagram;
-    for (i, pull) in config.pull_socket.iter().enumerate() {
+) -> Result<(), BindError> {
+    let bind = settings.bind;
+    let max_datagram = settings.max_datagram;
+    for (i, pull) in settings.pull_sockets.iter().enumerate() {
         let front_end = format!("pull.{i}");
         let address = SocketAddr::new(bind, pull.port());
         let socket = bind_udp(&front_end, &pull.name, address).await?;
-        spawn_pull(core, shutdown, &front_end, socket, pull, max_datagram)?;
+        spawn_pull(
+            core,
+            directory,
+            shutdown,
+            &front_end,
+            socket,
+            pull,
+            max_datagram,
+        )?;
     }
-    for (i, push_config) in config.push_socket.iter().enumerate() {
+    for (i, push_config) in settings.push_sockets.iter().enumerate() {
         let front_end = format!("push.{i}");
         let address = SocketAddr::new(bind, push_config.port);
         let socket = bind_udp(&front_end, &push_config.name, address).await?;
@@ -199,9 +267,7 @@ pub async fn start(
             ));
         }
         if let Some(command) = &push_config.command {
-            if !dispatch::core_command_names().contains(&command.as_str())
-                && !core.registry.contains(command)
-            {
+            if !core.has_command(command) {
                 tracing::warn!(
                     socket = %push_config.name,
                     "push: command '{command}' is not registered (is its plugin loaded?); \
@@ -214,20 +280,30 @@ pub async fn start(
             timeout: push_config.activity_timeout,
         };
         let socket = Arc::new(socket);
-        let port = register(
+        let port = record(
             core,
+            directory,
             &front_end,
             socket.local_addr(),
             activity,
             Role::Push(push.clone()),
         );
-        let (core, shutdown_for_task) = (core.clone(), shutdown.clone());
+        let (core, directory, shutdown_for_task) =
+            (core.clone(), directory.clone(), shutdown.clone());
         shutdown.spawn(async move {
-            serve_push(core, socket, push, max_datagram, shutdown_for_task).await;
+            serve_push(
+                core,
+                directory,
+                socket,
+                push,
+                max_datagram,
+                shutdown_for_task,
+            )
+            .await;
             tracing::debug!(port, "push socket stopped");
         });
     }
-    for (i, live_config) in config.live_socket.iter().enumerate() {
+    for (i, live_config) in settings.live_sockets.iter().enumerate() {
         let front_end = format!("live.{i}");
         if live_config.internal_pull_socket {
             let address = SocketAddr::new(bind, live_config.internal_port);
@@ -242,17 +318,25 @@ pub async fn start(
                 check_activity: true,
                 activity_timeout: 900.0,
             };
-            spawn_pull(core, shutdown, &front_end, socket, &pull, max_datagram)?;
+            spawn_pull(
+                core,
+                directory,
+                shutdown,
+                &front_end,
+                socket,
+                &pull,
+                max_datagram,
+            )?;
         }
         let live = live::LiveSocket::start(core, live_config, shutdown)
             .await
-            .map_err(|source| StartError::UdpBind {
+            .map_err(|source| BindError {
                 front_end: front_end.clone(),
                 name: live_config.name.clone(),
                 address: SocketAddr::new(bind, 0),
                 source,
             })?;
-        core.udp.add_live(live);
+        directory.add_live(live);
     }
     Ok(())
 }
@@ -261,20 +345,19 @@ async fn bind_udp(
     front_end: &str,
     name: &str,
     address: SocketAddr,
-) -> Result<UdpSocket, StartError> {
-    UdpSocket::bind(address)
-        .await
-        .map_err(|source| StartError::UdpBind {
-            front_end: front_end.to_owned(),
-            name: name.to_owned(),
-            address,
-            source,
-        })
+) -> Result<UdpSocket, BindError> {
+    UdpSocket::bind(address).await.map_err(|source| BindError {
+        front_end: front_end.to_owned(),
+        name: name.to_owned(),
+        address,
+        source,
+    })
 }
 
 /// Records a bound socket as a front end and in the directory; returns its port.
-fn register(
+fn record(
     core: &Core,
+    directory: &Directory,
     front_end: &str,
     address: std::io::Result<SocketAddr>,
     activity: Activity,
@@ -282,7 +365,7 @@ fn register(
 ) -> u16 {
     let address = address.unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     core.add_front_end(front_end, address);
-    core.udp.register(Registered {
+    directory.register(Registered {
         port: address.port(),
         started: labsocket_plugin_api::unix_now(),
         activity,
@@ -294,12 +377,13 @@ fn register(
 /// Serves pull socket `config` on `socket`, on a blocking thread (see the module doc).
 fn spawn_pull(
     core: &Arc<Core>,
+    directory: &Arc<Directory>,
     shutdown: &Shutdown,
     front_end: &str,
     socket: UdpSocket,
     config: &PullSocketConfig,
     max_datagram: usize,
-) -> Result<(), StartError> {
+) -> Result<(), BindError> {
     let activity = Activity {
         check: config.check_activity,
         timeout: config.activity_timeout,
@@ -314,18 +398,33 @@ fn spawn_pull(
             socket.set_read_timeout(Some(SHUTDOWN_POLL))?;
             Ok(socket)
         })
-        .map_err(|source| StartError::UdpBind {
+        .map_err(|source| BindError {
             front_end: front_end.to_owned(),
             name: pull.name.clone(),
             address: *address.as_ref().unwrap_or(&fallback),
             source,
         })?;
     let pull = Arc::new(pull);
-    let port = register(core, front_end, address, activity, Role::Pull(pull.clone()));
-    let (core, tasks) = (core.clone(), shutdown.clone());
+    let port = record(
+        core,
+        directory,
+        front_end,
+        address,
+        activity,
+        Role::Pull(pull.clone()),
+    );
+    let (core, directory, tasks) = (core.clone(), directory.clone(), shutdown.clone());
     let runtime = tokio::runtime::Handle::current();
     shutdown.tracker.spawn_blocking(move || {
-        serve_pull(core, Arc::new(blocking), pull, max_datagram, tasks, runtime);
+        serve_pull(
+            core,
+            directory,
+            Arc::new(blocking),
+            pull,
+            max_datagram,
+            tasks,
+            runtime,
+        );
         tracing::debug!(port, "pull socket stopped");
     });
     Ok(())
@@ -336,6 +435,7 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 
 fn serve_pull(
     core: Arc<Core>,
+    directory: Arc<Directory>,
     socket: Arc<std::net::UdpSocket>,
     pull: Arc<PullSocket>,
     max_datagram: usize,
@@ -345,7 +445,7 @@ fn serve_pull(
     let mut batch = datagram_batch::Batch::new(max_datagram);
     let mut reply = String::new();
     // Oversized requests are logged at most once a minute: a flood must not fill the log.
-    let mut oversized_log = crate::sources::failure_log::FailureLog::default();
+    let mut oversized_log = crate::failure_log::FailureLog::default();
     while !shutdown.token.is_cancelled() {
         let count = match batch.receive(&socket) {
             Ok(count) => count,
@@ -379,12 +479,13 @@ fn serve_pull(
                     }
                 }
                 pull::Answer::Status => {
-                    let Some(permit) = runtime.block_on(status::permit(&core)) else {
+                    let Some(permit) = runtime.block_on(status::permit(&directory)) else {
                         continue;
                     };
-                    let (core, socket) = (core.clone(), socket.clone());
+                    let (core, directory, socket) =
+                        (core.clone(), directory.clone(), socket.clone());
                     let task = async move {
-                        let reply = status::status_json(&core).await;
+                        let reply = status::status_json(&core, &directory).await;
                         // A UDP send never waits for the peer: fine on an async worker.
                         send_blocking(&socket, &reply, peer);
                         drop(permit);
@@ -423,6 +524,7 @@ async fn receive(
 
 async fn serve_push(
     core: Arc<Core>,
+    directory: Arc<Directory>,
     socket: Arc<UdpSocket>,
     push: Arc<PushSocket>,
     max_datagram: usize,
@@ -441,12 +543,12 @@ async fn serve_push(
         match push.answer(&core, &buffer[..length]).await {
             push::Answer::Reply(reply) => send(&socket, &reply, peer).await,
             push::Answer::Status => {
-                let Some(permit) = status::permit(&core).await else {
+                let Some(permit) = status::permit(&directory).await else {
                     continue;
                 };
-                let (core, socket) = (core.clone(), socket.clone());
+                let (core, directory, socket) = (core.clone(), directory.clone(), socket.clone());
                 shutdown.spawn(async move {
-                    let reply = status::status_json(&core).await;
+                    let reply = status::status_json(&core, &directory).await;
                     send(&socket, &reply, peer).await;
                     drop(permit);
                 });

@@ -28,9 +28,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{PushAction, PushSocketConfig, ReturnFormat};
 use super::python_literals::{python_float, python_int};
-use super::{raw_format, UNKNOWN_COMMAND};
-use crate::dispatch::{self, arg, CallError};
-use crate::host_core::Core;
+use super::{raw_format, Directory, UNKNOWN_COMMAND};
+use crate::call::{self, arg, CallError};
+use crate::dispatch;
+use crate::host_core::{Command, Core};
 use crate::pyjson::{self, python_str, Value};
 
 /// The reply to `commands`, byte for byte.
@@ -194,7 +195,7 @@ impl PushSocket {
     pub fn state_json(&self) -> Value {
         let state = self.state();
         let time = |t: Option<f64>| t.map(Value::Float).unwrap_or(Value::Null);
-        dispatch::object([
+        call::object([
             (
                 "last",
                 state.last.clone().map(Value::Dict).unwrap_or(Value::Null),
@@ -332,14 +333,34 @@ async fn call_back(core: &Core, socket: &str, command: &str, dict: Value) {
     }
 }
 
+/// The commands this module owns, answered over the sockets in `directory`.
+pub(crate) fn commands(directory: &Arc<Directory>) -> Vec<Command> {
+    let (for_state, for_take) = (directory.clone(), directory.clone());
+    vec![
+        Command::now(
+            "push_state",
+            "A UDP push socket's received data: [port] -> {\"last\",\"last_time\",\"updated\",\"updated_time\"}",
+            "[port]",
+            move |_, params| push_state(&for_state, params),
+        )
+        .read_only(),
+        Command::now(
+            "push_take",
+            "Removes and returns the oldest queued dicts of an 'enqueue' push socket: [port, max]",
+            "[port, max?]",
+            move |_, params| push_take(&for_take, params),
+        ),
+    ]
+}
+
 /// The native `push_state` command: `[port]`.
-pub fn push_state(core: &Core, params: &Value) -> Result<Value, CallError> {
-    Ok(socket_at(core, params)?.state_json())
+fn push_state(directory: &Directory, params: &Value) -> Result<Value, CallError> {
+    Ok(socket_at(directory, params)?.state_json())
 }
 
 /// The native `push_take` command: `[port, max]` (max defaults to 100).
-pub fn push_take(core: &Core, params: &Value) -> Result<Value, CallError> {
-    let socket = socket_at(core, params)?;
+fn push_take(directory: &Directory, params: &Value) -> Result<Value, CallError> {
+    let socket = socket_at(directory, params)?;
     if socket.action != PushAction::Enqueue {
         return Err(CallError::invalid_params(format!(
             "the push socket '{}' has action '{}'; only 'enqueue' sockets queue dicts",
@@ -359,13 +380,13 @@ pub fn push_take(core: &Core, params: &Value) -> Result<Value, CallError> {
     Ok(Value::List(socket.take(max)))
 }
 
-fn socket_at(core: &Core, params: &Value) -> Result<Arc<PushSocket>, CallError> {
+fn socket_at(directory: &Directory, params: &Value) -> Result<Arc<PushSocket>, CallError> {
     let port = match arg(params, 0, "port") {
         Some(Value::Int(port)) => u16::try_from(*port).ok(),
         _ => None,
     }
     .ok_or_else(|| CallError::invalid_params("'port' (a UDP port number) is required"))?;
-    core.udp
+    directory
         .push_socket(port)
         .ok_or_else(|| CallError::not_found(format!("no push socket listens on port {port}")))
 }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
+use super::Directory;
+use crate::call;
 use crate::dispatch;
 use crate::host_core::Core;
 use crate::pyjson::{self, Value};
@@ -42,24 +44,28 @@ impl Default for StatusCache {
 
 /// A slot for building one status reply; waits while [`IN_FLIGHT`] are being built, so
 /// a flood of `status` requests slows only the socket it arrives on.
-pub async fn permit(core: &Core) -> Option<OwnedSemaphorePermit> {
-    core.udp.status.in_flight.clone().acquire_owned().await.ok()
+pub async fn permit(directory: &Directory) -> Option<OwnedSemaphorePermit> {
+    directory
+        .status
+        .in_flight
+        .clone()
+        .acquire_owned()
+        .await
+        .ok()
 }
 
 /// The whole `status` reply.
-pub async fn status_json(core: &Core) -> String {
-    let system = system_status(core).await;
-    let sockets = core
-        .udp
-        .socket_server_status(labsocket_plugin_api::unix_now());
-    pyjson::to_python_json(&dispatch::object([
+pub async fn status_json(core: &Core, directory: &Directory) -> String {
+    let system = system_status(core, directory).await;
+    let sockets = directory.socket_server_status(labsocket_plugin_api::unix_now());
+    pyjson::to_python_json(&call::object([
         ("system_status", system),
         ("socket_server_status", sockets),
     ]))
 }
 
-async fn system_status(core: &Core) -> Value {
-    let mut cache = core.udp.status.system.lock().await;
+async fn system_status(core: &Core, directory: &Directory) -> Value {
+    let mut cache = directory.status.system.lock().await;
     if let Some((at, value)) = cache.as_ref() {
         if at.elapsed() < CACHE_FOR {
             return value.clone();

@@ -20,10 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::framing;
 use super::reply::HEARTBEAT;
-use crate::events::{topic, Event};
+use crate::events::Event;
 use crate::host_core::Core;
 use crate::pyjson::{self, Value};
 use crate::shutdown::Shutdown;
+use labsocket_plugin_api::topics;
 
 /// Frames a long connection may have queued before it counts as dead.
 pub const QUEUE_FRAMES: usize = 1024;
@@ -191,7 +192,7 @@ pub fn spawn(
                     connections.broadcast(&heartbeat_frame);
                 }
                 event = events.recv() => match event {
-                    Ok(event) if event.topic == topic::DATA_CHANGED => {
+                    Ok(event) if event.topic == topics::DATA_CHANGED => {
                         connections.broadcast(&data_changed_frame(&event));
                     }
                     Ok(_) => {}

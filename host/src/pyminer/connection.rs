@@ -30,6 +30,8 @@ use super::broadcast::{LongConnections, Membership};
 use super::framing::FrameDecoder;
 use super::handshake::{self, Classified, Generation, Handshake};
 use super::reply;
+use crate::annotations;
+use crate::call::CallError;
 use crate::dispatch::{self, Immediate};
 use crate::host_core::Core;
 use crate::pyjson::{self, Value};
@@ -240,18 +242,33 @@ fn answer(core: &Arc<Core>, generation: Generation, frame: BytesMut) -> Answer {
         Err(reason) => return Answer::Now(reply::failure(generation, None, &reason)),
     };
     match dispatch::call_now(core, &method, params) {
-        Immediate::Done(outcome) => Answer::Now(reply::outcome(generation, &method, outcome)),
+        Immediate::Done(outcome) => Answer::Now(reply_to(core, generation, &method, outcome)),
         Immediate::Later(params) => {
             let core = core.clone();
             Answer::Later(
                 async move {
                     let outcome = dispatch::call_later(&core, &method, params).await;
-                    reply::outcome(generation, &method, outcome)
+                    reply_to(&core, generation, &method, outcome)
                 }
                 .boxed(),
             )
         }
     }
+}
+
+/// The reply frame to `method`'s outcome; a G1 failure asks the command's annotations
+/// for its own reply (only then: success is the hot path).
+fn reply_to(
+    core: &Core,
+    generation: Generation,
+    method: &str,
+    outcome: Result<Value, CallError>,
+) -> Bytes {
+    let g1_failure = match (&outcome, generation) {
+        (Err(_), Generation::G1) => annotations::pyminer_g1_failure(core, method),
+        _ => None,
+    };
+    reply::outcome(generation, method, g1_failure.as_deref(), outcome)
 }
 
 /// `{"method": M, "params": [...]}` (G1) or G2's template; other keys are ignored.

@@ -2,10 +2,10 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::dispatch::object;
+use crate::call::object;
 use crate::pyjson::Value;
 
-/// The running sources, in config order; held by the core for `status`.
+/// The running sources, in config order, for `status`.
 #[derive(Default)]
 pub struct SourceList {
     sources: RwLock<Vec<Arc<SourceHealth>>>,

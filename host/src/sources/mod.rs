@@ -11,7 +11,6 @@
 //! - [`config`]: the `[[source]]` table and its validation.
 //! - [`sample`]: reading a result as points.
 //! - [`runner`]: the timer loop of one source.
-//! - [`failure_log`]: rate-limited failure reporting.
 //! - [`health`]: the per-source counters `status` shows.
 //!
 //! Whether a command exists is only known after plugins load, so [`resolve`] runs then,
@@ -22,7 +21,6 @@
 //! error in the log.
 
 pub mod config;
-pub mod failure_log;
 pub mod health;
 pub mod runner;
 pub mod sample;
@@ -33,8 +31,7 @@ pub use config::SourceConfig;
 pub use health::SourceList;
 pub use runner::Source;
 
-use crate::dispatch;
-use crate::host_core::Core;
+use crate::host_core::{Core, Extensions};
 use crate::shutdown::Shutdown;
 
 /// Checks each configured source's command against the loaded commands. `plugin_failed`
@@ -49,9 +46,7 @@ pub fn resolve(
     for (index, config) in configs.iter().enumerate() {
         let number = index + 1;
         let command = config.command.as_str();
-        let known =
-            core.registry.contains(command) || dispatch::core_command_names().contains(&command);
-        if !known {
+        if !core.has_command(command) {
             let message = format!(
                 "[[source]] #{number} command: no command '{command}' is registered (`labsocket plugins` lists the commands of every plugin)"
             );
@@ -73,8 +68,14 @@ pub fn resolve(
     Ok(sources)
 }
 
-/// Starts one task per source; each stops on shutdown.
-pub fn spawn_all(core: &Arc<Core>, sources: Vec<Source>, shutdown: &Shutdown) {
+/// Registers the `sources` section of `status` over `list` (which [`spawn_all`] fills).
+pub fn register(extensions: &mut Extensions, list: &Arc<SourceList>) {
+    let list = list.clone();
+    extensions.status_section("sources", move || list.to_value());
+}
+
+/// Starts one task per source, recording each in `list`; each stops on shutdown.
+pub fn spawn_all(core: &Arc<Core>, list: &SourceList, sources: Vec<Source>, shutdown: &Shutdown) {
     for source in sources {
         let interval_secs = source.interval.as_secs_f64();
         tracing::info!(
@@ -82,9 +83,7 @@ pub fn spawn_all(core: &Arc<Core>, sources: Vec<Source>, shutdown: &Shutdown) {
             source.number,
             source.command
         );
-        let health = core
-            .sources
-            .add(source.number, &source.command, interval_secs);
+        let health = list.add(source.number, &source.command, interval_secs);
         shutdown.spawn(runner::run(
             core.clone(),
             source,

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use super::failure_log::FailureLog;
 use super::health::SourceHealth;
 use super::sample;
 use crate::dispatch;
+use crate::failure_log::FailureLog;
 use crate::host_core::Core;
 use crate::pyjson::Value;
 

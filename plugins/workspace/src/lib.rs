@@ -106,6 +106,24 @@ handlers! {
     meta_of => native::meta,
 }
 
+/// What front ends need to know about some of these commands, as `(command, annotations)`
+/// where annotations is a JSON object keyed by front end (the 1.1 ABI's
+/// `CommandMeta.annotations`; the host reads them through `labsocket::annotations` until
+/// the `plugin!` entries below carry them):
+///
+/// - `{"pyminer": {"g1_failure": REPLY}}`: a failed call answers a G1 PyMiner client with
+///   exactly `REPLY` (PyMiner G1 wrote `{"message":"failed"}` for a refused write, no
+///   reason); the reason goes to the host's log instead.
+/// - `{"http": {"variables": true}}`: the command that lists the workspace variables for
+///   the live view's `/api/variables`.
+pub const ANNOTATIONS: &[(&str, &str)] = &[
+    ("write_p", G1_WRITE_FAILED),
+    ("write_var_dic", G1_WRITE_FAILED),
+    ("workspace.list", r#"{"http": {"variables": true}}"#),
+];
+
+const G1_WRITE_FAILED: &str = r#"{"pyminer": {"g1_failure": "{\"message\":\"failed\"}"}}"#;
+
 // `read_p` is `inline`: it reads one value from the store (memory-mapped, no lock shared
 // with writers) and encodes it, which is quick; the hop to the blocking pool cost about
 // 60 µs of CPU per call on the 2-core benchmark machine, three times the command itself

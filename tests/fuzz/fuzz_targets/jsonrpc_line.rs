@@ -2,7 +2,7 @@
 //! a call or an error, and every reply line is valid JSON.
 #![no_main]
 
-use labsocket::dispatch::CallError;
+use labsocket::call::CallError;
 use labsocket::native::rpc::{self, Incoming};
 use labsocket::pyjson::{self, Value};
 use libfuzzer_sys::fuzz_target;

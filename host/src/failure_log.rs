@@ -1,4 +1,5 @@
-//! Rate-limited reporting of a source's failures.
+//! Rate-limited reporting of repeated failures (a timed-point source's calls, refused
+//! datagrams, refused PyMiner writes): shared by the source runner and the front ends.
 //!
 //! A source that fails every 10 ms must not write 100 log lines a second, yet the operator
 //! must learn at once that it fails, that it still fails, and when it works again. So: the

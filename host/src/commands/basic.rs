@@ -1,0 +1,20 @@
+//! `ping` and `echo`: a connection check and a round trip of the params.
+
+use crate::host_core::Command;
+use crate::pyjson::Value;
+
+pub(crate) fn commands() -> Vec<Command> {
+    vec![
+        Command::now("ping", "Answers \"pong\"", "none", |_, _| {
+            Ok(Value::Str("pong".to_owned()))
+        })
+        .read_only(),
+        Command::now(
+            "echo",
+            "Returns its params unchanged",
+            "anything",
+            |_, params| Ok(params.clone()),
+        )
+        .read_only(),
+    ]
+}

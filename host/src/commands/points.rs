@@ -1,0 +1,66 @@
+//! `set_point`, `set_point_now`, `get_point`: the point table over any front end.
+
+use indexmap::IndexMap;
+
+use crate::call::{arg, number_arg, str_arg, CallError};
+use crate::host_core::{Command, Core};
+use crate::pyjson::Value;
+
+pub(crate) fn commands() -> Vec<Command> {
+    vec![
+        Command::now(
+            "set_point",
+            "Sets a point: [codename, x, y] or {\"codename\",\"x\",\"y\",\"timestamp\"?}",
+            "[codename, x, y] | {codename, x, y, timestamp?}",
+            set_point,
+        ),
+        Command::now(
+            "set_point_now",
+            "Sets a point to (now, y): [codename, y]",
+            "[codename, y]",
+            set_point_now,
+        ),
+        Command::now(
+            "get_point",
+            "The latest point of [codename]: {\"x\",\"y\",\"set_at\"}",
+            "[codename]",
+            get_point,
+        )
+        .read_only(),
+    ]
+}
+
+fn set_point(core: &Core, params: &Value) -> Result<Value, CallError> {
+    let codename = str_arg(params, 0, "codename")?;
+    let x = arg(params, 1, "x").ok_or_else(|| CallError::invalid_params("'x' is required"))?;
+    if x.as_f64().is_none() {
+        return Err(CallError::invalid_params("'x' must be a number"));
+    }
+    let y = arg(params, 2, "y").ok_or_else(|| CallError::invalid_params("'y' is required"))?;
+    let timestamp = number_arg(params, 3, "timestamp")?;
+    core.points.set(codename, x.clone(), y.clone(), timestamp);
+    Ok(Value::Bool(true))
+}
+
+fn set_point_now(core: &Core, params: &Value) -> Result<Value, CallError> {
+    let codename = str_arg(params, 0, "codename")?;
+    let y = arg(params, 1, "y").ok_or_else(|| CallError::invalid_params("'y' is required"))?;
+    let now = labsocket_plugin_api::unix_now();
+    core.points
+        .set(codename, Value::Float(now), y.clone(), Some(now));
+    Ok(Value::Float(now))
+}
+
+fn get_point(core: &Core, params: &Value) -> Result<Value, CallError> {
+    let codename = str_arg(params, 0, "codename")?;
+    let point = core
+        .points
+        .get(codename)
+        .ok_or_else(|| CallError::not_found(format!("no point has been set for '{codename}'")))?;
+    let mut fields = IndexMap::new();
+    fields.insert("codename".to_owned(), Value::Str(codename.to_owned()));
+    fields.insert("x".to_owned(), point.x.clone());
+    fields.insert("y".to_owned(), point.y.clone());
+    fields.insert("set_at".to_owned(), Value::Float(point.set_at));
+    Ok(Value::Dict(fields))
+}
