@@ -1,78 +1,43 @@
 //! Per-command annotations: what a plugin says front ends need to know about one of its
-//! commands, a JSON object keyed by front end (the 1.1 ABI's `CommandMeta.annotations`).
-//! Front ends ask here instead of naming plugin commands.
+//! commands, a JSON object keyed by front end (the 1.1 ABI's `CommandMeta.annotations`,
+//! declared in `plugin!` as `(annotations: "...")` and carried by the registry). Front
+//! ends ask here instead of naming plugin commands.
 //!
 //! Keys read today:
 //! - `pyminer.g1_failure` (string): the exact reply a G1 PyMiner client gets when the
 //!   command fails ([`pyminer_g1_failure`]);
 //! - `http.variables` (`true`): the command that lists workspace variables for
 //!   `/api/variables` ([`http_variables_command`]).
-//!
-//! Until the registry carries each command's annotations from its descriptor, they come
-//! from the compiled-in `workspace` plugin's own table (`workspace::ANNOTATIONS`), and only
-//! for commands that plugin actually registered.
 
 use crate::host_core::Core;
-use crate::pyjson::{self, Value};
 
-/// The plugin whose declared table is read until the registry carries annotations.
-const DECLARING_PLUGIN: &str = "workspace";
-
-/// Every registered command with annotations, and those annotations.
-fn annotated(core: &Core) -> impl Iterator<Item = (&'static str, Value)> + '_ {
-    workspace::ANNOTATIONS
-        .iter()
-        .filter(|(command, _)| {
-            core.registry
-                .commands()
-                .iter()
-                .any(|entry| entry.name == *command && entry.plugin == DECLARING_PLUGIN)
-        })
-        .filter_map(|(command, json)| match pyjson::parse(json) {
-            Ok(value @ Value::Dict(_)) => Some((*command, value)),
-            _ => {
-                tracing::warn!(command, "annotations are not a JSON object; ignored");
-                None
-            }
-        })
-}
-
-/// `annotations[front_end][key]` of `command`.
-fn lookup(core: &Core, command: &str, front_end: &str, key: &str) -> Option<Value> {
-    annotated(core)
-        .find(|(name, _)| *name == command)
-        .and_then(|(_, annotations)| field(&annotations, front_end, key).cloned())
-}
-
-fn field<'a>(annotations: &'a Value, front_end: &str, key: &str) -> Option<&'a Value> {
-    match annotations {
-        Value::Dict(fields) => match fields.get(front_end)? {
-            Value::Dict(inner) => inner.get(key),
-            _ => None,
-        },
-        _ => None,
-    }
+/// `annotations[front_end][key]` of `entry`, if it declares it.
+fn field<'a>(
+    annotations: &'a Option<serde_json::Value>,
+    front_end: &str,
+    key: &str,
+) -> Option<&'a serde_json::Value> {
+    annotations.as_ref()?.get(front_end)?.get(key)
 }
 
 /// The exact G1 PyMiner reply to a failed `command` (`pyminer.g1_failure`), if its
 /// plugin gives one; otherwise G1 gets the default `{"message": "failed", "content": …}`.
 pub fn pyminer_g1_failure(core: &Core, command: &str) -> Option<String> {
-    match lookup(core, command, "pyminer", "g1_failure")? {
-        Value::Str(reply) => Some(reply),
-        _ => None,
-    }
+    let entry = core.registry.command(command)?;
+    field(&entry.info.annotations, "pyminer", "g1_failure")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The command annotated `{"http": {"variables": true}}`: it lists workspace variables.
-pub fn http_variables_command(core: &Core) -> Option<&'static str> {
-    annotated(core)
-        .find(|(_, annotations)| {
-            matches!(
-                field(annotations, "http", "variables"),
-                Some(Value::Bool(true))
-            )
+pub fn http_variables_command(core: &Core) -> Option<&str> {
+    core.registry
+        .commands()
+        .into_iter()
+        .find(|entry| {
+            field(&entry.info.annotations, "http", "variables") == Some(&serde_json::Value::Bool(true))
         })
-        .map(|(command, _)| command)
+        .map(|entry| entry.name.as_str())
 }
 
 #[cfg(test)]

@@ -319,6 +319,11 @@ impl Registry {
         commands
     }
 
+    /// The plugin command `name`, if one is registered.
+    pub fn command(&self, name: &str) -> Option<&CommandEntry> {
+        self.commands.get(name).map(Arc::as_ref)
+    }
+
     /// Whether `name` is a plugin command.
     pub fn contains(&self, name: &str) -> bool {
         self.commands.contains_key(name)

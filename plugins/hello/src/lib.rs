@@ -67,13 +67,26 @@ fn panic(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
     panic!("hello.panic was called")
 }
 
+// The params stay `Value`: the replies to a misfit ("'name' must be a string") are part
+// of what the PyExpLabSys push-socket and CLI tests check.
 plugin! {
     name: "hello",
+    description: "A demo: greet, announce an event, set a point, block, panic",
     commands: {
-        "hello.greet" => greet [inline]: "Greets the caller: {\"name\": \"Ada\"} -> \"Hello, Ada!\"",
-        "hello.announce" => announce: "Publishes {\"payload\"} on {\"topic\"}",
-        "hello.measure" => measure: "Sets point {\"codename\"} to (now, {\"value\"})",
-        "hello.sleep" => sleep: "Blocks for {\"ms\"} milliseconds (a slow instrument)",
-        "hello.panic" => panic: "Panics on purpose (the host turns it into an error reply)",
+        "hello.greet" => greet [inline, read_only]
+            (params: "{name?: string}", result: "string")
+            : "Greets the caller: {\"name\": \"Ada\"} -> \"Hello, Ada!\"",
+        "hello.announce" => announce
+            (params: "{topic: string, payload?: any}", result: "{topic}")
+            : "Publishes {\"payload\"} on {\"topic\"}",
+        "hello.measure" => measure
+            (params: "{codename: string, value?: any}", result: "true")
+            : "Sets point {\"codename\"} to (now, {\"value\"})",
+        "hello.sleep" => sleep
+            (params: "{ms: int}", result: "{slept_ms: int}")
+            : "Blocks for {\"ms\"} milliseconds (a slow instrument)",
+        "hello.panic" => panic
+            (params: "any", result: "never returns")
+            : "Panics on purpose (the host turns it into an error reply)",
     }
 }

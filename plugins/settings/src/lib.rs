@@ -7,30 +7,16 @@
 
 pub mod store;
 
-use std::sync::OnceLock;
-
-use labsocket_plugin_api::{json, plugin, CommandError, Ctx, Level, Value};
+use labsocket_plugin_api::topics::SETTINGS_CHANGED;
+use labsocket_plugin_api::{json, plugin, CommandError, Ctx, Level, NoParams, Value};
 use serde_json::Map;
 
 use crate::store::Settings;
 
-/// Topic of a change: `{"name", "value"}`.
-pub const SETTINGS_CHANGED: &str = "settings_changed";
-
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
-fn init(ctx: &Ctx, _config: Value) -> Result<(), String> {
+/// Loads the settings files; they are the plugin's state.
+fn init(ctx: &Ctx, _config: Value) -> Result<Settings, String> {
     let folder = ctx.data_dir().join("settings");
-    let settings = Settings::open(&folder, ctx.data_dir())?;
-    SETTINGS
-        .set(settings)
-        .map_err(|_| "the settings were initialised twice".to_owned())
-}
-
-fn opened() -> Result<&'static Settings, CommandError> {
-    SETTINGS
-        .get()
-        .ok_or_else(|| CommandError::new("the settings are not loaded"))
+    Settings::open(&folder, ctx.data_dir())
 }
 
 /// A JSON object with keys in the given order.
@@ -59,8 +45,8 @@ fn name_and_value(params: Value, usage: &str) -> Result<(String, Value), Command
 }
 
 /// Applies a change durably and announces it.
-fn change(ctx: &Ctx, name: &str, value: Value) -> Result<(), CommandError> {
-    opened()?
+fn change(settings: &Settings, ctx: &Ctx, name: &str, value: Value) -> Result<(), CommandError> {
+    settings
         .set(name, value.clone())
         .map_err(CommandError::invalid_params)?;
     let payload = json!({"name": name, "value": value});
@@ -74,18 +60,22 @@ fn change(ctx: &Ctx, name: &str, value: Value) -> Result<(), CommandError> {
 }
 
 /// PyMiner `get_settings []` → `{"message": "succeed", "settings": {...}}`.
-fn get_settings(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn get_settings(settings: &Settings, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
     Ok(reply([
         ("message", Value::from("succeed")),
-        ("settings", Value::Object(opened()?.all())),
+        ("settings", Value::Object(settings.all())),
     ]))
 }
 
 /// PyMiner `set_settings_param [name, value]` → `{"message": "succeed", "name", "value"}`
 /// (PyMiner closed the connection without a reply and did not save the change).
-fn set_settings_param(ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+fn set_settings_param(
+    settings: &Settings,
+    ctx: &Ctx,
+    params: Value,
+) -> Result<Value, CommandError> {
     let (name, value) = name_and_value(params, "set_settings_param [name, value]")?;
-    change(ctx, &name, value.clone())?;
+    change(settings, ctx, &name, value.clone())?;
     Ok(reply([
         ("message", Value::from("succeed")),
         ("name", Value::from(name)),
@@ -94,8 +84,8 @@ fn set_settings_param(ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
 }
 
 /// PyMiner `get_style_sheet []` → `{"style_sheet": "...", "message": "succeed"}`.
-fn get_style_sheet(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
-    let style_sheet = opened()?.style_sheet().map_err(CommandError::new)?;
+fn get_style_sheet(settings: &Settings, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+    let style_sheet = settings.style_sheet().map_err(CommandError::new)?;
     Ok(reply([
         ("style_sheet", Value::from(style_sheet)),
         ("message", Value::from("succeed")),
@@ -103,33 +93,54 @@ fn get_style_sheet(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
 }
 
 /// `settings.get` → every setting.
-fn native_get(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
-    Ok(Value::Object(opened()?.all()))
+fn native_get(settings: &Settings, _ctx: &Ctx, _: NoParams) -> Result<Value, CommandError> {
+    Ok(Value::Object(settings.all()))
 }
 
 /// `settings.set {"name", "value"}` → `{"name", "value"}` once saved.
-fn native_set(ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+fn native_set(settings: &Settings, ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
     let (name, value) = name_and_value(params, "{\"name\", \"value\"}")?;
-    change(ctx, &name, value.clone())?;
+    change(settings, ctx, &name, value.clone())?;
     Ok(json!({"name": name, "value": value}))
 }
 
 /// `settings.style_sheet` → the style sheet text.
-fn native_style_sheet(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn native_style_sheet(
+    settings: &Settings,
+    _ctx: &Ctx,
+    _: NoParams,
+) -> Result<Value, CommandError> {
     Ok(Value::from(
-        opened()?.style_sheet().map_err(CommandError::new)?,
+        settings.style_sheet().map_err(CommandError::new)?,
     ))
 }
 
+// The PyMiner commands keep `Value` params: G1 ignored the params of its getters, and
+// `set_settings_param` answers a misfit with its usage line. `settings.set` takes a list
+// or an object, so it reads its params itself too.
 plugin! {
     name: "settings",
+    description: "Lab settings and the Qt style sheet, from files in the data directory",
+    state: Settings,
     init: init,
     commands: {
-        "get_settings" => get_settings: "PyMiner: {\"message\": \"succeed\", \"settings\": {...}}",
-        "set_settings_param" => set_settings_param: "PyMiner: [name, value] changes an existing setting (saved)",
-        "get_style_sheet" => get_style_sheet: "PyMiner: {\"style_sheet\": \"...\", \"message\": \"succeed\"}",
-        "settings.get" => native_get: "Every setting",
-        "settings.set" => native_set: "{\"name\", \"value\"} changes an existing setting (saved, announced as settings_changed)",
-        "settings.style_sheet" => native_style_sheet: "The Qt style sheet text (style.qss in the data directory)",
+        "get_settings" => get_settings [read_only]
+            (params: "[]", result: "{\"message\": \"succeed\", \"settings\": {name: value}}")
+            : "PyMiner: every setting",
+        "set_settings_param" => set_settings_param
+            (params: "[name, value]", result: "{\"message\": \"succeed\", \"name\", \"value\"}")
+            : "PyMiner: changes an existing setting (saved)",
+        "get_style_sheet" => get_style_sheet [read_only]
+            (params: "[]", result: "{\"style_sheet\": string, \"message\": \"succeed\"}")
+            : "PyMiner: the Qt style sheet",
+        "settings.get" => native_get [read_only]
+            (params: "{}", result: "{name: value}")
+            : "Every setting",
+        "settings.set" => native_set
+            (params: "{name, value} | [name, value]", result: "{name, value}")
+            : "Changes an existing setting (saved, announced as settings_changed)",
+        "settings.style_sheet" => native_style_sheet [read_only]
+            (params: "{}", result: "string")
+            : "The Qt style sheet text (style.qss in the data directory)",
     }
 }

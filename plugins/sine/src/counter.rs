@@ -30,8 +30,10 @@ fn next_count(params: &Value) -> Result<Value, CommandError> {
 
 plugin! {
     name: "dummy",
+    description: "A test source: a counter of its calls",
     commands: {
-        "dummy.sample" => sample [inline]: "{\"counter\": n}: an int counting the calls (a test source)",
+        "dummy.sample" => sample [inline] (params: "{}", result: "{\"counter\": int}")
+            : "{\"counter\": n}: an int counting the calls (a test source)",
     }
 }
 

@@ -2,12 +2,12 @@
 //!
 //! The periodic signals are functions of the wall clock (period `period_secs`, default
 //! 10 s, range -1..1), so every caller at the same moment sees the same values. The random
-//! walk has state: one walk for the process, a step uniform in ±[`STEP`] per call that
-//! asks for it, drawn with `fastrand` (a small, dependency-free, well-kept generator; a
-//! demo needs no cryptographic quality).
+//! walk is the plugin's state: one walk per served plugin, a step uniform in ±[`STEP`]
+//! per call that asks for it, drawn with `fastrand` (a small, dependency-free, well-kept
+//! generator; a demo needs no cryptographic quality).
 
 use std::f64::consts::TAU;
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 
 use labsocket_plugin_api::{plugin, unix_now, CommandError, Ctx, Value};
 
@@ -23,12 +23,26 @@ struct Walk {
     rng: fastrand::Rng,
 }
 
-static WALK: LazyLock<Mutex<Walk>> = LazyLock::new(|| {
-    Mutex::new(Walk {
-        value: 0.0,
-        rng: fastrand::Rng::new(),
-    })
-});
+/// The plugin's state: the random walk.
+struct Signals {
+    walk: Mutex<Walk>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            walk: Mutex::new(Walk {
+                value: 0.0,
+                rng: fastrand::Rng::new(),
+            }),
+        }
+    }
+}
+
+/// The plugin takes no config; it starts a walk at 0.
+fn init(_ctx: &Ctx, _config: Value) -> Result<Signals, String> {
+    Ok(Signals::new())
+}
 
 /// What a call asks for.
 struct Request {
@@ -38,9 +52,9 @@ struct Request {
 
 /// `sine.sample {"codenames": [...]?, "period_secs": p?}` → the chosen signals (all four
 /// by default) at the current time.
-fn sample(_ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+fn sample(signals: &Signals, _ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
     let request = read_params(&params)?;
-    Ok(signals_at(&request, unix_now()))
+    Ok(signals_at(signals, &request, unix_now()))
 }
 
 fn read_params(params: &Value) -> Result<Request, CommandError> {
@@ -101,7 +115,7 @@ impl Default for Request {
     }
 }
 
-fn signals_at(request: &Request, now: f64) -> Value {
+fn signals_at(signals: &Signals, request: &Request, now: f64) -> Value {
     // The phase first, then the angle: `sin(TAU * now / period)` would lose the digits of
     // a 1.7e9 s timestamp to rounding.
     let phase = (now / request.period_secs).rem_euclid(1.0);
@@ -111,25 +125,34 @@ fn signals_at(request: &Request, now: f64) -> Value {
             "sine" => (TAU * phase).sin(),
             "cosine" => (TAU * phase).cos(),
             "sawtooth" => 2.0 * phase - 1.0,
-            _ => walk_step(),
+            _ => signals.walk_step(),
         };
         values.insert((*signal).to_owned(), Value::from(value));
     }
     Value::Object(values)
 }
 
-/// Advances the random walk one step and returns its new value.
-fn walk_step() -> f64 {
-    let mut walk = WALK.lock().unwrap_or_else(|e| e.into_inner());
-    let step = (walk.rng.f64() * 2.0 - 1.0) * STEP;
-    walk.value += step;
-    walk.value
+impl Signals {
+    /// Advances the random walk one step and returns its new value.
+    fn walk_step(&self) -> f64 {
+        let mut walk = self.walk.lock().unwrap_or_else(|e| e.into_inner());
+        let step = (walk.rng.f64() * 2.0 - 1.0) * STEP;
+        walk.value += step;
+        walk.value
+    }
 }
 
+// The params stay `Value`: the messages for a misfit name the known signals and keys,
+// which clients and tests rely on.
 plugin! {
     name: "sine",
+    description: "Demo signals: sine, cosine, sawtooth of the wall clock and a random walk",
+    state: Signals,
+    init: init,
     commands: {
-        "sine.sample" => sample [inline]: "{\"sine\",\"cosine\",\"sawtooth\",\"random_walk\"} now; params {\"codenames\"?, \"period_secs\"?}",
+        "sine.sample" => sample [inline, read_only]
+            (params: "{codenames?: [signal, ...], period_secs?: number}", result: "{signal: number}")
+            : "{\"sine\",\"cosine\",\"sawtooth\",\"random_walk\"} now; params {\"codenames\"?, \"period_secs\"?}",
     }
 }
 
@@ -138,13 +161,15 @@ mod tests {
     use super::*;
     use labsocket_plugin_api::json;
 
-    fn at(params: Value, now: f64) -> Value {
-        signals_at(&read_params(&params).unwrap(), now)
+    fn at(signals: &Signals, params: Value, now: f64) -> Value {
+        signals_at(signals, &read_params(&params).unwrap(), now)
     }
 
     #[test]
     fn periodic_signals_follow_the_clock() {
+        let signals = Signals::new();
         let quarter = at(
+            &signals,
             json!({"period_secs": 4, "codenames": ["sine", "cosine", "sawtooth"]}),
             1.0,
         );
@@ -153,6 +178,7 @@ mod tests {
         assert!((quarter["sawtooth"].as_f64().unwrap() + 0.5).abs() < 1e-12);
         // A real timestamp keeps full precision: the same phase a whole number of periods on.
         let later = at(
+            &signals,
             json!({"period_secs": 4, "codenames": ["sine"]}),
             1.0 + 4.0 * 4.4e8,
         );
@@ -161,7 +187,8 @@ mod tests {
 
     #[test]
     fn default_gives_every_signal_and_the_walk_moves_in_small_steps() {
-        let first = at(Value::Null, 0.0);
+        let signals = Signals::new();
+        let first = at(&signals, Value::Null, 0.0);
         let keys: Vec<&str> = first
             .as_object()
             .unwrap()
@@ -172,7 +199,7 @@ mod tests {
         for signal in SIGNALS {
             assert!(first[signal].is_f64(), "{signal}: {first}");
         }
-        let second = at(json!({"codenames": ["random_walk"]}), 0.0);
+        let second = at(&signals, json!({"codenames": ["random_walk"]}), 0.0);
         let step = second["random_walk"].as_f64().unwrap() - first["random_walk"].as_f64().unwrap();
         assert!(step.abs() <= STEP, "{step}");
     }

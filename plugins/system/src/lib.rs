@@ -22,10 +22,11 @@
 //! `long_description`, PyExpLabSys' `purpose` (which it read from `~/PURPOSE`).
 
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::UNIX_EPOCH;
 
-use labsocket_plugin_api::{json, plugin, CommandError, Ctx, Value};
+use labsocket_plugin_api::serde::{Deserialize, Serialize};
+use labsocket_plugin_api::{json, plugin, CommandError, Ctx, NoParams, Value};
 use sysinfo::{Disks, Networks, System};
 
 /// The codenames `system.sample` returns, in order.
@@ -41,43 +42,36 @@ pub const CODENAMES: &[&str] = &[
     "net_tx_bytes",
 ];
 
-/// The `purpose` settings, from init.
-static PURPOSE: OnceLock<Value> = OnceLock::new();
-/// sysinfo's memory and network state, refreshed on each call.
-static MEMORY: OnceLock<Mutex<System>> = OnceLock::new();
-static NETWORKS: OnceLock<Mutex<Networks>> = OnceLock::new();
-
-fn init(_ctx: &Ctx, config: Value) -> Result<(), String> {
-    let setting = |key: &str| match config.get(key) {
-        None | Some(Value::Null) => Ok(Value::Null),
-        Some(Value::String(text)) => Ok(Value::from(text.as_str())),
-        Some(_) => Err(format!("[plugins.system] {key}: must be a string")),
-    };
-    let purpose = json!({
-        "id": setting("purpose_id")?,
-        "purpose": setting("purpose")?,
-        "long_description": setting("long_description")?,
-    });
-    if let Some(unknown) = config.as_object().and_then(|table| {
-        table
-            .keys()
-            .find(|k| !["purpose_id", "purpose", "long_description"].contains(&k.as_str()))
-    }) {
-        return Err(format!(
-            "[plugins.system] {unknown}: unknown key (known: purpose_id, purpose, long_description)"
-        ));
-    }
-    let _ = PURPOSE.set(purpose);
-    Ok(())
+/// `[plugins.system]`: PyExpLabSys' `purpose`, as `system.status` reports it (the keys of
+/// the reply's `purpose` object are `id`, `purpose`, `long_description`).
+#[derive(Default, Deserialize, Serialize)]
+#[serde(crate = "labsocket_plugin_api::serde", deny_unknown_fields)]
+struct Purpose {
+    #[serde(rename(serialize = "id"))]
+    purpose_id: Option<String>,
+    purpose: Option<String>,
+    long_description: Option<String>,
 }
 
-fn lock<T>(
-    cell: &'static OnceLock<Mutex<T>>,
-    make: fn() -> T,
-) -> std::sync::MutexGuard<'static, T> {
-    cell.get_or_init(|| Mutex::new(make()))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+/// The plugin's state: the purpose from the config, and sysinfo's memory and network
+/// state, refreshed on each call.
+struct Metrics {
+    purpose: Purpose,
+    memory: Mutex<System>,
+    networks: Mutex<Networks>,
+}
+
+fn init(_ctx: &Ctx, purpose: Purpose) -> Result<Metrics, String> {
+    Ok(Metrics {
+        purpose,
+        memory: Mutex::new(System::new()),
+        networks: Mutex::new(Networks::new_with_refreshed_list()),
+    })
+}
+
+/// A lock that outlives a panic of another holder (the data is refreshed before use).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `(total, available)` bytes of the file system mounted at `/` (or the first one).
@@ -91,8 +85,8 @@ fn root_filesystem() -> Option<(u64, u64)> {
 }
 
 /// `(received, transmitted)` bytes since boot over every non-loopback interface.
-fn network_totals() -> (u64, u64) {
-    let mut networks = lock(&NETWORKS, Networks::new_with_refreshed_list);
+fn network_totals(metrics: &Metrics) -> (u64, u64) {
+    let mut networks = lock(&metrics.networks);
     networks.refresh(true);
     networks
         .list()
@@ -108,10 +102,10 @@ fn is_loopback(interface: &str) -> bool {
 }
 
 /// `system.sample`: the numeric metrics, `{codename: y}`.
-fn sample(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn sample(metrics: &Metrics, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
     let load = System::load_average();
     let (total_memory, available_memory) = {
-        let mut memory = lock(&MEMORY, System::new);
+        let mut memory = lock(&metrics.memory);
         memory.refresh_memory();
         (memory.total_memory(), memory.available_memory())
     };
@@ -120,7 +114,7 @@ fn sample(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
     } else {
         Value::from(1.0 - available_memory as f64 / total_memory as f64)
     };
-    let (rx, tx) = network_totals();
+    let (rx, tx) = network_totals(metrics);
     Ok(json!({
         "load_1m": load.one,
         "load_5m": load.five,
@@ -170,8 +164,8 @@ fn os_version() -> Option<String> {
         .or_else(System::os_version)
 }
 
-fn mac_address() -> String {
-    let networks = lock(&NETWORKS, Networks::new_with_refreshed_list);
+fn mac_address(metrics: &Metrics) -> String {
+    let networks = lock(&metrics.networks);
     let mut interfaces: Vec<_> = networks
         .list()
         .iter()
@@ -185,7 +179,7 @@ fn mac_address() -> String {
 }
 
 /// `system.status`: PyExpLabSys' `system_status` (keys in alphabetical order).
-fn status(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn status(metrics: &Metrics, _ctx: &Ctx, _: NoParams) -> Result<Value, CommandError> {
     let load = System::load_average();
     let process = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let (uptime, idle) = match read_trimmed("/proc/uptime") {
@@ -210,14 +204,12 @@ fn status(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
         "last_apt_cache_change_unixtime": mtime("/var/cache/apt/pkgcache.bin"),
         "last_git_fetch_unixtime": {"PyExpLabSys": null, "machines": null},
         "load_average": {"1m": load.one, "5m": load.five, "15m": load.fifteen},
-        "mac_address": mac_address(),
+        "mac_address": mac_address(metrics),
         "machine_name": System::host_name(),
         "max_python_mem_usage_bytes": proc_status_field(&process, "VmHWM").map(|kb| kb * 1024),
         "number_of_python_threads": proc_status_field(&process, "Threads"),
         "os_version": os_version(),
-        "purpose": PURPOSE.get().cloned().unwrap_or_else(|| json!({
-            "id": null, "purpose": null, "long_description": null
-        })),
+        "purpose": metrics.purpose,
         "python_version": null,
         "rpi_model": rpi_model,
         "rpi_temperature": rpi_temperature,
@@ -226,12 +218,20 @@ fn status(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
     }))
 }
 
+// `system.sample` keeps `Value` params: a `[[source]]` table may pass any params to the
+// command it runs, and this one ignores them.
 plugin! {
     name: "system",
+    description: "This machine's metrics, and PyExpLabSys' system_status",
+    state: Metrics,
     init: init,
     commands: {
-        "system.sample" => sample: "This machine's metrics as {codename: value}: load, memory, disk, uptime, network",
-        "system.status" => status: "PyExpLabSys' system_status dict (the 'status' reply of UDP sockets embeds it)",
+        "system.sample" => sample [read_only]
+            (params: "any (ignored)", result: "{codename: number | null}")
+            : "This machine's metrics as {codename: value}: load, memory, disk, uptime, network",
+        "system.status" => status [read_only]
+            (params: "{}", result: "PyExpLabSys system_status object")
+            : "PyExpLabSys' system_status dict (the 'status' reply of UDP sockets embeds it)",
     }
 }
 

@@ -80,8 +80,13 @@ fn list(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
 
 plugin! {
     name: "units",
+    description: "Converts lab quantities between units",
     commands: {
-        "units.convert" => convert [inline]: "Converts {\"value\"} from unit {\"from\"} to {\"to\"}",
-        "units.list" => list [inline]: "Lists the known units and their quantities",
+        "units.convert" => convert [inline, read_only]
+            (params: "{value: number, from: unit, to: unit}", result: "number")
+            : "Converts {\"value\"} from unit {\"from\"} to {\"to\"}",
+        "units.list" => list [inline, read_only]
+            (params: "{}", result: "[{unit, quantity}, ...]")
+            : "Lists the known units and their quantities",
     }
 }

@@ -1,14 +1,10 @@
 //! The events the workspace publishes, behind a trait so command logic can be tested
 //! without a host.
 
+use labsocket_plugin_api::topics::{DATA_CHANGED, DATA_DELETED};
 use labsocket_plugin_api::{json, Ctx, Level, Value};
 
 use crate::meta::Meta;
-
-/// Topic of a write: `{"data_name", "data_source"}` (PyMiner's broadcast).
-pub const DATA_CHANGED: &str = "data_changed";
-/// Topic of a delete: `{"data_name", "data_source"}`.
-pub const DATA_DELETED: &str = "data_deleted";
 
 /// Where events go: the host's bus in production, a recorder in tests.
 pub trait Events {

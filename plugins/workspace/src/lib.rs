@@ -24,20 +24,16 @@ pub mod workspace;
 #[cfg(test)]
 mod test_support;
 
-use std::sync::OnceLock;
-
 use labsocket_plugin_api::{plugin, CommandError, Ctx, Level, Value};
 
 use crate::commands::{native, pyminer};
 use crate::workspace::Workspace;
 
-/// The workspace, opened by [`init`] (the plugin is not loaded if that fails).
-static WORKSPACE: OnceLock<Workspace> = OnceLock::new();
-
-/// Opens the store in `<data_dir>/workspace/`. `[plugins.workspace] max_variable_bytes`
-/// limits the size of one stored value (default
+/// Opens the store in `<data_dir>/workspace/` and returns it as the plugin's state (the
+/// plugin is not loaded if that fails). `[plugins.workspace] max_variable_bytes` limits
+/// the size of one stored value (default
 /// [`DEFAULT_MAX_VARIABLE_BYTES`](workspace::DEFAULT_MAX_VARIABLE_BYTES)).
-fn init(ctx: &Ctx, config: Value) -> Result<(), String> {
+fn init(ctx: &Ctx, config: Value) -> Result<Workspace, String> {
     let max_variable_bytes = match config.get("max_variable_bytes") {
         None => workspace::DEFAULT_MAX_VARIABLE_BYTES,
         Some(limit) => limit.as_u64().filter(|limit| *limit > 0).ok_or_else(|| {
@@ -66,24 +62,18 @@ fn init(ctx: &Ctx, config: Value) -> Result<(), String> {
             workspace.names().len()
         ),
     );
-    WORKSPACE
-        .set(workspace)
-        .map_err(|_| "the workspace was initialised twice".to_owned())
+    Ok(workspace)
 }
 
-fn opened() -> Result<&'static Workspace, CommandError> {
-    WORKSPACE
-        .get()
-        .ok_or_else(|| CommandError::new("the workspace is not open"))
-}
-
-/// Defines each plugin-facing handler as a call of its implementation with the workspace
-/// and the host context as the event sink.
+/// Defines each plugin-facing handler as a call of its implementation with the
+/// workspace (the plugin's state) and the host context as the event sink. The params stay
+/// `Value`: the PyMiner commands take positional lists and answer bad ones in their own
+/// words, which a serde type would change.
 macro_rules! handlers {
     ($($handler:ident => $implementation:path),* $(,)?) => {
         $(
-            fn $handler(ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
-                $implementation(opened()?, ctx, params)
+            fn $handler(ws: &Workspace, ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+                $implementation(ws, ctx, params)
             }
         )*
     };
@@ -106,24 +96,15 @@ handlers! {
     meta_of => native::meta,
 }
 
-/// What front ends need to know about some of these commands, as `(command, annotations)`
-/// where annotations is a JSON object keyed by front end (the 1.1 ABI's
-/// `CommandMeta.annotations`; the host reads them through `labsocket::annotations` until
-/// the `plugin!` entries below carry them):
-///
-/// - `{"pyminer": {"g1_failure": REPLY}}`: a failed call answers a G1 PyMiner client with
-///   exactly `REPLY` (PyMiner G1 wrote `{"message":"failed"}` for a refused write, no
-///   reason); the reason goes to the host's log instead.
-/// - `{"http": {"variables": true}}`: the command that lists the workspace variables for
-///   the live view's `/api/variables`.
-pub const ANNOTATIONS: &[(&str, &str)] = &[
-    ("write_p", G1_WRITE_FAILED),
-    ("write_var_dic", G1_WRITE_FAILED),
-    ("workspace.list", r#"{"http": {"variables": true}}"#),
-];
-
-const G1_WRITE_FAILED: &str = r#"{"pyminer": {"g1_failure": "{\"message\":\"failed\"}"}}"#;
-
+// Annotations (a JSON object keyed by front end, read by the host's `annotations` module):
+//
+// - `{"pyminer": {"g1_failure": REPLY}}` on `write_p` and `write_var_dic`: a failed call
+//   answers a G1 PyMiner client with exactly `REPLY` (PyMiner G1 wrote
+//   `{"message":"failed"}` for a refused write, no reason); the reason goes to the host's
+//   log instead.
+// - `{"http": {"variables": true}}` on `workspace.list`: the command that lists the
+//   workspace variables for the live view's `/api/variables`.
+//
 // `read_p` is `inline`: it reads one value from the store (memory-mapped, no lock shared
 // with writers) and encodes it, which is quick; the hop to the blocking pool cost about
 // 60 µs of CPU per call on the 2-core benchmark machine, three times the command itself
@@ -131,21 +112,53 @@ const G1_WRITE_FAILED: &str = r#"{"pyminer": {"g1_failure": "{\"message\":\"fail
 // or write durably, so they keep running on the blocking pool.
 plugin! {
     name: "workspace",
+    description: "The shared data workspace: variables stored durably, for PyMiner and native clients",
+    state: Workspace,
     init: init,
     commands: {
-        "read_p" => read_p [inline]: "PyMiner: [name] -> {name: base64 pickle, \"message\": \"success\"}",
-        "write_p" => write_p: "PyMiner: [name, base64 pickle, provider] stores a variable",
-        "write_var_dic" => write_var_dic: "PyMiner: [base64 pickled {name: base64 pickle}, provider] stores several variables",
-        "get_var_dic" => get_var_dic: "PyMiner: every variable as a base64 pickled dict",
-        "get_vars" => get_vars: "PyMiner: [[name, ...]] those variables as a base64 pickled dict",
-        "get_all_variable_names" => get_all_variable_names: "PyMiner: builtin type names and every variable name",
-        "get_all_public_variable_names" => get_all_public_variable_names: "PyMiner: every variable name",
-        "get_all_var_names_of_type" => get_all_var_names_of_type: "PyMiner: [string|array|table|numeric] names of that type (base64 pickled list)",
-        "delete_variable" => delete_variable: "PyMiner: [name or [names], provider] deletes variables",
-        "workspace.set" => set: "Stores {\"name\", \"value\"} (JSON) or {\"name\", \"encoding\", \"data\"} (base64); returns its metadata",
-        "workspace.get" => get: "{\"name\"} -> {\"name\", \"encoding\", \"value\" or \"data\", \"meta\"}",
-        "workspace.delete" => delete: "{\"name\", \"provider\"?} -> {\"name\", \"deleted\"}",
-        "workspace.list" => list: "Every variable's metadata, in insertion order",
-        "workspace.meta" => meta_of: "{\"name\"} -> the variable's metadata",
+        "read_p" => read_p [inline, read_only]
+            (params: "[name]", result: "{name: base64 pickle, \"message\": \"success\"} | {\"message\": \"variable <name> not found!\"}")
+            : "PyMiner: reads a variable as a base64 pickle",
+        "write_p" => write_p
+            (params: "[name, base64 pickle, provider?]", result: "{\"message\": \"success\"}",
+             annotations: "{\"pyminer\": {\"g1_failure\": \"{\\\"message\\\":\\\"failed\\\"}\"}}")
+            : "PyMiner: stores a variable",
+        "write_var_dic" => write_var_dic
+            (params: "[base64 pickled {name: base64 pickle}, provider?]", result: "{\"message\": \"success\", \"skipped\"?: {name: reason}}",
+             annotations: "{\"pyminer\": {\"g1_failure\": \"{\\\"message\\\":\\\"failed\\\"}\"}}")
+            : "PyMiner: stores several variables",
+        "get_var_dic" => get_var_dic [read_only]
+            (params: "[]", result: "{\"message\": \"succeeded\", \"var_dic\": base64 pickled {name: value}}")
+            : "PyMiner: every variable as a base64 pickled dict",
+        "get_vars" => get_vars [read_only]
+            (params: "[[name, ...]]", result: "{\"message\": \"succeeded\", \"var_dic\": base64 pickled {name: value}}")
+            : "PyMiner: those variables as a base64 pickled dict",
+        "get_all_variable_names" => get_all_variable_names [read_only]
+            (params: "[]", result: "{\"var_names\": [name, ...], \"message\": \"succeed\"}")
+            : "PyMiner: builtin type names and every variable name",
+        "get_all_public_variable_names" => get_all_public_variable_names [read_only]
+            (params: "[]", result: "{\"var_names\": [name, ...], \"message\": \"succeed\"}")
+            : "PyMiner: every variable name",
+        "get_all_var_names_of_type" => get_all_var_names_of_type [read_only]
+            (params: "[string|array|table|numeric]", result: "{\"message\": \"succeeded\", \"var_names\": base64 pickled [name, ...]}")
+            : "PyMiner: the names of the variables of that type",
+        "delete_variable" => delete_variable
+            (params: "[name | [name, ...], provider?]", result: "{\"message\": \"succeeded\", \"var_name\", \"data_source\"}")
+            : "PyMiner: deletes variables",
+        "workspace.set" => set
+            (params: "{name, value} | {name, encoding, data (base64)}, provider?", result: "meta")
+            : "Stores a variable (JSON value or encoded bytes); returns its metadata",
+        "workspace.get" => get [read_only]
+            (params: "{name}", result: "{name, encoding, value | data, meta}")
+            : "Reads a variable with its metadata",
+        "workspace.delete" => delete
+            (params: "{name, provider?}", result: "{name, deleted}")
+            : "Deletes a variable",
+        "workspace.list" => list [read_only]
+            (params: "{}", result: "[meta, ...]", annotations: "{\"http\": {\"variables\": true}}")
+            : "Every variable's metadata, in insertion order",
+        "workspace.meta" => meta_of [read_only]
+            (params: "{name}", result: "meta")
+            : "A variable's metadata",
     }
 }

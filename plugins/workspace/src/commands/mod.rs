@@ -19,9 +19,6 @@ use labsocket_plugin_api::CommandError;
 use crate::pickle;
 use crate::workspace::WorkspaceError;
 
-/// JSON-RPC's "the named thing does not exist" (the host's `codes::NOT_FOUND`).
-pub const NOT_FOUND: i64 = -32004;
-
 impl From<WorkspaceError> for CommandError {
     fn from(err: WorkspaceError) -> Self {
         match err {

@@ -5,9 +5,10 @@
 //! encoding tag (`"encoding": "pickle"|"npy"|"arrow"|"parquet"|..., "data"`). Every reply
 //! carries the variable's metadata.
 
+use labsocket_plugin_api::codes::NOT_FOUND;
 use labsocket_plugin_api::{json, CommandError, Value};
 
-use super::{b64_decode, b64_encode, check_pickled_value, store_error, NOT_FOUND};
+use super::{b64_decode, b64_encode, check_pickled_value, store_error};
 use crate::events::Events;
 use crate::meta::{self, Meta};
 use crate::params::Params;

@@ -272,7 +272,7 @@ fn native_set_get_meta_list_delete() {
         5
     );
     let err = native::get(&ws, &events, json!({"name": "nope"})).unwrap_err();
-    assert_eq!(err.code, super::NOT_FOUND);
+    assert_eq!(err.code, labsocket_plugin_api::codes::NOT_FOUND);
     assert_eq!(
         native::delete(&ws, &events, json!({"name": "t"})).unwrap(),
         json!({"name": "t", "deleted": true})
