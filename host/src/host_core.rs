@@ -58,6 +58,8 @@ pub struct Command {
     pub description: &'static str,
     /// The params it takes, as `commands` shows them (`[codename, y]`).
     pub params: &'static str,
+    /// What it answers, as `commands` shows it; empty when not given (listed as `null`).
+    pub result: &'static str,
     /// It changes nothing (a token with the `read` role may call it).
     pub read_only: bool,
     pub handler: Handler,
@@ -75,6 +77,7 @@ impl Command {
             name,
             description,
             params,
+            result: "",
             read_only: false,
             handler: Handler::Now(Arc::new(handler)),
         }
@@ -94,6 +97,7 @@ impl Command {
             name,
             description,
             params,
+            result: "",
             read_only: false,
             handler: Handler::Later(Arc::new(handler)),
         }
@@ -105,10 +109,17 @@ impl Command {
             name,
             description,
             params,
+            result: "",
             // Subscriptions change what a connection receives, not the host's data.
             read_only: true,
             handler: Handler::Connection,
         }
+    }
+
+    /// Sets the result signature `commands` and the command reference show.
+    pub fn returns(mut self, result: &'static str) -> Self {
+        self.result = result;
+        self
     }
 
     /// Marks the command as changing nothing.

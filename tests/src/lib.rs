@@ -31,6 +31,7 @@ pub mod web;
 
 pub use build::{
     bad_plugin, cargo_outside, dylib_file, labsocket_bin, labsocket_release_bin, units_dylib,
+    workspace_root,
 };
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};

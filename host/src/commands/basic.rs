@@ -8,6 +8,7 @@ pub(crate) fn commands() -> Vec<Command> {
         Command::now("ping", "Answers \"pong\"", "none", |_, _| {
             Ok(Value::Str("pong".to_owned()))
         })
+        .returns("\"pong\"")
         .read_only(),
         Command::now(
             "echo",
@@ -15,6 +16,7 @@ pub(crate) fn commands() -> Vec<Command> {
             "anything",
             |_, params| Ok(params.clone()),
         )
+        .returns("the params")
         .read_only(),
     ]
 }

@@ -14,10 +14,12 @@ pub(crate) fn commands() -> Vec<Command> {
             "none",
             |core, _| Ok(list_commands(core)),
         )
+        .returns("[{name, plugin, description, read_only, params, result}, ...]")
         .read_only(),
         Command::now("plugins", "Lists the loaded plugins", "none", |core, _| {
             Ok(core.registry.listing())
         })
+        .returns("[{name, version, api_version, description, source, path, commands, command_details, error}, ...]")
         .read_only(),
         Command::now(
             "status",
@@ -25,6 +27,7 @@ pub(crate) fn commands() -> Vec<Command> {
             "none",
             |core, _| Ok(status(core)),
         )
+        .returns("{version, api_version, uptime_secs, front_ends, max_connections, plugins, plugin_health, commands, points, ...}")
         .read_only(),
     ]
 }
@@ -37,7 +40,13 @@ fn list_commands(core: &Core) -> Value {
             ("description", Value::Str(command.description.to_owned())),
             ("read_only", Value::Bool(command.read_only)),
             ("params", Value::Str(command.params.to_owned())),
-            ("result", Value::Null),
+            (
+                "result",
+                match command.result {
+                    "" => Value::Null,
+                    result => Value::Str(result.to_owned()),
+                },
+            ),
         ])
     });
     let plugins = core

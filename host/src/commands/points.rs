@@ -13,19 +13,22 @@ pub(crate) fn commands() -> Vec<Command> {
             "Sets a point: [codename, x, y] or {\"codename\",\"x\",\"y\",\"timestamp\"?}",
             "[codename, x, y] | {codename, x, y, timestamp?}",
             set_point,
-        ),
+        )
+        .returns("true"),
         Command::now(
             "set_point_now",
             "Sets a point to (now, y): [codename, y]",
             "[codename, y]",
             set_point_now,
-        ),
+        )
+        .returns("x (now, Unix seconds)"),
         Command::now(
             "get_point",
             "The latest point of [codename]: {\"x\",\"y\",\"set_at\"}",
             "[codename]",
             get_point,
         )
+        .returns("{codename, x, y, set_at}")
         .read_only(),
     ]
 }

@@ -15,11 +15,13 @@ pub(crate) fn commands() -> Vec<Command> {
             SUBSCRIBE,
             "Subscribes this connection to {\"topics\": [...]} (\"*\" for all)",
             "{\"topics\": [topic, ...]}",
-        ),
+        )
+        .returns("{\"topics\": [the connection's topics, sorted]}"),
         Command::connection(
             UNSUBSCRIBE,
             "Unsubscribes this connection from {\"topics\": [...]}",
             "{\"topics\": [topic, ...]}",
-        ),
+        )
+        .returns("{\"topics\": [the connection's topics, sorted]}"),
     ]
 }
