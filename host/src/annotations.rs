@@ -35,7 +35,8 @@ pub fn http_variables_command(core: &Core) -> Option<&str> {
         .commands()
         .into_iter()
         .find(|entry| {
-            field(&entry.info.annotations, "http", "variables") == Some(&serde_json::Value::Bool(true))
+            field(&entry.info.annotations, "http", "variables")
+                == Some(&serde_json::Value::Bool(true))
         })
         .map(|entry| entry.name.as_str())
 }

@@ -30,7 +30,10 @@ fn docs_commands_md_is_the_generated_reference() {
         "- **`write_p`**: ",
         REGENERATE,
     ] {
-        assert!(generated.contains(expected), "missing {expected:?} in:\n{generated}");
+        assert!(
+            generated.contains(expected),
+            "missing {expected:?} in:\n{generated}"
+        );
     }
     let path = workspace_root().join("docs").join("commands.md");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();

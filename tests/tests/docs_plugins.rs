@@ -16,7 +16,9 @@ const API_PATH_IN_GUIDE: &str = "path = \"../labsocket/plugin-api\"";
 /// The example's section of the guide.
 fn example() -> String {
     let guide = std::fs::read_to_string(workspace_root().join("docs/plugins.md")).unwrap();
-    let start = guide.find(EXAMPLE).expect("the guide has the complete example");
+    let start = guide
+        .find(EXAMPLE)
+        .expect("the guide has the complete example");
     let section = &guide[start + EXAMPLE.len()..];
     let end = section.find("\n## ").unwrap_or(section.len());
     section[..end].to_owned()
@@ -86,7 +88,10 @@ fn the_complete_example_builds_passes_its_test_and_serves() {
     let mut server = Server::start(&config);
     let mut rpc = server.rpc();
 
-    assert_eq!(rpc.call("oven.setpoint", json!({})), json!({"celsius": 20.0}));
+    assert_eq!(
+        rpc.call("oven.setpoint", json!({})),
+        json!({"celsius": 20.0})
+    );
     rpc.call("subscribe", json!({"topics": ["oven.setpoint"]}));
     assert_eq!(
         rpc.call("oven.set_setpoint", json!({"celsius": 180})),

@@ -111,8 +111,7 @@ fn print_text(reports: &[PluginReport]) {
 
 /// How to regenerate `docs/commands.md`; the reference says it and so does the test that
 /// finds it stale.
-const REGENERATE: &str =
-    "cargo run -p labsocket -- plugins --markdown > docs/commands.md";
+const REGENERATE: &str = "cargo run -p labsocket -- plugins --markdown > docs/commands.md";
 
 /// The command reference: the host's commands in table order, then each loaded plugin
 /// (sorted by name, so the output does not depend on link order) with its commands in
@@ -149,7 +148,10 @@ fn markdown(host: &[Command], reports: &[PluginReport]) -> String {
         .collect();
     loaded.sort_by(|a, b| a.name.cmp(&b.name));
     for plugin in loaded {
-        out.push_str(&format!("\n## Plugin `{}` {}\n\n", plugin.name, plugin.version));
+        out.push_str(&format!(
+            "\n## Plugin `{}` {}\n\n",
+            plugin.name, plugin.version
+        ));
         if !plugin.description.is_empty() {
             out.push_str(&format!("{}\n\n", plugin.description));
         }
@@ -167,7 +169,13 @@ fn markdown(host: &[Command], reports: &[PluginReport]) -> String {
     }
     let failed: Vec<_> = reports
         .iter()
-        .filter_map(|report| report.outcome.as_ref().err().map(|err| (&report.source, err)))
+        .filter_map(|report| {
+            report
+                .outcome
+                .as_ref()
+                .err()
+                .map(|err| (&report.source, err))
+        })
         .collect();
     if !failed.is_empty() {
         out.push_str("\n## Plugins that failed to load\n\n");

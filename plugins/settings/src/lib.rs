@@ -105,11 +105,7 @@ fn native_set(settings: &Settings, ctx: &Ctx, params: Value) -> Result<Value, Co
 }
 
 /// `settings.style_sheet` → the style sheet text.
-fn native_style_sheet(
-    settings: &Settings,
-    _ctx: &Ctx,
-    _: NoParams,
-) -> Result<Value, CommandError> {
+fn native_style_sheet(settings: &Settings, _ctx: &Ctx, _: NoParams) -> Result<Value, CommandError> {
     Ok(Value::from(
         settings.style_sheet().map_err(CommandError::new)?,
     ))
