@@ -205,6 +205,25 @@ mod tests {
     }
 
     #[test]
+    fn each_host_has_its_own_walk_and_none_before_init() {
+        use labsocket_plugin_api::{codes, testing::MockHost};
+        let host = MockHost::named("sine");
+        let early = host
+            .command(&DESCRIPTOR, "sine.sample", json!({}))
+            .unwrap_err();
+        assert_eq!(early.code, codes::PLUGIN_UNAVAILABLE);
+        host.init(&DESCRIPTOR, json!({})).unwrap();
+        let walk = json!({"codenames": ["random_walk"]});
+        let first = host
+            .command(&DESCRIPTOR, "sine.sample", walk.clone())
+            .unwrap();
+        assert!(
+            first["random_walk"].as_f64().unwrap().abs() <= STEP,
+            "{first}"
+        );
+    }
+
+    #[test]
     fn bad_params_are_invalid_params() {
         for bad in [
             json!([1]),

@@ -238,6 +238,41 @@ plugin! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use labsocket_plugin_api::codes;
+    use labsocket_plugin_api::testing::MockHost;
+
+    #[test]
+    fn status_reports_the_configured_purpose_and_refuses_unknown_keys() {
+        let host = MockHost::named("system");
+        host.init(
+            &DESCRIPTOR,
+            json!({"purpose_id": "B312", "purpose": "oven"}),
+        )
+        .unwrap();
+        let status = host
+            .command(&DESCRIPTOR, "system.status", Value::Null)
+            .unwrap();
+        assert_eq!(
+            status["purpose"],
+            json!({"id": "B312", "purpose": "oven", "long_description": null})
+        );
+        let extra = host
+            .command(&DESCRIPTOR, "system.status", json!({"x": 1}))
+            .unwrap_err();
+        assert_eq!(extra.code, codes::INVALID_PARAMS);
+
+        let typo = MockHost::named("system")
+            .init(&DESCRIPTOR, json!({"purpos": "oven"}))
+            .unwrap_err();
+        assert!(
+            typo.contains("invalid config") && typo.contains("purpos"),
+            "{typo}"
+        );
+        let not_text = MockHost::named("system")
+            .init(&DESCRIPTOR, json!({"purpose": 5}))
+            .unwrap_err();
+        assert!(not_text.contains("purpose"), "{not_text}");
+    }
 
     #[test]
     fn proc_status_fields_are_read_as_numbers() {
