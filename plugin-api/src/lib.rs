@@ -21,8 +21,8 @@ pub mod ctx;
 pub mod error;
 pub mod float;
 pub mod guard;
-pub mod topics;
 mod macros;
+pub mod topics;
 
 pub use ctx::{unix_now, Ctx, HostError, Level};
 pub use error::CommandError;
