@@ -26,8 +26,7 @@ fn not_found(name: &str) -> CommandError {
 pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     let params = Params::new(
         &params,
-        "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"",
-    )?;
+        "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"", 1)?;
     let name = params.str(0, "name")?;
     let provider = params.field_str_or("provider", DEFAULT_PROVIDER)?;
     meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
@@ -85,7 +84,7 @@ pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, 
 
 /// `workspace.get {"name"}` → `{"name", "encoding", "value" | "data", "meta"}`.
 pub fn get(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "workspace.get {\"name\"}")?;
+    let params = Params::new(&params, "workspace.get {\"name\"}", 1)?;
     let name = params.str(0, "name")?;
     let found = ws
         .read(name, |meta: &Meta, bytes| {
@@ -107,7 +106,7 @@ pub fn get(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value,
 
 /// `workspace.delete {"name", "provider"?}` → `{"name", "deleted": bool}`.
 pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "workspace.delete {\"name\", \"provider\"?}")?;
+    let params = Params::new(&params, "workspace.delete {\"name\", \"provider\"?}", 2)?;
     let name = params.str(0, "name")?;
     let provider = params.str_or(1, "provider", DEFAULT_PROVIDER)?;
     let deleted = ws.delete(&[name])?[0];
@@ -119,13 +118,13 @@ pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Valu
 
 /// `workspace.list {}` → every variable's metadata in insertion order.
 pub fn list(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    Params::new(&params, "workspace.list {}")?;
+    Params::new(&params, "workspace.list {}", 0)?;
     Ok(Value::Array(ws.metas().iter().map(Meta::to_json).collect()))
 }
 
 /// `workspace.meta {"name"}` → the variable's metadata.
 pub fn meta(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "workspace.meta {\"name\"}")?;
+    let params = Params::new(&params, "workspace.meta {\"name\"}", 1)?;
     let name = params.str(0, "name")?;
     ws.meta(name)
         .map(|meta| meta.to_json())
