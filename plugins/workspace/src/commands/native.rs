@@ -22,7 +22,8 @@ fn not_found(name: &str) -> CommandError {
 }
 
 /// `workspace.set {"name", "value"}` or `{"name", "encoding", "data"}`, optional
-/// `"provider"` and `"type_hint"` → the variable's metadata, once durable.
+/// `"provider"` and `"type_hint"` (see [`meta::resolve_type_hint`]) → the variable's
+/// metadata, once durable.
 pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     let params = Params::new(
         &params,
@@ -69,12 +70,17 @@ pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, 
             ))
         }
     };
-    let type_hint = params.field_str_or("type_hint", derived_hint)?;
-    meta::check_label("type_hint", type_hint).map_err(CommandError::invalid_params)?;
+    let given_hint = match params.field("type_hint") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(hint)) => Some(hint.as_str()),
+        Some(_) => return Err(params.wrong_type("type_hint", "a string")),
+    };
+    let type_hint =
+        meta::resolve_type_hint(derived_hint, given_hint).map_err(CommandError::invalid_params)?;
     let value = NewValue {
         name: name.to_owned(),
         encoding: encoding.to_owned(),
-        type_hint: type_hint.to_owned(),
+        type_hint,
         bytes,
     };
     let metas = ws.set_many(vec![value], provider)?;
