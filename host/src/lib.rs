@@ -8,6 +8,7 @@
 //!
 //! - [`cli`]: the command line (`serve`, `plugins`, `call`, `watch`, `get`).
 //! - [`config`]: the TOML configuration and its validation.
+//! - `data_dir_lock`: one server per data directory (taken by `serve` before it listens).
 //! - [`server`]: starts everything from a [`config::Config`] and shuts it down cleanly.
 //! - [`native`]: the JSON-RPC 2.0 front end (TCP, one JSON object per line).
 //! - [`pyexplabsys`]: the PyExpLabSys UDP front ends (pull, push and live sockets).
@@ -31,6 +32,7 @@
 
 pub mod cli;
 pub mod config;
+pub(crate) mod data_dir_lock;
 pub mod dispatch;
 pub mod events;
 pub mod host_core;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{init_logging, parse_ip, EXIT_FAILURE, EXIT_USAGE};
 use crate::config::Config;
+use crate::data_dir_lock::DataDirLock;
 use crate::server::{Server, StartError};
 
 #[derive(clap::Args)]
@@ -71,6 +72,15 @@ pub async fn run(args: ServeArgs) -> u8 {
         }
     };
     tracing::info!(config = %config.file_name(), "labsocket {} starting", crate::VERSION);
+    // Before anything listens: a second server on the same data directory must not start
+    // (its plugins could not open their files, and it would still print `ready`).
+    let _data_dir_lock = match DataDirLock::acquire(&config.data_dir()) {
+        Ok(lock) => lock,
+        Err(err) => {
+            eprintln!("labsocket: {err}");
+            return EXIT_FAILURE;
+        }
+    };
     let server = match Server::start(&config).await {
         Ok(server) => server,
         Err(err) => {
