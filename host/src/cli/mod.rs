@@ -6,6 +6,7 @@
 //! unreachable server, a plugin that failed to load), 2 bad usage or a bad config.
 
 pub mod call;
+pub(crate) mod log_file;
 pub mod plugins;
 pub mod pull;
 pub mod serve;
@@ -145,14 +146,27 @@ pub fn run() -> ExitCode {
 /// Logs to stderr, filtered by `RUST_LOG` (default `default_level`), coloured by the same
 /// rules as the client output (a log redirected to a file gets no escape codes).
 pub fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(default_level))
         .with_writer(std::io::stderr)
         .with_ansi(colour)
         .try_init();
+}
+
+/// Logs to `file` instead of stderr (`serve --log-file`), without colours.
+pub(crate) fn init_logging_to_file(default_level: &str, file: log_file::LogFile) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(log_filter(default_level))
+        .with_writer(file)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// `RUST_LOG`, else `default_level`.
+fn log_filter(default_level: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
 }
 
 /// Parses `--bind` values.
