@@ -21,6 +21,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::dispatch::codes;
+use crate::native::client::ClientError;
+
 /// Exit code: the operation failed.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad usage or bad configuration.
@@ -34,7 +37,17 @@ pub const EXIT_USAGE: u8 = 2;
     long_about = "labsocket serves live measurements (PyExpLabSys data sockets) and a shared \
                   workspace (PyMiner) plus a JSON-RPC protocol for new clients, with \
                   commands added by plugins.\n\nStart a server with `labsocket serve`; the \
-                  other subcommands talk to a running server."
+                  other subcommands talk to a running server.",
+    after_help = "Examples:\n  \
+        labsocket serve                         # start a server (data in ./labsocket-data)\n  \
+        labsocket serve --config lab.toml       # with your configuration\n  \
+        labsocket status                        # is it running, what is connected\n  \
+        labsocket call ping                     # call a command; `call commands` lists them\n  \
+        labsocket watch data_changed            # follow events (waits for the server)\n  \
+        labsocket vars                          # the workspace variables\n  \
+        labsocket get --port 9000 temp          # read a PyExpLabSys pull socket\n\n\
+        Client subcommands take --host, --port (default 127.0.0.1:12307) and --token (or \
+        LABSOCKET_TOKEN). `labsocket COMMAND --help` has more, docs/user-guide.md everything."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -83,9 +96,7 @@ impl ServerAddress {
     }
 
     /// A connection, authenticated when a token is given.
-    pub async fn connect(
-        &self,
-    ) -> Result<crate::native::client::Client, crate::native::client::ClientError> {
+    pub async fn connect(&self) -> Result<crate::native::client::Client, ClientError> {
         let mut client = crate::native::client::Client::connect(self.socket_address()).await?;
         if let Some(token) = &self.token {
             client.authenticate(token).await?;
@@ -97,12 +108,38 @@ impl ServerAddress {
     pub fn describe(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
-}
 
-/// Prints a client error on stderr; returns the exit code for it.
-pub fn report(err: &crate::native::client::ClientError) -> u8 {
-    eprintln!("labsocket: {err}");
-    EXIT_FAILURE
+    /// Prints a client error on stderr (see [`ServerAddress::explain`]); returns the exit
+    /// code for it.
+    pub fn report(&self, err: &ClientError) -> u8 {
+        eprintln!("labsocket: {}", self.explain(err));
+        EXIT_FAILURE
+    }
+
+    /// A client error in terms the user can act on: which address was tried and the
+    /// option that changes it, or how to give the server's token.
+    pub fn explain(&self, err: &ClientError) -> String {
+        match err {
+            ClientError::Io(source) => format!(
+                "cannot reach the server at {}: {source} — is `labsocket serve` running? \
+                 (on another host or port: `--host`, `--port`)",
+                self.describe()
+            ),
+            ClientError::Remote(error) if error.code == codes::AUTH_REQUIRED => {
+                let what = if self.token.is_some() {
+                    "check the token given with"
+                } else {
+                    "give the server's token with"
+                };
+                format!(
+                    "{} — {what} `--token` or the LABSOCKET_TOKEN environment variable \
+                     (Python client: `token=`)",
+                    error.message
+                )
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Options every server-side subcommand shares.
