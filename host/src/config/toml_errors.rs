@@ -53,8 +53,7 @@ impl<'t> Place<'t> {
         let section = before
             .lines()
             .map(str::trim)
-            .filter(|line| line.starts_with('['))
-            .next_back()
+            .rfind(|line| line.starts_with('['))
             .map(|line| line.split('#').next().unwrap_or(line).trim());
         let key = line_text
             .split_once('=')
