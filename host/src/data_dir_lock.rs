@@ -7,6 +7,11 @@
 //! `flock(2)`: the kernel drops it when the process ends however it ends (even
 //! `kill -9`), so a stale lock file never blocks a restart. The file holds the owner's
 //! pid, for the message the second server prints.
+//!
+//! A data directory the server cannot write (a read-only file system, another owner) is
+//! still served read-only (the settings are read, the workspace reports why it is
+//! missing): there the existing lock file is locked through a read-only descriptor, and
+//! without one the server starts unlocked with a warning, as nothing can be written.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -36,7 +41,8 @@ pub enum LockError {
 /// The held lock; dropping it (or the process ending) releases it.
 #[derive(Debug)]
 pub struct DataDirLock {
-    _file: File,
+    /// `None` for an unwritable directory without a lock file (see the module doc).
+    _file: Option<File>,
 }
 
 impl DataDirLock {
@@ -49,13 +55,27 @@ impl DataDirLock {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io_error)?;
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(io_error)?;
+            .open(&path);
+        let (mut file, writable) = match opened {
+            Ok(file) => (file, true),
+            Err(err) if unwritable(&err) => match File::open(&path) {
+                Ok(file) => (file, false),
+                Err(_) => {
+                    tracing::warn!(
+                        "the data directory {} cannot be written ({err}): starting without \
+                         its lock, read-only",
+                        dir.display()
+                    );
+                    return Ok(DataDirLock { _file: None });
+                }
+            },
+            Err(err) => return Err(io_error(err)),
+        };
         // SAFETY: flock on the descriptor of `file`, which is open and owned here; the
         // call neither reads nor writes memory.
         let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -70,13 +90,23 @@ impl DataDirLock {
                 io_error(err)
             });
         }
-        // Ours now: record our pid for the next one to name.
-        file.set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| writeln!(file, "{}", std::process::id()))
-            .map_err(io_error)?;
-        Ok(DataDirLock { _file: file })
+        if writable {
+            // Ours now: record our pid for the next one to name.
+            file.set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| writeln!(file, "{}", std::process::id()))
+                .map_err(io_error)?;
+        }
+        Ok(DataDirLock { _file: Some(file) })
     }
+}
+
+/// Whether opening for writing failed because the directory cannot be written at all.
+fn unwritable(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+    )
 }
 
 /// The directory as the user knows it best: absolute when it can be resolved.
