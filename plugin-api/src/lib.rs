@@ -21,8 +21,8 @@ pub mod ctx;
 pub mod error;
 pub mod float;
 pub mod guard;
-mod macros;
 pub mod topics;
+mod macros;
 
 pub use ctx::{unix_now, Ctx, HostError, Level};
 pub use error::CommandError;
