@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use crate::pyexplabsys::config::{LiveSocketConfig, PullKind, PullSocketConfig, PushSocketConfig};
 
+mod toml_errors;
+
 /// A config the server refuses, with the file and the key.
 #[derive(Debug, thiserror::Error)]
 #[error("config error in {file}: {message}")]
@@ -210,7 +212,7 @@ impl Config {
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|err| ConfigError {
             file: file.to_owned(),
-            message: err.to_string().trim_end().to_owned(),
+            message: toml_errors::describe(text, &err),
         })?;
         config.validate().map_err(|message| ConfigError {
             file: file.to_owned(),

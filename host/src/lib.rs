@@ -42,6 +42,7 @@
 //!   points.
 //!
 //! **Boot** (on top; may use everything):
+//! - `data_dir_lock`: one server per data directory (taken by `serve` before it listens).
 //! - [`config`]: the TOML configuration and its validation.
 //! - `server`: builds the core from a [`config::Config`], lets each front end register
 //!   what it owns, starts everything and shuts it down cleanly.
@@ -52,6 +53,7 @@ pub mod call;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub(crate) mod data_dir_lock;
 pub(crate) mod dispatch;
 pub mod events;
 pub(crate) mod failure_log;

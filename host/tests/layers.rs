@@ -49,6 +49,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("config", Layer::Boot),
     ("server", Layer::Boot),
     ("cli", Layer::Boot),
+    ("data_dir_lock", Layer::Boot),
 ];
 
 fn layer_of(module: &str) -> Option<Layer> {

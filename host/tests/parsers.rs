@@ -2,6 +2,7 @@
 //! returns a value or an error (never a panic), and what the writers produce parses back.
 
 use labsocket::config::Config;
+use labsocket::native::plain_request;
 use labsocket::native::rpc::{self, Incoming};
 use labsocket::pyjson::{self, Value};
 use proptest::prelude::*;
@@ -71,6 +72,123 @@ proptest! {
     #[test]
     fn config_text_never_panics(text in "[\\[\\]a-z_=\"0-9. \n]{0,200}") {
         let _ = Config::parse(&text, "fuzz.toml");
+    }
+}
+
+/// The native fast path ([`plain_request`]) either declines a line or gives exactly what the
+/// full parser gives; it never panics (issue 11: a string ending in a lone backslash did).
+fn fast_path_agrees(line: &[u8]) -> Result<(), TestCaseError> {
+    if let Some(fast) = plain_request::parse(line) {
+        prop_assert_eq!(
+            format!("{fast:?}"),
+            format!("{:?}", rpc::parse_general(line)),
+            "for {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    Ok(())
+}
+
+/// Strings rich in what JSON escapes (quotes, backslashes, control and non-ASCII characters).
+fn escapable_text() -> impl Strategy<Value = String> {
+    "[a-z\\\\\"\n\t\u{1}\u{e9}\u{1F600}/]{0,8}"
+}
+
+/// A JSON string literal for `text`, escaped by `pyjson` or, half the time, with every
+/// character written as `\uXXXX` (so truncations also end inside `\u` escapes).
+fn string_literal(text: &str, unicode_escapes: bool) -> String {
+    if !unicode_escapes {
+        return pyjson::to_compact_json(&Value::Str(text.to_owned()));
+    }
+    let escaped: String = text
+        .encode_utf16()
+        .map(|unit| format!("\\u{unit:04x}"))
+        .collect();
+    format!("\"{escaped}\"")
+}
+
+/// Valid request lines of every shape the fast path looks at: fields in any order, with
+/// or without spaces, ids of every type, methods and params with escapes or without.
+fn request_line() -> impl Strategy<Value = String> {
+    let id = prop_oneof![
+        any::<i64>().prop_map(|id| id.to_string()),
+        Just("null".to_owned()),
+        Just("123456789012345678901234".to_owned()),
+        (escapable_text(), any::<bool>()).prop_map(|(text, u)| string_literal(&text, u)),
+    ];
+    let method = (escapable_text(), any::<bool>()).prop_map(|(text, u)| string_literal(&text, u));
+    let params = json_value().prop_map(|value| match value {
+        list @ (Value::List(_) | Value::Dict(_)) => pyjson::to_compact_json(&list),
+        other => pyjson::to_compact_json(&Value::List(vec![other])),
+    });
+    (
+        prop::option::of(id),
+        method,
+        prop::option::of(params),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(id, method, params, spaced, order)| {
+            let mut fields = vec![("jsonrpc", "\"2.0\"".to_owned()), ("method", method)];
+            fields.extend(id.map(|id| ("id", id)));
+            fields.extend(params.map(|params| ("params", params)));
+            // A cheap shuffle driven by `order` (proptest shrinks it towards the plain order).
+            let len = fields.len();
+            fields.rotate_left((order % len as u64) as usize);
+            if order & 0x100 != 0 {
+                fields.swap(0, len - 1);
+            }
+            let gap = if spaced { " " } else { "" };
+            let body: Vec<String> = fields
+                .iter()
+                .map(|(key, value)| format!("{gap}\"{key}\"{gap}:{gap}{value}{gap}"))
+                .collect();
+            format!("{gap}{{{}}}{gap}", body.join(","))
+        })
+}
+
+proptest! {
+    #[test]
+    fn fast_path_agrees_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        fast_path_agrees(&bytes)?;
+    }
+
+    #[test]
+    fn fast_path_agrees_on_json_like_bytes(text in "[{}\\[\\]\":,\\\\ a-z0-9.u-]{0,64}") {
+        fast_path_agrees(text.as_bytes())?;
+    }
+
+    #[test]
+    fn fast_path_agrees_on_every_truncation_of_a_request(line in request_line()) {
+        let bytes = line.as_bytes();
+        // The whole line is a valid call whichever path takes it.
+        prop_assert!(
+            matches!(rpc::parse_line(bytes), Incoming::Call { .. }),
+            "not a call: {}", line
+        );
+        for end in 0..=bytes.len() {
+            fast_path_agrees(&bytes[..end])?;
+        }
+    }
+}
+
+#[test]
+fn a_string_ending_in_a_lone_backslash_is_a_parse_error() {
+    for line in [
+        "{\"jsonrpc\":\"2.0\",\"id\":\"\\",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":[\"\\",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\\",
+    ] {
+        assert!(plain_request::parse(line.as_bytes()).is_none(), "{line}");
+        match rpc::parse_line(line.as_bytes()) {
+            Incoming::Invalid { error, .. } => {
+                assert!(
+                    error.message.starts_with("parse error"),
+                    "{line}: {error:?}"
+                )
+            }
+            other => panic!("{line}: {other:?}"),
+        }
     }
 }
 

@@ -164,12 +164,13 @@ fn colours_follow_clicolor_force_and_no_color() {
 #[test]
 fn client_subcommands_exit_one_when_no_server_listens() {
     let port = free_port();
-    for command in ["status", "vars", "watch"] {
-        let out = labsocket(&[command, "--port", &port]);
-        assert_eq!(out.status.code(), Some(1), "{command}");
+    // A plain `watch` waits for the server instead (tests/tests/cli_messages.rs).
+    for command in [&["status"][..], &["vars"], &["watch", "--no-reconnect"]] {
+        let out = labsocket(&[command, &["--port", &port]].concat());
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
         assert!(
             text(&out.stderr).contains("cannot reach the server"),
-            "{command}: {}",
+            "{command:?}: {}",
             text(&out.stderr)
         );
     }

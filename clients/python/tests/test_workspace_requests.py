@@ -90,12 +90,14 @@ def test_set_sends_the_specified_params(workspace: tuple) -> None:
         assert meta == labsocket.VariableMeta(**{**state.variables["gain"]["meta"]})
         lab.set("spectrum", numpy.arange(3.0), provider="acquisition")
         lab.set("blob", labsocket.Encoded("image/png", b"\x89PNG"))
-    gain, spectrum, blob = (r["params"] for r in state.requests)
-    assert gain == {"name": "gain", "value": 2.5, "type_hint": "float"}
+        lab.set("picture", labsocket.Encoded("image/png", b"\x89PNG"), type_hint="array")
+    gain, spectrum, blob, picture = (r["params"] for r in state.requests)
+    # The server derives the type hint from the value: the client sends none of its own.
+    assert gain == {"name": "gain", "value": 2.5}
     assert spectrum["encoding"] == "npy" and spectrum["provider"] == "acquisition"
-    assert spectrum["type_hint"] == "numpy.ndarray[float64, 3]"
-    assert set(spectrum) == {"name", "encoding", "data", "type_hint", "provider"}
+    assert set(spectrum) == {"name", "encoding", "data", "provider"}
     assert blob == {"name": "blob", "encoding": "image/png", "data": "iVBORw=="}
+    assert picture == {**blob, "name": "picture", "type_hint": "array"}
 
 
 def test_get_meta_list_delete_and_not_found(workspace: tuple) -> None:

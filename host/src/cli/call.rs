@@ -1,6 +1,6 @@
 //! `labsocket call METHOD [JSON_PARAMS]`: one command on a running server.
 
-use super::{init_logging, report, ServerAddress, EXIT_USAGE};
+use super::{init_logging, ServerAddress, EXIT_USAGE};
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -32,13 +32,13 @@ pub async fn run(args: CallArgs) -> u8 {
     };
     let mut client = match args.server.connect().await {
         Ok(client) => client,
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     match client.call(&args.method, params).await {
         Ok(result) => {
             println!("{}", pyjson::to_python_json(&result));
             0
         }
-        Err(err) => report(&err),
+        Err(err) => args.server.report(&err),
     }
 }

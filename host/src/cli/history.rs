@@ -2,7 +2,7 @@
 //! (`history.query`, SPEC §8), as a readable table or as CSV.
 
 use super::terminal::{self, styles, Cell, Painter};
-use super::{init_logging, report, ServerAddress, EXIT_FAILURE, EXIT_USAGE};
+use super::{init_logging, ServerAddress, EXIT_FAILURE, EXIT_USAGE};
 use crate::native::client::ClientError;
 use crate::pyjson::{self, Value};
 use labsocket_plugin_api::codes;
@@ -65,7 +65,7 @@ pub async fn run(args: HistoryArgs) -> u8 {
     }
     let mut client = match args.server.connect().await {
         Ok(client) => client,
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     let result = match client.call("history.query", Value::Dict(params)).await {
         Ok(result) => result,
@@ -76,7 +76,7 @@ pub async fn run(args: HistoryArgs) -> u8 {
             );
             return EXIT_FAILURE;
         }
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     match (&result, args.csv) {
         (Value::Str(csv), true) => print!("{csv}"),

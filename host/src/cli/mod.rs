@@ -7,6 +7,7 @@
 
 pub mod call;
 pub mod history;
+pub(crate) mod log_file;
 pub mod new_plugin;
 pub mod plugins;
 pub mod pull;
@@ -22,6 +23,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::native::client::ClientError;
+use labsocket_plugin_api::codes;
+
 /// Exit code: the operation failed.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad usage or bad configuration.
@@ -35,7 +39,17 @@ pub const EXIT_USAGE: u8 = 2;
     long_about = "labsocket serves live measurements (PyExpLabSys data sockets) and a shared \
                   workspace (PyMiner) plus a JSON-RPC protocol for new clients, with \
                   commands added by plugins.\n\nStart a server with `labsocket serve`; the \
-                  other subcommands talk to a running server."
+                  other subcommands talk to a running server.",
+    after_help = "Examples:\n  \
+        labsocket serve                         # start a server (data in ./labsocket-data)\n  \
+        labsocket serve --config lab.toml       # with your configuration\n  \
+        labsocket status                        # is it running, what is connected\n  \
+        labsocket call ping                     # call a command; `call commands` lists them\n  \
+        labsocket watch data_changed            # follow events (waits for the server)\n  \
+        labsocket vars                          # the workspace variables\n  \
+        labsocket get --port 9000 temp          # read a PyExpLabSys pull socket\n\n\
+        Client subcommands take --host, --port (default 127.0.0.1:12307) and --token (or \
+        LABSOCKET_TOKEN). `labsocket COMMAND --help` has more, docs/user-guide.md everything."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -88,9 +102,7 @@ impl ServerAddress {
     }
 
     /// A connection, authenticated when a token is given.
-    pub async fn connect(
-        &self,
-    ) -> Result<crate::native::client::Client, crate::native::client::ClientError> {
+    pub async fn connect(&self) -> Result<crate::native::client::Client, ClientError> {
         let mut client = crate::native::client::Client::connect(self.socket_address()).await?;
         if let Some(token) = &self.token {
             client.authenticate(token).await?;
@@ -102,12 +114,38 @@ impl ServerAddress {
     pub fn describe(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
-}
 
-/// Prints a client error on stderr; returns the exit code for it.
-pub fn report(err: &crate::native::client::ClientError) -> u8 {
-    eprintln!("labsocket: {err}");
-    EXIT_FAILURE
+    /// Prints a client error on stderr (see [`ServerAddress::explain`]); returns the exit
+    /// code for it.
+    pub fn report(&self, err: &ClientError) -> u8 {
+        eprintln!("labsocket: {}", self.explain(err));
+        EXIT_FAILURE
+    }
+
+    /// A client error in terms the user can act on: which address was tried and the
+    /// option that changes it, or how to give the server's token.
+    pub fn explain(&self, err: &ClientError) -> String {
+        match err {
+            ClientError::Io(source) => format!(
+                "cannot reach the server at {}: {source} — is `labsocket serve` running? \
+                 (on another host or port: `--host`, `--port`)",
+                self.describe()
+            ),
+            ClientError::Remote(error) if error.code == codes::AUTH_REQUIRED => {
+                let what = if self.token.is_some() {
+                    "check the token given with"
+                } else {
+                    "give the server's token with"
+                };
+                format!(
+                    "{} — {what} `--token` or the LABSOCKET_TOKEN environment variable \
+                     (Python client: `token=`)",
+                    error.message
+                )
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Options every server-side subcommand shares.
@@ -153,14 +191,27 @@ pub fn run() -> ExitCode {
 /// Logs to stderr, filtered by `RUST_LOG` (default `default_level`), coloured by the same
 /// rules as the client output (a log redirected to a file gets no escape codes).
 pub fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(default_level))
         .with_writer(std::io::stderr)
         .with_ansi(colour)
         .try_init();
+}
+
+/// Logs to `file` instead of stderr (`serve --log-file`), without colours.
+pub(crate) fn init_logging_to_file(default_level: &str, file: log_file::LogFile) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(log_filter(default_level))
+        .with_writer(file)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// `RUST_LOG`, else `default_level`.
+fn log_filter(default_level: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
 }
 
 /// Parses `--bind` values.

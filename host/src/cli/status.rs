@@ -1,7 +1,7 @@
 //! `labsocket status`: what a running server is doing, at a glance.
 
 use super::terminal::{self, styles, Cell, Painter};
-use super::{init_logging, report, ServerAddress};
+use super::{init_logging, ServerAddress};
 use crate::pyjson::{self, Value};
 
 #[derive(clap::Args)]
@@ -17,11 +17,11 @@ pub async fn run(args: StatusArgs) -> u8 {
     init_logging("warn");
     let mut client = match args.server.connect().await {
         Ok(client) => client,
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     let status = match client.call("status", Value::Null).await {
         Ok(status) => status,
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     if args.json {
         println!("{}", pyjson::to_python_json(&status));

@@ -1,7 +1,7 @@
 //! `labsocket vars`: the workspace variables of a running server (`workspace.list`).
 
 use super::terminal::{self, styles, Cell, Painter};
-use super::{init_logging, report, ServerAddress, EXIT_FAILURE};
+use super::{init_logging, ServerAddress, EXIT_FAILURE};
 use crate::native::client::ClientError;
 use crate::pyjson::{self, Value};
 use labsocket_plugin_api::codes;
@@ -19,7 +19,7 @@ pub async fn run(args: VarsArgs) -> u8 {
     init_logging("warn");
     let mut client = match args.server.connect().await {
         Ok(client) => client,
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     let list = match client
         .call("workspace.list", Value::Dict(Default::default()))
@@ -33,7 +33,7 @@ pub async fn run(args: VarsArgs) -> u8 {
             );
             return EXIT_FAILURE;
         }
-        Err(err) => return report(&err),
+        Err(err) => return args.server.report(&err),
     };
     if args.json {
         println!("{}", pyjson::to_python_json(&list));

@@ -1,14 +1,15 @@
 //! `labsocket watch [TOPIC...]`: events from a running server as they arrive.
 //!
-//! A watch outlives server restarts: when the connection drops, or the server stays silent
-//! for 2.5 heartbeat periods (a hung server keeps its socket open), it says so on stderr,
-//! reconnects with backoff and subscribes again. `--no-reconnect` exits 1 instead.
+//! A watch waits for a server that is not up yet, and outlives server restarts: when the
+//! connection drops, or the server stays silent for 2.5 heartbeat periods (a hung server
+//! keeps its socket open), it says so on stderr, reconnects with backoff and subscribes
+//! again. `--no-reconnect` exits 1 instead.
 
 use std::io::Write;
 use std::time::Duration;
 
 use super::terminal::{styles, utc_timestamp, Painter};
-use super::{init_logging, report, ServerAddress};
+use super::{init_logging, ServerAddress};
 use crate::native::client::{Client, ClientError, Notification};
 use crate::pyjson::{self, Value};
 
@@ -54,7 +55,21 @@ pub async fn run(args: WatchArgs) -> u8 {
     let painter = Painter::stdout();
     let mut client = match subscribed(&args.server, &topics).await {
         Ok(client) => client,
-        Err(err) => return report(&err),
+        // Not up yet (started by the same script, or restarting): wait for it.
+        Err(err @ ClientError::Io(_)) if !args.no_reconnect => {
+            eprintln!(
+                "labsocket: {}; waiting for it (Ctrl-C to stop)",
+                args.server.explain(&err)
+            );
+            match reconnect(&args.server, &topics).await {
+                Ok(client) => {
+                    eprintln!("labsocket: connected to {}", args.server.describe());
+                    client
+                }
+                Err(err) => return args.server.report(&err),
+            }
+        }
+        Err(err) => return args.server.report(&err),
     };
     loop {
         let reason = match watch_connection(&mut client, &args, &painter).await {
@@ -62,10 +77,13 @@ pub async fn run(args: WatchArgs) -> u8 {
             End::Lost(reason) => reason,
         };
         if args.no_reconnect {
-            return report(&reason);
+            return args.server.report(&reason);
         }
         eprintln!("labsocket: connection lost ({reason}); reconnecting");
-        client = reconnect(&args.server, &topics).await;
+        client = match reconnect(&args.server, &topics).await {
+            Ok(client) => client,
+            Err(err) => return args.server.report(&err),
+        };
         eprintln!("labsocket: reconnected to {}", args.server.describe());
     }
 }
@@ -80,8 +98,9 @@ async fn subscribed(server: &ServerAddress, topics: &[String]) -> Result<Client,
     Ok(client)
 }
 
-/// Tries until it succeeds, with exponential backoff and jitter.
-async fn reconnect(server: &ServerAddress, topics: &[String]) -> Client {
+/// Tries until it succeeds, with exponential backoff and jitter, while the server cannot
+/// be reached; an answer that refuses the watch (a wrong token) ends it.
+async fn reconnect(server: &ServerAddress, topics: &[String]) -> Result<Client, ClientError> {
     let mut delay = BACKOFF.0;
     loop {
         // Jitter from the clock's nanoseconds: enough to spread many watchers apart.
@@ -91,8 +110,10 @@ async fn reconnect(server: &ServerAddress, topics: &[String]) -> Client {
             .unwrap_or(0);
         let jitter = 0.5 + f64::from(nanos % 1000) / 2000.0;
         tokio::time::sleep(delay.mul_f64(jitter)).await;
-        if let Ok(client) = subscribed(server, topics).await {
-            return client;
+        match subscribed(server, topics).await {
+            Ok(client) => return Ok(client),
+            Err(err @ ClientError::Remote(_)) => return Err(err),
+            Err(_) => {}
         }
         delay = (delay * 2).min(BACKOFF.1);
     }

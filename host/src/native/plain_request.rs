@@ -117,11 +117,13 @@ fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-/// Just past the closing quote of the string starting at `at` (escapes skipped).
+/// Just past the closing quote of the string starting at `at` (escapes skipped); `None`
+/// if the line ends first, also right after a backslash (issue 11: that used to slice
+/// past the end and panic).
 fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     let mut i = at + 1;
     loop {
-        i += memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+        i += memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
         if bytes[i] == b'"' {
             return Some(i + 1);
         }

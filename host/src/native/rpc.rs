@@ -28,7 +28,7 @@ pub fn parse_line(line: &[u8]) -> Incoming {
 }
 
 /// Parses any request line: the whole line as one JSON value, then the call(s) in it.
-pub(super) fn parse_general(line: &[u8]) -> Incoming {
+pub fn parse_general(line: &[u8]) -> Incoming {
     let value = match std::str::from_utf8(line) {
         Err(_) => {
             return invalid(

@@ -26,7 +26,8 @@ pub struct Meta {
     pub name: String,
     /// `pickle`, `json`, or another tag a native client chose (`npy`, `arrow`, ...).
     pub encoding: String,
-    /// `string`, `numeric`, `array`, `table` or `other` unless the writer said otherwise.
+    /// One of [`TYPE_HINTS`] (see [`resolve_type_hint`]); variables stored before the
+    /// vocabulary was enforced may hold another label.
     pub type_hint: String,
     /// Size of the stored bytes.
     pub size: u64,
@@ -86,6 +87,33 @@ pub fn check_label(what: &str, text: &str) -> Result<(), String> {
         return Err(format!("{what} {text:?} contains control characters"));
     }
     Ok(())
+}
+
+/// Every type hint a variable can have: PyMiner's `get_all_var_names_of_type` categories,
+/// then `other`.
+pub const TYPE_HINTS: [&str; 5] = ["string", "numeric", "array", "table", "other"];
+
+/// The type hint to store for a value whose hint derived from its bytes is `derived`
+/// and whose writer gave `given`. One vocabulary for every client, so PyMiner's type
+/// filters find what native clients wrote (issue 11: the Python client sent `float`):
+/// the derived hint wins wherever the workspace can tell (it is not `other`); a given
+/// hint only fills in where it cannot (opaque encodings, JSON lists, unknown pickles).
+/// A given hint outside [`TYPE_HINTS`], or contradicting the derived one, is refused.
+pub fn resolve_type_hint(derived: &'static str, given: Option<&str>) -> Result<String, String> {
+    let Some(given) = given else {
+        return Ok(derived.to_owned());
+    };
+    if !TYPE_HINTS.contains(&given) {
+        return Err(format!(
+            "type_hint {given:?} is not one of \"string\", \"numeric\", \"array\", \"table\", \"other\" (leave it out to derive it from the value)"
+        ));
+    }
+    if derived != "other" && given != derived {
+        return Err(format!(
+            "type_hint {given:?} contradicts the value, which is {derived:?} (leave it out to derive it from the value)"
+        ));
+    }
+    Ok(given.to_owned())
 }
 
 /// The type hint of a JSON value, in the vocabulary of PyMiner's
@@ -153,5 +181,22 @@ mod tests {
         assert_eq!(opaque_type_hint("npy"), "array");
         assert_eq!(opaque_type_hint("parquet"), "table");
         assert_eq!(opaque_type_hint("blob"), "other");
+    }
+
+    #[test]
+    fn given_type_hints_fill_in_only_what_the_value_does_not_tell() {
+        assert_eq!(resolve_type_hint("numeric", None).unwrap(), "numeric");
+        assert_eq!(
+            resolve_type_hint("numeric", Some("numeric")).unwrap(),
+            "numeric"
+        );
+        assert_eq!(resolve_type_hint("other", Some("array")).unwrap(), "array");
+        assert_eq!(resolve_type_hint("other", None).unwrap(), "other");
+        let err = resolve_type_hint("numeric", Some("float")).unwrap_err();
+        assert!(err.contains("not one of"), "{err}");
+        let err = resolve_type_hint("other", Some("numpy.ndarray[float64, 3]")).unwrap_err();
+        assert!(err.contains("not one of"), "{err}");
+        let err = resolve_type_hint("numeric", Some("string")).unwrap_err();
+        assert!(err.contains("contradicts"), "{err}");
     }
 }

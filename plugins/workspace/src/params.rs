@@ -1,5 +1,6 @@
 //! Reading command parameters: PyMiner's positional arrays and the native protocol's
-//! objects, with errors that name the command's expected form.
+//! objects, with errors that name the command's expected form. A positional array longer
+//! than the command takes is refused, as PyMiner's `handler(*params)` raised on it.
 
 use labsocket_plugin_api::{CommandError, Value};
 
@@ -11,9 +12,20 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// Wraps `params`; anything but an array, object or null is refused.
-    pub fn new(params: &'a Value, usage: &'static str) -> Result<Params<'a>, CommandError> {
+    /// Wraps `params` of a command taking at most `max_args` positional arguments;
+    /// anything but an array, object or null is refused, and so is a longer array.
+    pub fn new(
+        params: &'a Value,
+        usage: &'static str,
+        max_args: usize,
+    ) -> Result<Params<'a>, CommandError> {
         match params {
+            Value::Array(items) if items.len() > max_args => {
+                Err(CommandError::invalid_params(format!(
+                    "too many arguments: {} given, at most {max_args} taken: {usage}",
+                    items.len()
+                )))
+            }
             Value::Array(_) | Value::Object(_) | Value::Null => Ok(Params { params, usage }),
             _ => Err(CommandError::invalid_params(format!(
                 "params must be an array or an object: {usage}"
@@ -91,13 +103,13 @@ mod tests {
     #[test]
     fn positional_and_named_arguments() {
         let positional = json!(["x", 1]);
-        let params = Params::new(&positional, "m [name, n]").unwrap();
+        let params = Params::new(&positional, "m [name, n]", 3).unwrap();
         assert_eq!(params.str(0, "name").unwrap(), "x");
         assert_eq!(params.str_or(2, "provider", "server").unwrap(), "server");
         let err = params.str(1, "n").unwrap_err();
         assert_eq!(err.message, "'n' must be a string: m [name, n]");
         let named = json!({"name": "y", "provider": null});
-        let params = Params::new(&named, "m").unwrap();
+        let params = Params::new(&named, "m", 2).unwrap();
         assert_eq!(params.str(0, "name").unwrap(), "y");
         assert_eq!(params.str_or(1, "provider", "p").unwrap(), "p");
         assert!(params
@@ -105,6 +117,21 @@ mod tests {
             .unwrap_err()
             .message
             .contains("required"));
-        assert!(Params::new(&json!("x"), "m").is_err());
+        assert!(Params::new(&json!("x"), "m", 1).is_err());
+    }
+
+    #[test]
+    fn more_positional_arguments_than_taken_are_refused() {
+        let err = Params::new(&json!(["x", "extra"]), "read_p [name]", 1)
+            .err()
+            .expect("two arguments for one");
+        assert_eq!(
+            err.message,
+            "too many arguments: 2 given, at most 1 taken: read_p [name]"
+        );
+        assert!(Params::new(&json!([]), "get_var_dic []", 0).is_ok());
+        assert!(Params::new(&json!([1]), "get_var_dic []", 0).is_err());
+        // Objects are named arguments: the count does not apply.
+        assert!(Params::new(&json!({"a": 1, "b": 2}), "m", 1).is_ok());
     }
 }

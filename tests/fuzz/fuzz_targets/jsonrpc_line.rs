@@ -1,8 +1,10 @@
 //! The native protocol's request line parser, and the reply it leads to: any bytes give
-//! a call or an error, and every reply line is valid JSON.
+//! a call or an error, the fast path for plain requests either declines a line or gives
+//! exactly what the full parser gives, and every reply line is valid JSON.
 #![no_main]
 
 use labsocket::call::CallError;
+use labsocket::native::plain_request;
 use labsocket::native::rpc::{self, Incoming};
 use labsocket::pyjson::{self, Value};
 use libfuzzer_sys::fuzz_target;
@@ -31,5 +33,14 @@ fn check(incoming: &Incoming) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The fast path on its own (parse_line also tries it first): it must agree with the
+    // full parser whenever it accepts a line.
+    if let Some(fast) = plain_request::parse(data) {
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{:?}", rpc::parse_general(data)),
+            "the fast path and the full parser disagree"
+        );
+    }
     check(&rpc::parse_line(data));
 });

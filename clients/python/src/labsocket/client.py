@@ -345,16 +345,20 @@ class Client:
 
         ``encoding`` defaults to ``npy`` for numpy arrays, ``arrow`` for DataFrames and
         ``json`` for everything JSON can hold; ``"pickle"`` stores any picklable object
-        for Python readers, ``"parquet"`` a DataFrame as Parquet. An :class:`Encoded`
-        value is stored as its bytes with its own tag.
+        for Python readers (and is the one PyMiner consoles can load), ``"parquet"`` a
+        DataFrame as Parquet. An :class:`Encoded` value is stored as its bytes with its
+        own tag.
+
+        The server derives the variable's ``type_hint`` (``string``, ``numeric``,
+        ``array``, ``table`` or ``other``, the categories PyMiner's type filters use) from
+        the value; give ``type_hint``, one of those words, only where it cannot tell (an
+        :class:`Encoded` value in an encoding of your own, a list meant as an array).
         """
         tag, fields = encodings.encode(value, encoding)
         params: Dict[str, Any] = {"name": name}
         if tag != encodings.JSON:
             params["encoding"] = tag
         params.update(fields)
-        if type_hint is None and not isinstance(value, Encoded):
-            type_hint = _type_hint(value)
         if type_hint is not None:
             params["type_hint"] = type_hint
         if provider is not None:
@@ -792,14 +796,3 @@ def _unix_time(value: Any) -> float:
     seconds = float(value)
     return time.time() + seconds if seconds < 0 else seconds
 
-
-def _type_hint(value: Any) -> Optional[str]:
-    """A short description of ``value``'s type for ``vars`` listings."""
-    cls = type(value)
-    shape = getattr(value, "shape", None)
-    name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__.split('.')[0]}.{cls.__name__}"
-    if isinstance(shape, tuple):
-        dtype = getattr(value, "dtype", None)
-        detail = f"{dtype}, " if dtype is not None and not hasattr(value, "columns") else ""
-        return f"{name}[{detail}{'x'.join(str(n) for n in shape)}]"
-    return name

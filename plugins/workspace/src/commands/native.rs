@@ -23,12 +23,12 @@ fn not_found(name: &str) -> CommandError {
 }
 
 /// `workspace.set {"name", "value"}` or `{"name", "encoding", "data"}`, optional
-/// `"provider"` and `"type_hint"` → the variable's metadata, once durable.
+/// `"provider"` and `"type_hint"` (see [`meta::resolve_type_hint`]) → the variable's
+/// metadata, once durable.
 pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     let params = Params::new(
         &params,
-        "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"",
-    )?;
+        "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"", 1)?;
     let name = params.str(0, "name")?;
     let provider = params.field_str_or("provider", DEFAULT_PROVIDER)?;
     meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
@@ -71,12 +71,17 @@ pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, 
             ))
         }
     };
-    let type_hint = params.field_str_or("type_hint", derived_hint)?;
-    meta::check_label("type_hint", type_hint).map_err(CommandError::invalid_params)?;
+    let given_hint = match params.field("type_hint") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(hint)) => Some(hint.as_str()),
+        Some(_) => return Err(params.wrong_type("type_hint", "a string")),
+    };
+    let type_hint =
+        meta::resolve_type_hint(derived_hint, given_hint).map_err(CommandError::invalid_params)?;
     let value = NewValue {
         name: name.to_owned(),
         encoding: encoding.to_owned(),
-        type_hint: type_hint.to_owned(),
+        type_hint,
         bytes,
     };
     let metas = ws.set_many(vec![value], provider)?;
@@ -86,7 +91,7 @@ pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, 
 
 /// `workspace.get {"name"}` → `{"name", "encoding", "value" | "data", "meta"}`.
 pub fn get(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "workspace.get {\"name\"}")?;
+    let params = Params::new(&params, "workspace.get {\"name\"}", 1)?;
     let name = params.str(0, "name")?;
     let found = ws
         .read(name, |meta: &Meta, bytes| {
@@ -108,7 +113,7 @@ pub fn get(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value,
 
 /// `workspace.delete {"name", "provider"?}` → `{"name", "deleted": bool}`.
 pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "workspace.delete {\"name\", \"provider\"?}")?;
+    let params = Params::new(&params, "workspace.delete {\"name\", \"provider\"?}", 2)?;
     let name = params.str(0, "name")?;
     let provider = params.str_or(1, "provider", DEFAULT_PROVIDER)?;
     let deleted = ws.delete(&[name])?[0];
@@ -120,13 +125,13 @@ pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Valu
 
 /// `workspace.list {}` → every variable's metadata in insertion order.
 pub fn list(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    Params::new(&params, "workspace.list {}")?;
+    Params::new(&params, "workspace.list {}", 0)?;
     Ok(Value::Array(ws.metas().iter().map(Meta::to_json).collect()))
 }
 
 /// `workspace.meta {"name"}` → the variable's metadata.
 pub fn meta(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "workspace.meta {\"name\"}")?;
+    let params = Params::new(&params, "workspace.meta {\"name\"}", 1)?;
     let name = params.str(0, "name")?;
     ws.meta(name)
         .map(|meta| meta.to_json())

@@ -107,7 +107,7 @@ fn pickled(name: String, bytes: Vec<u8>) -> NewValue {
 /// `read_p [name]` → `{"<name>": "<b64 pickle>", "message": "success"}`, or
 /// `{"message": "variable <name> not found!"}`.
 pub fn read_p(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "read_p [name]")?;
+    let params = Params::new(&params, "read_p [name]", 1)?;
     let name = params.str(0, "name")?;
     if name == "message" {
         // G1 answered {"message": "success"} without the value: the name is the key.
@@ -138,6 +138,7 @@ pub fn write_p(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Val
     let params = Params::new(
         &params,
         "write_p [name, base64_pickle, provider=\"server\"]",
+        3,
     )?;
     let name = params.str(0, "name")?;
     let data = match params.required(1, "data")? {
@@ -169,6 +170,7 @@ pub fn write_var_dic(
     let params = Params::new(
         &params,
         "write_var_dic [base64_pickled_dict, provider=\"server\"]",
+        2,
     )?;
     let data = match params.required(0, "data")? {
         Value::String(data) if !data.is_empty() => data,
@@ -248,7 +250,7 @@ pub fn get_var_dic(
     _events: &dyn Events,
     params: Value,
 ) -> Result<Value, CommandError> {
-    Params::new(&params, "get_var_dic []")?;
+    Params::new(&params, "get_var_dic []", 0)?;
     let names = ws.names();
     var_dic(ws, names.iter().map(String::as_str))
 }
@@ -260,7 +262,7 @@ pub fn get_vars(
     _events: &dyn Events,
     params: Value,
 ) -> Result<Value, CommandError> {
-    let params = Params::new(&params, "get_vars [[name, ...]]")?;
+    let params = Params::new(&params, "get_vars [[name, ...]]", 1)?;
     var_dic(ws, one_or_more_names(&params, 0, "names")?)
 }
 
@@ -270,7 +272,7 @@ pub fn get_all_variable_names(
     _events: &dyn Events,
     params: Value,
 ) -> Result<Value, CommandError> {
-    Params::new(&params, "get_all_variable_names []")?;
+    Params::new(&params, "get_all_variable_names []", 0)?;
     let names = BUILTIN_TYPES
         .iter()
         .map(|name| Value::from(*name))
@@ -285,7 +287,7 @@ pub fn get_all_public_variable_names(
     _events: &dyn Events,
     params: Value,
 ) -> Result<Value, CommandError> {
-    Params::new(&params, "get_all_public_variable_names []")?;
+    Params::new(&params, "get_all_public_variable_names []", 0)?;
     Ok(var_names(ws.names().into_iter().map(Value::from).collect()))
 }
 
@@ -299,6 +301,7 @@ pub fn get_all_var_names_of_type(
     let params = Params::new(
         &params,
         "get_all_var_names_of_type [\"string\"|\"array\"|\"table\"|\"numeric\"]",
+        1,
     )?;
     let wanted = params.str(0, "type")?;
     if !TYPES.contains(&wanted) {
@@ -327,6 +330,7 @@ pub fn delete_variable(
     let params = Params::new(
         &params,
         "delete_variable [name or [names], provider=\"unknown\"]",
+        2,
     )?;
     let names = one_or_more_names(&params, 0, "name")?;
     let sent = params.required(0, "name")?;

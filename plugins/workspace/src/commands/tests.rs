@@ -317,6 +317,23 @@ fn native_set_refuses_ambiguous_or_malformed_values() {
             "None",
         ),
         (json!({"name": "a b", "value": 1}), "identifier"),
+        // What the Python client used to send (issue 11): not the workspace's vocabulary.
+        (
+            json!({"name": "a", "value": 2.5, "type_hint": "float"}),
+            "not one of",
+        ),
+        (
+            json!({"name": "a", "encoding": "npy", "data": "AA==", "type_hint": "numpy.ndarray[float64, 3]"}),
+            "not one of",
+        ),
+        (
+            json!({"name": "a", "value": "S1", "type_hint": "numeric"}),
+            "contradicts",
+        ),
+        (
+            json!({"name": "a", "value": 1, "type_hint": 3}),
+            "type_hint",
+        ),
     ] {
         let err = native::set(&ws, &events, params.clone()).unwrap_err();
         assert!(err.message.contains(reason), "{params}: {}", err.message);
