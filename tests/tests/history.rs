@@ -437,5 +437,9 @@ fn an_unreachable_database_at_start_is_reported_not_fatal() {
         None,
     );
     assert_eq!(response.status, 404, "{}", response.body);
-    assert!(response.body.contains("failed to load"), "{}", response.body);
+    assert!(
+        response.body.contains("failed to load"),
+        "{}",
+        response.body
+    );
 }
