@@ -1,10 +1,11 @@
 //! The JSON endpoints: what the page loads at start and what scripts can poll.
 //!
 //! Each endpoint is a thin view over a command that already exists (`status`, the
-//! variables command, the history command) or over the core's tables and views, so the HTTP API never disagrees with the
-//! native protocol. Bodies are standard JSON for browsers: `JSON.parse` has no `NaN` or
-//! `Infinity`, so non-finite floats are written as `null` here (the native protocol keeps
-//! them, for Python clients).
+//! variables command, the history command) or over the core's tables and views, so the
+//! HTTP API never disagrees with the native protocol. Bodies are standard JSON for
+//! browsers: `JSON.parse` has no `NaN` or `Infinity`, so non-finite floats are written as
+//! `null` here (the native protocol keeps them, for Python clients). `/api/history` also
+//! answers CSV (`text/csv`), the history command's own CSV text.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
