@@ -7,7 +7,9 @@
 //! - `pyminer.g1_failure` (string): the exact reply a G1 PyMiner client gets when the
 //!   command fails ([`pyminer_g1_failure`]);
 //! - `http.variables` (`true`): the command that lists workspace variables for
-//!   `/api/variables` ([`http_variables_command`]).
+//!   `/api/variables` ([`http_variables_command`]);
+//! - `http.history` (`true`): the command that answers `/api/history`
+//!   ([`http_history_command`]).
 
 use crate::host_core::Core;
 
@@ -31,12 +33,22 @@ pub fn pyminer_g1_failure(core: &Core, command: &str) -> Option<String> {
 
 /// The command annotated `{"http": {"variables": true}}`: it lists workspace variables.
 pub fn http_variables_command(core: &Core) -> Option<&str> {
+    http_flagged(core, "variables")
+}
+
+/// The command annotated `{"http": {"history": true}}`: it answers `/api/history` (the
+/// `history.query` params, and `"format": "csv"` for CSV text).
+pub fn http_history_command(core: &Core) -> Option<&str> {
+    http_flagged(core, "history")
+}
+
+/// The first command annotated `{"http": {key: true}}`.
+fn http_flagged<'a>(core: &'a Core, key: &str) -> Option<&'a str> {
     core.registry
         .commands()
         .into_iter()
         .find(|entry| {
-            field(&entry.info.annotations, "http", "variables")
-                == Some(&serde_json::Value::Bool(true))
+            field(&entry.info.annotations, "http", key) == Some(&serde_json::Value::Bool(true))
         })
         .map(|entry| entry.name.as_str())
 }
@@ -62,5 +74,7 @@ mod tests {
         assert_eq!(write.as_deref(), Some(r#"{"message":"failed"}"#));
         assert_eq!(pyminer_g1_failure(&core, "read_p"), None);
         assert_eq!(pyminer_g1_failure(&core, "ping"), None);
+        // From the history plugin's own descriptor (`plugin!` annotations).
+        assert_eq!(http_history_command(&core), Some("history.query"));
     }
 }
