@@ -37,7 +37,7 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
     }
 
     let mut browser = Chromium::launch(WIDTH, HEIGHT);
-    let tab = browser.open(&format!("http://{}/?window=30", server.address("http")));
+    let tab = browser.open(&format!("http://{}/?window=10", server.address("http")));
     let state = |browser: &mut Chromium| {
         browser.eval(
             &tab,
@@ -110,6 +110,14 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
         "{status}"
     );
 
+    // The window follows now: wait until the plotted points reach back over most of it
+    // (history from before the page opened, or points that came in since).
+    browser.wait_for(
+        &tab,
+        "(() => { const d = window.labsocket.debug(); \
+                  return Object.values(d.series).some((s) => s.first !== null && s.first < d.view.from + 0.3 * d.view.span); })()",
+        |v| v == true,
+    );
     let before_shot = state(&mut browser);
     let plot_box = browser.eval(
         &tab,
