@@ -6,11 +6,13 @@
 //! - `pyminer.g1_failure` (string): the exact reply a G1 PyMiner client gets when the
 //!   command fails ([`pyminer_g1_failure`]);
 //! - `http.variables` (`true`): the command that lists workspace variables for
-//!   `/api/variables` ([`http_variables_command`]).
+//!   `/api/variables` ([`http_variables_command`]);
+//! - `http.history` (`true`): the command that answers `/api/history`
+//!   ([`http_history_command`]).
 //!
-//! Until the registry carries each command's annotations from its descriptor, they come
-//! from the compiled-in `workspace` plugin's own table (`workspace::ANNOTATIONS`), and only
-//! for commands that plugin actually registered.
+//! They come from each registered command's descriptor (the `plugin!` entry's
+//! `annotations:`), and for the `workspace` plugin, whose entries do not carry them yet,
+//! from its own table (`workspace::ANNOTATIONS`), only for commands it actually registered.
 
 use crate::host_core::Core;
 use crate::pyjson::{self, Value};
@@ -19,8 +21,12 @@ use crate::pyjson::{self, Value};
 const DECLARING_PLUGIN: &str = "workspace";
 
 /// Every registered command with annotations, and those annotations.
-fn annotated(core: &Core) -> impl Iterator<Item = (&'static str, Value)> + '_ {
-    workspace::ANNOTATIONS
+fn annotated(core: &Core) -> impl Iterator<Item = (&str, Value)> + '_ {
+    let registered = core.registry.commands().into_iter().filter_map(|entry| {
+        let annotations = entry.info.annotations.as_ref()?;
+        Some((entry.name.as_str(), Value::from(annotations.clone())))
+    });
+    let declared = workspace::ANNOTATIONS
         .iter()
         .filter(|(command, _)| {
             core.registry
@@ -34,7 +40,8 @@ fn annotated(core: &Core) -> impl Iterator<Item = (&'static str, Value)> + '_ {
                 tracing::warn!(command, "annotations are not a JSON object; ignored");
                 None
             }
-        })
+        });
+    registered.chain(declared)
 }
 
 /// `annotations[front_end][key]` of `command`.
@@ -64,14 +71,20 @@ pub fn pyminer_g1_failure(core: &Core, command: &str) -> Option<String> {
 }
 
 /// The command annotated `{"http": {"variables": true}}`: it lists workspace variables.
-pub fn http_variables_command(core: &Core) -> Option<&'static str> {
+pub fn http_variables_command(core: &Core) -> Option<&str> {
+    http_flagged(core, "variables")
+}
+
+/// The command annotated `{"http": {"history": true}}`: it answers `/api/history` (the
+/// `history.query` params, and `"format": "csv"` for CSV text).
+pub fn http_history_command(core: &Core) -> Option<&str> {
+    http_flagged(core, "history")
+}
+
+/// The first command annotated `{"http": {key: true}}`.
+fn http_flagged<'a>(core: &'a Core, key: &str) -> Option<&'a str> {
     annotated(core)
-        .find(|(_, annotations)| {
-            matches!(
-                field(annotations, "http", "variables"),
-                Some(Value::Bool(true))
-            )
-        })
+        .find(|(_, annotations)| matches!(field(annotations, "http", key), Some(Value::Bool(true))))
         .map(|(command, _)| command)
 }
 
@@ -96,5 +109,7 @@ mod tests {
         assert_eq!(write.as_deref(), Some(r#"{"message":"failed"}"#));
         assert_eq!(pyminer_g1_failure(&core, "read_p"), None);
         assert_eq!(pyminer_g1_failure(&core, "ping"), None);
+        // From the history plugin's own descriptor (`plugin!` annotations).
+        assert_eq!(http_history_command(&core), Some("history.query"));
     }
 }

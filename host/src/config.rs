@@ -13,6 +13,9 @@ use serde::Deserialize;
 
 use crate::pyexplabsys::config::{LiveSocketConfig, PullKind, PullSocketConfig, PushSocketConfig};
 
+/// The plugin whose config is the top-level `[history]` table.
+const HISTORY_PLUGIN: &str = "history";
+
 /// A config the server refuses, with the file and the key.
 #[derive(Debug, thiserror::Error)]
 #[error("config error in {file}: {message}")]
@@ -33,6 +36,12 @@ pub struct Config {
     pub pyminer: crate::pyminer::PyMinerSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
+    /// `[history]` (SPEC §8): the `history` plugin's table, at the top level because
+    /// recording is on by default and users look for it there. Passed through as that
+    /// plugin's config; checked at load by the plugin's own parser so a bad key stops the
+    /// start (§4) instead of only failing the plugin.
+    #[serde(default)]
+    pub history: Option<toml::Table>,
     /// Timed-point sources, `[[source]]`. Empty by default in a file: the built-in
     /// default's system source must not appear in a config file that lists none.
     #[serde(default)]
@@ -118,6 +127,7 @@ impl Default for Config {
             pyminer: crate::pyminer::PyMinerSection::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
+            history: None,
             source: vec![system_source()],
             pull_socket: vec![system_pull_socket()],
             push_socket: Vec::new(),
@@ -241,16 +251,34 @@ impl Config {
         self.resolve(&self.server.data_dir)
     }
 
-    /// Each plugin's own table as JSON, for its init hook.
+    /// Each plugin's own table as JSON, for its init hook (`[history]` as the `history`
+    /// plugin's).
     pub fn plugin_tables_json(&self) -> BTreeMap<String, serde_json::Value> {
-        self.plugins
+        let mut tables: BTreeMap<String, serde_json::Value> = self
+            .plugins
             .tables
             .iter()
             .map(|(name, table)| {
                 let json = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
                 (name.clone(), json)
             })
-            .collect()
+            .collect();
+        if let Some(history) = self.history_json() {
+            tables.insert(HISTORY_PLUGIN.to_owned(), history);
+        }
+        tables
+    }
+
+    /// `[history]` as JSON, with a relative `password_file` resolved against the config
+    /// file's folder (like every other path in the file).
+    fn history_json(&self) -> Option<serde_json::Value> {
+        let mut json = serde_json::to_value(self.history.as_ref()?).ok()?;
+        if let Some(file) = json.get_mut("password_file") {
+            if let Some(path) = file.as_str() {
+                *file = self.resolve(Path::new(path)).display().to_string().into();
+            }
+        }
+        Some(json)
     }
 
     /// The checks types cannot express. Re-run after command-line overrides.
@@ -293,6 +321,15 @@ impl Config {
             return Err(format!(
                 "[plugins] {name}: unknown key (plugin settings go in a [plugins.{name}] table; the only other key is 'dylibs')"
             ));
+        }
+        if self.history.is_some() && self.plugins.tables.contains_key(HISTORY_PLUGIN) {
+            return Err(
+                "[plugins.history]: history is configured in [history]; remove one of the two"
+                    .to_owned(),
+            );
+        }
+        if let Some(history) = self.history_json() {
+            history::Config::from_json(history)?;
         }
         crate::sources::config::validate(&self.source)?;
         crate::pyexplabsys::config::validate(
@@ -357,6 +394,35 @@ mod tests {
         assert_eq!(config.plugin_tables_json()["hello"]["x"], 1);
         let err = Config::parse("[plugins]\ndylib = \"a.so\"\n", "f").unwrap_err();
         assert!(err.to_string().contains("[plugins] dylib"), "{err}");
+    }
+
+    #[test]
+    fn history_is_passed_to_its_plugin_and_checked_at_load() {
+        assert!(!Config::default()
+            .plugin_tables_json()
+            .contains_key("history"));
+        let config = Config::parse(
+            "[history]\nflush_interval_secs = 0.1\n[[history.record]]\ncodenames = [\"a*\"]\n",
+            "f",
+        )
+        .unwrap();
+        let table = &config.plugin_tables_json()["history"];
+        assert_eq!(table["flush_interval_secs"], 0.1);
+        assert_eq!(table["record"][0]["codenames"][0], "a*");
+        let err = Config::parse("[history]\nflush_intervall = 1\n", "lab.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config error in lab.toml: [history]"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("flush_intervall"), "{err}");
+        let err = Config::parse("[[history.record]]\nmin_change = -1\n", "lab.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("[history] record[0].min_change"),
+            "{err}"
+        );
+        let err = Config::parse("[history]\n[plugins.history]\n", "lab.toml").unwrap_err();
+        assert!(err.to_string().contains("[plugins.history]"), "{err}");
     }
 
     #[test]

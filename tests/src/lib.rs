@@ -9,6 +9,7 @@
 //! - [`python`]: the virtual environment the Python-client tests run in.
 //! - [`web`]: an HTTP `GET` and the live view's WebSocket client.
 //! - [`points`]: pipelined `set_point`s for load tests.
+//! - [`postgres`]: a throw-away PostgreSQL server (initdb + pg_ctl on a free port).
 //! - [`durability`]: writers that record acknowledged writes, and the check after a crash.
 //! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
@@ -22,6 +23,7 @@ pub mod browser;
 pub mod build;
 pub mod durability;
 pub mod points;
+pub mod postgres;
 pub mod pyminer;
 pub mod python;
 pub mod rpc;

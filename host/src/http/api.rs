@@ -1,12 +1,13 @@
 //! The JSON endpoints: what the page loads at start and what scripts can poll.
 //!
 //! Each endpoint is a thin view over a command that already exists (`status`, the
-//! variables command) or over the core's tables and views, so the HTTP API never disagrees with the
+//! variables command, the history command) or over the core's tables and views, so the HTTP API never disagrees with the
 //! native protocol. Bodies are standard JSON for browsers: `JSON.parse` has no `NaN` or
 //! `Infinity`, so non-finite floats are written as `null` here (the native protocol keeps
 //! them, for Python clients).
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -148,6 +149,109 @@ fn no_variables() -> Value {
     ])
 }
 
+/// `GET /api/history?codename=a&codename=b&from=T0&to=T1&max_points=N[&format=csv]`
+/// (SPEC §8): the command annotated `{"http": {"history": true}}` (the history plugin's
+/// `history.query`) called with those params; its JSON reply, or with `format=csv` its
+/// CSV text as `text/csv`. Bad params are a 400 naming the parameter, a missing history
+/// command a 404.
+pub async fn history(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let params = match query {
+        Ok(Query(pairs)) => history_params(&pairs),
+        Err(rejection) => Err(rejection.body_text()),
+    };
+    let (params, csv) = match params {
+        Ok(params) => params,
+        Err(message) => {
+            let err = CallError::invalid_params(format!("/api/history: {message}"));
+            return error(StatusCode::BAD_REQUEST, &err);
+        }
+    };
+    let Some(command) = annotations::http_history_command(&state.core) else {
+        let err = CallError::not_found(
+            "/api/history: no history is recorded here (no plugin command is annotated {\"http\": {\"history\": true}}: the history plugin is not loaded)",
+        );
+        return error(StatusCode::NOT_FOUND, &err);
+    };
+    match dispatch::call(&state.core, command, params).await {
+        Ok(Value::Str(text)) if csv => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            text,
+        )
+            .into_response(),
+        Ok(reply) => json(StatusCode::OK, &reply),
+        Err(err) => {
+            let status = match err.code {
+                codes::INVALID_PARAMS => StatusCode::BAD_REQUEST,
+                codes::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+                codes::INTERNAL_ERROR | codes::PLUGIN_PANICKED => StatusCode::INTERNAL_SERVER_ERROR,
+                // The store is unreachable, history is off, the plugin failed to load or
+                // is busy: the server works, history does not answer now.
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            error(status, &err)
+        }
+    }
+}
+
+/// The history command's params from the query string, and whether CSV was asked for.
+fn history_params(pairs: &[(String, String)]) -> Result<(Value, bool), String> {
+    fn number(key: &str, text: &str) -> Result<f64, String> {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| format!("{key}: must be a number of Unix seconds, got '{text}'"))
+    }
+    let mut codenames = Vec::new();
+    let mut fields = indexmap::IndexMap::new();
+    let mut csv = false;
+    for (key, text) in pairs {
+        let value = match key.as_str() {
+            "codename" => {
+                codenames.push(Value::Str(text.clone()));
+                continue;
+            }
+            "from" | "to" => Value::Float(number(key, text)?),
+            // The range (at least 4) is the command's to check.
+            "max_points" => match text.trim().parse::<i64>() {
+                Ok(n) => Value::Int(n),
+                _ => return Err(format!("max_points: must be an integer, got '{text}'")),
+            },
+            "format" => match text.as_str() {
+                "json" => Value::Str("json".to_owned()),
+                "csv" => {
+                    csv = true;
+                    Value::Str("csv".to_owned())
+                }
+                _ => return Err(format!("format: must be 'json' or 'csv', got '{text}'")),
+            },
+            _ => {
+                return Err(format!(
+                    "unknown parameter '{key}' (known: codename, from, to, max_points, format)"
+                ))
+            }
+        };
+        if fields.insert(key.clone(), value).is_some() {
+            return Err(format!("{key}: given more than once"));
+        }
+    }
+    if codenames.is_empty() {
+        return Err("codename: at least one is required (codename=a&codename=b)".to_owned());
+    }
+    if !fields.contains_key("from") {
+        return Err("from: required (Unix seconds)".to_owned());
+    }
+    fields.insert("codenames".to_owned(), Value::List(codenames));
+    Ok((Value::Dict(fields), csv))
+}
+
 /// `GET /api/live`: `{"ts", "hosts": {host: {codename: {"x", "y", "received_at"}}},
 /// "stats": {...}}`, what the live server received.
 pub async fn live(State(state): State<AppState>) -> Response {
@@ -169,7 +273,7 @@ pub async fn live(State(state): State<AppState>) -> Response {
 /// Anything else: a 404 that says where to look.
 pub async fn not_found() -> Response {
     let err = CallError::not_found(
-        "no such page: the live view is at /, the API at /api/status, /api/points, /api/sockets, /api/variables, /api/live and /ws",
+        "no such page: the live view is at /, the API at /api/status, /api/points, /api/sockets, /api/variables, /api/history, /api/live and /ws",
     );
     error(StatusCode::NOT_FOUND, &err)
 }

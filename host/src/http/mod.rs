@@ -5,7 +5,8 @@
 //! hosts, the workspace variables and the server status, updating as events arrive.
 //!
 //! - [`assets`]: the page and its vendored plotting library (uPlot), embedded.
-//! - [`api`]: `GET /api/status|points|sockets|variables|live`, JSON.
+//! - [`api`]: `GET /api/status|points|sockets|variables|history|live`, JSON (and CSV for
+//!   `/api/history?format=csv`).
 //! - [`ws`]: `GET /ws`, a WebSocket that streams a snapshot, events and heartbeats.
 //! - [`outbox`]: a WebSocket connection's bounded, coalescing queue: a slow browser
 //!   never slows the server or other clients.
@@ -119,6 +120,7 @@ fn router(state: AppState) -> Router {
         .route("/api/points", get(api::points))
         .route("/api/sockets", get(api::sockets))
         .route("/api/variables", get(api::variables))
+        .route("/api/history", get(api::history))
         .route("/api/live", get(api::live))
         .route("/ws", get(ws::upgrade))
         .fallback(api::not_found)

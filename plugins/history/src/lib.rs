@@ -20,10 +20,13 @@
 //!   store and subscribes to `points`, shutdown writes what is queued.
 //!
 //! Commands (native JSON-RPC; all but `history.flush` are read-only):
-//! - `history.query {"codenames": [...], "from": t0, "to"?: t1, "max_points"?: n}` →
-//!   `{"<codename>": {"time": [...], "x": [...], "y": [...]}}` (`query`).
+//! - `history.query {"codenames": [...], "from": t0, "to"?: t1, "max_points"?: n,
+//!   "format"?: "json" | "csv"}` → `{"<codename>": {"time": [...], "x": [...], "y": [...]}}`
+//!   (`query`), or with `"format": "csv"` that reply as CSV text ([`to_csv`]). Annotated
+//!   `{"http": {"history": true}}`: the host's `/api/history` finds it by that.
 //! - `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
-//! - `history.stats` → the recorder's counters ([`Stats`]), for `/metrics`.
+//! - `history.stats` → the recorder's counters ([`Stats`]); annotated `{"metrics": true}`
+//!   so the host's `/metrics` exports them.
 //! - `history.flush` → commits everything queued now, then answers the counters.
 
 mod config;
@@ -43,6 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, NoParams, Value};
+use serde::Deserialize;
 
 pub use config::{Config, RecordEntry, StoreKind};
 pub use csv::to_csv;
@@ -179,17 +183,21 @@ plugin! {
     shutdown: shutdown,
     commands: {
         "history.query" => query_command [read_only]
-            (params: "{\"codenames\": [str], \"from\": t0, \"to\"?: t1, \"max_points\"?: int}",
-             result: "{codename: {\"time\": [...], \"x\": [...], \"y\": [...]}}"):
+            (params: "{\"codenames\": [str], \"from\": t0, \"to\"?: t1, \"max_points\"?: int, \"format\"?: \"json\"|\"csv\"}",
+             result: "{codename: {\"time\": [...], \"x\": [...], \"y\": [...]}} or CSV text",
+             annotations: "{\"http\": {\"history\": true}}"):
             "Recorded rows of codenames in a time range, optionally M4-downsampled to max_points",
         "history.codenames" => codenames_command [read_only]
-            (result: "[{\"codename\", \"first\", \"last\", \"rows\"}]"):
+            (params: "none",
+             result: "[{\"codename\", \"first\", \"last\", \"rows\"}]"):
             "Every recorded codename with its first and last time and row count",
         "history.stats" => stats_command [read_only]
-            (result: "{\"rows_written\", \"points_dropped\", \"last_flush_lag_secs\", ...}"):
+            (params: "none",
+             result: "{\"rows_written\", \"points_dropped\", \"last_flush_lag_secs\", ...}",
+             annotations: "{\"metrics\": true}"):
             "Counters of the history recorder (rows written, points dropped, flush lag)",
         "history.flush" => flush_command
-            (result: "the history.stats counters"):
+            (params: "none", result: "the history.stats counters"):
             "Writes every queued point to the store now",
     }
 }
@@ -216,12 +224,50 @@ fn shutdown(history: &History, _ctx: &Ctx) {
     history.stop();
 }
 
+/// The reply form `history.query` is asked for.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Format {
+    /// Columns per codename.
+    #[default]
+    Json,
+    /// The same rows as `codename,time,x,y` CSV text ([`to_csv`]), so the host's HTTP API
+    /// and CLI print the same bytes without knowing the reply's shape.
+    Csv,
+}
+
+/// The params of the `history.query` command: [`QueryParams`] and the reply `format`.
+/// (A copy of its fields rather than `#[serde(flatten)]`, which would lose
+/// `deny_unknown_fields`.)
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryCommand {
+    codenames: Vec<String>,
+    from: f64,
+    #[serde(default)]
+    to: Option<f64>,
+    #[serde(default)]
+    max_points: Option<u64>,
+    #[serde(default)]
+    format: Format,
+}
+
 fn query_command(
     history: &History,
     _ctx: &Ctx,
-    params: QueryParams,
+    params: QueryCommand,
 ) -> Result<Value, CommandError> {
-    history.query(&params)
+    let query = QueryParams {
+        codenames: params.codenames,
+        from: params.from,
+        to: params.to,
+        max_points: params.max_points,
+    };
+    let reply = history.query(&query)?;
+    Ok(match params.format {
+        Format::Json => reply,
+        Format::Csv => Value::String(to_csv(&reply)),
+    })
 }
 
 fn codenames_command(
