@@ -208,7 +208,10 @@ function onMessage(message) {
       dirty.status = true;
       break;
     case "lost":
-      // Some events never reached us: reload what the stream would have changed.
+      // Some events never reached us: reload what the stream would have changed, and the
+      // plotted window from history.
+      stored.loaded.clear();
+      dirty.plot = true;
       resync();
       break;
   }
@@ -523,20 +526,29 @@ function viewRange() {
   return [newest - span, newest];
 }
 
-// Drops what lies more than a window before the plotted one: memory follows the window,
-// and zooming out a little needs no reload of what was just dropped. A series whose x is not
-// on the plotted axis (a time axis and a plain-number x, or the other way round) has no
-// place in the window: its newest OFF_AXIS_POINTS are kept.
+// Keeps a series to the plotted window and one window either side: memory follows the
+// window, and zooming out or panning a little needs no reload. While the window is in the
+// past, live points beyond that are dropped too (and loaded again on the way back). A
+// series whose x is not on the plotted axis (a time axis and a plain-number x, or the other
+// way round) has no place in the window: its newest OFF_AXIS_POINTS are kept.
 const OFF_AXIS_POINTS = 10000;
 function trimSeries(key, series) {
   const n = series.xs.length;
   const onAxis = !n || (series.xs[n - 1] > UNIX_TIME_FLOOR) === timeAxis();
-  const keepFrom = onAxis ? viewRange()[0] - state.view.span : series.xs[Math.max(0, n - OFF_AXIS_POINTS)];
+  const [from, to] = viewRange();
+  const keepFrom = onAxis ? from - state.view.span : series.xs[Math.max(0, n - OFF_AXIS_POINTS)];
+  const keepTo = onAxis && !state.view.live ? to + state.view.span : Infinity;
+  const loaded = stored.loaded.get(key);
+  const after = lowerBound(series.xs, keepTo);
+  if (after < n) {
+    series.xs.length = after;
+    series.ys.length = after;
+    if (loaded) loaded.to = Math.min(loaded.to, keepTo);
+  }
   const drop = lowerBound(series.xs, keepFrom);
   if (drop > 0) {
     series.xs.splice(0, drop);
     series.ys.splice(0, drop);
-    const loaded = stored.loaded.get(key);
     if (loaded) loaded.from = Math.max(loaded.from, keepFrom);
   }
   series.trimmedAt = series.xs.length;
@@ -972,12 +984,19 @@ function setConnection(text, kind, wsState) {
 }
 
 let retryMs = 500;
+let openedBefore = false;
 function connect() {
   setConnection("connecting…", "wait", "connecting");
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + "/ws");
   socket.onopen = () => {
     retryMs = 500;
+    // Points set while we were away are in history, not in the stream: load the window again.
+    if (openedBefore) {
+      stored.loaded.clear();
+      dirty.plot = true;
+    }
+    openedBefore = true;
     setConnection("live", "ok", "open");
   };
   socket.onmessage = (message) => {
