@@ -20,8 +20,9 @@
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                  "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
-// M4 keeps four rows per bucket: four rows per pixel column draw exactly what all rows would.
-const ROWS_PER_PIXEL = 4;
+// M4 keeps four rows (first, last, min, max) per time bucket; one bucket per pixel column
+// draws exactly what all rows would.
+const ROWS_PER_BUCKET = 4;
 // x values above this are Unix times (1973 on); below, a socket plots against something else.
 const UNIX_TIME_FLOOR = 1e8;
 // Numeric codenames plotted automatically until the user picks.
@@ -624,7 +625,7 @@ const plotPixels = () => Math.max(200, $("plot").clientWidth);
 
 // Point series of the window whose history is missing or too coarse; [] when none.
 function historyWanted(from, to) {
-  const bucket = (to - from) / (plotPixels() * ROWS_PER_PIXEL / 4);
+  const bucket = (to - from) / plotPixels();
   return state.selected.filter((key) => {
     if (!key.startsWith("p" + SEP)) return false; // live-server series are not recorded
     const loaded = stored.loaded.get(key);
@@ -647,8 +648,9 @@ async function loadHistory() {
   const now = serverNow();
   const to = Math.min(wantedTo, now);
   const keys = historyWanted(from, to);
-  if (!keys.length || to <= from || stored.failedFor === viewSignature()) return;
-  const maxPoints = Math.max(4, Math.round(plotPixels() * ROWS_PER_PIXEL));
+  const signature = viewSignature();
+  if (!keys.length || to <= from || stored.failedFor === signature) return;
+  const maxPoints = Math.max(ROWS_PER_BUCKET, Math.round(plotPixels() * ROWS_PER_BUCKET));
   const params = new URLSearchParams();
   for (const key of keys) params.append("codename", keyLabel(key));
   params.set("from", String(from));
@@ -660,16 +662,16 @@ async function loadHistory() {
   try {
     const response = await fetch("/api/history?" + params, { cache: "no-store" });
     stored.last.status = response.status;
-    const body = await response.json().catch(() => null);
+    const reply = await response.json().catch(() => null);
     if (!response.ok) {
-      const why = body && body.error && body.error.message ? body.error.message : `HTTP ${response.status}`;
+      const why = reply && reply.error && reply.error.message ? reply.error.message : `HTTP ${response.status}`;
       throw new Error(why);
     }
     // Asked up to now: the WebSocket carries on from there.
     const coveredTo = to >= now - 1 ? Infinity : to;
-    const bucket = (to - from) / (maxPoints / 4);
+    const bucket = (to - from) / (maxPoints / ROWS_PER_BUCKET);
     for (const key of keys) {
-      const columns = body && body[keyLabel(key)];
+      const columns = reply && reply[keyLabel(key)];
       if (columns && Array.isArray(columns.time)) mergeHistory(key, columns);
       stored.loaded.set(key, { from, to: coveredTo, bucket });
     }
@@ -678,7 +680,7 @@ async function loadHistory() {
     dirty.plot = true;
   } catch (error) {
     stored.error = String(error.message || error);
-    stored.failedFor = viewSignature();
+    stored.failedFor = signature;
     console.warn("/api/history", error);
   } finally {
     stored.inFlight = false;
