@@ -17,6 +17,19 @@ fn config(postgres: &TempPostgres) -> String {
     )
 }
 
+/// The Grafana panel SQL from the user guide's history section.
+fn grafana_query() -> String {
+    let guide =
+        std::fs::read_to_string(labsocket_e2e::build::workspace_root().join("docs/user-guide.md"))
+            .unwrap();
+    let marker = guide
+        .find("$__timeFilter(ts)")
+        .expect("the guide has the Grafana query");
+    let open = guide[..marker].rfind("```sql\n").expect("in a sql block") + "```sql\n".len();
+    let close = open + guide[open..].find("```").unwrap();
+    guide[open..close].to_owned()
+}
+
 /// Commits what is queued; the reply or the error.
 fn flush(server: &Server) -> Result<Value, Value> {
     let mut rpc = server.rpc();
@@ -67,6 +80,13 @@ fn postgres_round_trip_restart_and_outage() {
         "{}",
         csv.body
     );
+
+    // The user guide's Grafana panel query runs as written (Grafana's macro replaced by
+    // what it expands to).
+    let grafana = grafana_query()
+        .replace("'oven_temp', 'pressure'", "'pg'")
+        .replace("$__timeFilter(ts)", "ts BETWEEN to_timestamp(0) AND now()");
+    assert_eq!(postgres.psql(&grafana).lines().count(), 6, "{grafana}");
 
     // Outage: PostgreSQL stops; points are still acknowledged (the point table), the
     // recorder keeps them and retries; once PostgreSQL is back they arrive, once each.

@@ -171,7 +171,7 @@ pub async fn history(
     };
     let Some(command) = annotations::http_history_command(&state.core) else {
         let err = CallError::not_found(
-            "/api/history: no history is recorded here (no plugin command is annotated {\"http\": {\"history\": true}}: the history plugin is not loaded)",
+            "/api/history: no history here: no loaded plugin has a command annotated {\"http\": {\"history\": true}} (the history plugin is not loaded or failed to load; see the server log or `labsocket plugins`)",
         );
         return error(StatusCode::NOT_FOUND, &err);
     };
