@@ -267,6 +267,36 @@ fn panning_and_zooming_into_the_past_load_history_and_back_undoes_them() {
         !search.contains("end=") && search.contains("window=600"),
         "{search}"
     );
+
+    // A double click on the plot zooms out too (still following now); shift + wheel pans
+    // a tenth of the window back, into the past.
+    let middle = x0 + width / 2.0;
+    for (kind, click_count) in [
+        ("mousePressed", 1),
+        ("mouseReleased", 1),
+        ("mousePressed", 2),
+        ("mouseReleased", 2),
+    ] {
+        browser.call(
+            Some(&tab),
+            "Input.dispatchMouseEvent",
+            json!({"type": kind, "x": middle, "y": y, "button": "left", "clickCount": click_count}),
+        );
+    }
+    let doubled = debug(&mut browser, &tab, |d| d["view"]["span"] == 1200.0);
+    assert_eq!(doubled["view"]["live"], true, "{doubled}");
+    browser.call(
+        Some(&tab),
+        "Input.dispatchMouseEvent",
+        json!({"type": "mouseWheel", "x": middle, "y": y, "deltaX": 0, "deltaY": -100, "modifiers": 8}),
+    );
+    let wheeled = debug(&mut browser, &tab, |d| d["view"]["live"] == false);
+    assert_eq!(wheeled["view"]["span"], 1200.0, "{wheeled}");
+    let behind = now() - number(&wheeled["view"]["to"]);
+    assert!(
+        (100.0..140.0).contains(&behind),
+        "a tenth of 1200 s back: {wheeled}"
+    );
 }
 
 #[test]
