@@ -255,3 +255,96 @@ fn devtools_endpoint(profile: &TempDir, child: &mut Child) -> (u16, String) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+// ---- reading screenshots ----------------------------------------------------------------
+
+/// A decoded screenshot (RGBA rows).
+pub struct Image {
+    pub width: u32,
+    pub height: u32,
+    rgba: Vec<u8>,
+}
+
+/// A rectangle of the screenshot in CSS pixels (the device scale factor is 1).
+#[derive(Clone, Copy, Debug)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Rect {
+    /// From a `{x, y, width, height}` object (a `getBoundingClientRect()`).
+    pub fn from_js(value: &Value) -> Rect {
+        let field = |name: &str| {
+            value[name]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{value}"))
+                .round() as u32
+        };
+        Rect {
+            x: field("x"),
+            y: field("y"),
+            width: field("width"),
+            height: field("height"),
+        }
+    }
+}
+
+/// How many pixels matched, and how far across they reach.
+pub struct Matches {
+    pub count: usize,
+    pub min_x: u32,
+    pub max_x: u32,
+}
+
+impl Image {
+    /// Pixels of `rect` within `tolerance` (per channel) of `rgb`.
+    pub fn matching_pixels(&self, rect: Rect, rgb: [u8; 3], tolerance: u8) -> Matches {
+        let mut matches = Matches {
+            count: 0,
+            min_x: u32::MAX,
+            max_x: 0,
+        };
+        for y in rect.y..(rect.y + rect.height).min(self.height) {
+            for x in rect.x..(rect.x + rect.width).min(self.width) {
+                let at = ((y * self.width + x) * 4) as usize;
+                let pixel = &self.rgba[at..at + 3];
+                if pixel
+                    .iter()
+                    .zip(rgb)
+                    .all(|(p, c)| p.abs_diff(c) <= tolerance)
+                {
+                    matches.count += 1;
+                    matches.min_x = matches.min_x.min(x);
+                    matches.max_x = matches.max_x.max(x);
+                }
+            }
+        }
+        matches
+    }
+}
+
+/// Decodes a PNG screenshot to RGBA.
+pub fn decode_png(bytes: &[u8]) -> Image {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buffer = vec![0; reader.output_buffer_size().expect("a sane PNG size")];
+    let info = reader.next_frame(&mut buffer).expect("a PNG frame");
+    let pixels = &buffer[..info.buffer_size()];
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => pixels.to_vec(),
+        png::ColorType::Rgb => pixels
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        other => panic!("unexpected screenshot colour type {other:?}"),
+    };
+    Image {
+        width: info.width,
+        height: info.height,
+        rgba,
+    }
+}

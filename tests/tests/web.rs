@@ -1,16 +1,14 @@
 //! The live web view in a real browser: headless Chromium opens the page served by the
 //! binary, sees live values and a plot that updates, and its screenshot contains the plot.
 //!
-//! Set `LABSOCKET_SCREENSHOT=path.png` to keep the screenshot (docs/screenshot.png is
-//! made this way).
+//! The screenshot in the docs is taken by `web_history.rs` (a plot with history).
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use labsocket_e2e::browser::Chromium;
+use labsocket_e2e::browser::{decode_png, Chromium, Rect};
 use labsocket_e2e::points::{now, PointSetter};
 use labsocket_e2e::Server;
-use serde_json::Value;
 
 /// The first plotted series' colour (the page's palette starts with it).
 const FIRST_SERIES_RGB: [u8; 3] = [0x1f, 0x77, 0xb4];
@@ -37,7 +35,7 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
     }
 
     let mut browser = Chromium::launch(WIDTH, HEIGHT);
-    let tab = browser.open(&format!("http://{}/?window=30", server.address("http")));
+    let tab = browser.open(&format!("http://{}/?window=10", server.address("http")));
     let state = |browser: &mut Chromium| {
         browser.eval(
             &tab,
@@ -110,6 +108,14 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
         "{status}"
     );
 
+    // The window follows now: wait until the plotted points reach back over most of it
+    // (history from before the page opened, or points that came in since).
+    browser.wait_for(
+        &tab,
+        "(() => { const d = window.labsocket.debug(); \
+                  return Object.values(d.series).some((s) => s.first !== null && s.first < d.view.from + 0.3 * d.view.span); })()",
+        |v| v == true,
+    );
     let before_shot = state(&mut browser);
     let plot_box = browser.eval(
         &tab,
@@ -117,9 +123,6 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
                   return {x: r.x, y: r.y, width: r.width, height: r.height}; })()",
     );
     let png = browser.screenshot(&tab);
-    if let Some(path) = std::env::var_os("LABSOCKET_SCREENSHOT") {
-        std::fs::write(path, &png).unwrap();
-    }
     let image = decode_png(&png);
     assert_eq!((image.width, image.height), (WIDTH, HEIGHT));
     let plot = Rect::from_js(&plot_box);
@@ -205,90 +208,4 @@ fn page_keeps_up_with_a_hundred_codenames_at_10_hz() {
         "{page}"
     );
     assert_eq!(page["plotted"], 10 * ROUNDS, "{page}");
-}
-
-struct Image {
-    width: u32,
-    height: u32,
-    rgba: Vec<u8>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Rect {
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
-}
-
-impl Rect {
-    fn from_js(value: &Value) -> Rect {
-        let field = |name: &str| {
-            value[name]
-                .as_f64()
-                .unwrap_or_else(|| panic!("{value}"))
-                .round() as u32
-        };
-        Rect {
-            x: field("x"),
-            y: field("y"),
-            width: field("width"),
-            height: field("height"),
-        }
-    }
-}
-
-struct Matches {
-    count: usize,
-    min_x: u32,
-    max_x: u32,
-}
-
-impl Image {
-    /// Pixels of `rect` within `tolerance` (per channel) of `rgb`.
-    fn matching_pixels(&self, rect: Rect, rgb: [u8; 3], tolerance: u8) -> Matches {
-        let mut matches = Matches {
-            count: 0,
-            min_x: u32::MAX,
-            max_x: 0,
-        };
-        for y in rect.y..(rect.y + rect.height).min(self.height) {
-            for x in rect.x..(rect.x + rect.width).min(self.width) {
-                let at = ((y * self.width + x) * 4) as usize;
-                let pixel = &self.rgba[at..at + 3];
-                if pixel
-                    .iter()
-                    .zip(rgb)
-                    .all(|(p, c)| p.abs_diff(c) <= tolerance)
-                {
-                    matches.count += 1;
-                    matches.min_x = matches.min_x.min(x);
-                    matches.max_x = matches.max_x.max(x);
-                }
-            }
-        }
-        matches
-    }
-}
-
-fn decode_png(bytes: &[u8]) -> Image {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("a PNG");
-    let mut buffer = vec![0; reader.output_buffer_size().expect("a sane PNG size")];
-    let info = reader.next_frame(&mut buffer).expect("a PNG frame");
-    let pixels = &buffer[..info.buffer_size()];
-    let rgba = match info.color_type {
-        png::ColorType::Rgba => pixels.to_vec(),
-        png::ColorType::Rgb => pixels
-            .chunks(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        other => panic!("unexpected screenshot colour type {other:?}"),
-    };
-    Image {
-        width: info.width,
-        height: info.height,
-        rgba,
-    }
 }

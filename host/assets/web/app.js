@@ -7,21 +7,30 @@
 // stream does not carry (pull sockets, workspace variables) and resynchronise after a
 // reported loss.
 //
+// The plot shows a window of time: following now ("live"), or a stretch of the past reached
+// by zooming (drag across the plot), panning (the arrow buttons, shift + wheel) or the window
+// selector. Whatever the window lacks is loaded from /api/history (M4-downsampled to about
+// four rows per pixel column, so spikes survive); live points are merged in as they come.
+// Selection, window and normalisation live in the URL (?plot=, ?live=, ?window=, ?end=,
+// ?normalise=1), so a link reproduces the view and the back button undoes a view change.
+//
 // For tests and scripts, <body> carries data-ws (connection state), data-messages
 // (messages received), data-updates (plot redraws with new data) and data-plotted (points
-// drawn in the last redraw).
+// drawn in the last redraw); window.labsocket.debug() describes the plot (see its comment).
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                  "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
-// Points kept per series (about 16 min at 10 Hz); older ones are dropped.
-const MAX_SERIES_POINTS = 10000;
+// M4 keeps four rows (first, last, min, max) per time bucket; one bucket per pixel column
+// draws exactly what all rows would.
+const ROWS_PER_BUCKET = 4;
+// x values above this are Unix times (1973 on); below, a socket plots against something else.
+const UNIX_TIME_FLOOR = 1e8;
 // Numeric codenames plotted automatically until the user picks.
 const MAX_AUTO_SELECTED = 4;
 const PLOT_HEIGHT = 320;
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
-const query = new URLSearchParams(location.search);
 
 const state = {
   offset: 0,                 // server clock minus this browser's clock, seconds
@@ -34,7 +43,8 @@ const state = {
   series: new Map(),         // series key -> {xs: [], ys: []}
   selected: [],              // series keys, in plot order
   userChose: false,
-  windowSecs: 60,
+  view: { live: true, span: 60, end: 0 }, // end: the window's right edge when not live
+  normalise: false,
   status: null,
   variables: [],
   flash: new Set(),          // variable names changed since the last render
@@ -125,11 +135,8 @@ function appendSeries(key, x, y) {
   if (n && x <= series.xs[n - 1]) return;
   series.xs.push(x);
   series.ys.push(plotNumber(y));
-  if (series.xs.length > MAX_SERIES_POINTS + 1000) {
-    const drop = series.xs.length - MAX_SERIES_POINTS;
-    series.xs.splice(0, drop);
-    series.ys.splice(0, drop);
-  }
+  // Trimming costs a copy: do it once the series has grown by a tenth since the last time.
+  if (series.xs.length > 1000 && series.xs.length > (series.trimmedAt || 0) * 1.1) trimSeries(key, series);
   if (state.selected.includes(key)) dirty.plot = true;
 }
 
@@ -202,7 +209,10 @@ function onMessage(message) {
       dirty.status = true;
       break;
     case "lost":
-      // Some events never reached us: reload what the stream would have changed.
+      // Some events never reached us: reload what the stream would have changed, and the
+      // plotted window from history.
+      stored.loaded.clear();
+      dirty.plot = true;
       resync();
       break;
   }
@@ -337,6 +347,7 @@ function plotCheckbox(key) {
     dirty.plot = true;
     dirty.pointTable = true;
     dirty.liveTables = true;
+    saveUrl();
     schedule();
   });
   cell.append(box);
@@ -477,7 +488,7 @@ function updateLiveRows(only) {
   }
 }
 
-// ---- the plot ------------------------------------------------------------------------
+// ---- the window and the plot ---------------------------------------------------------
 
 let plot = null;
 let plotSignature = "";
@@ -491,42 +502,301 @@ function lowerBound(xs, x) {
   return lo;
 }
 
-// The selected series over the window that ends at their newest x, aligned on one x axis.
-function plotData(keys) {
+function newestSelectedX() {
   let newest = -Infinity;
-  for (const key of keys) {
+  for (const key of state.selected) {
     const series = state.series.get(key);
     if (series && series.xs.length) newest = Math.max(newest, series.xs[series.xs.length - 1]);
   }
-  const tables = keys.map((key) => {
-    const series = state.series.get(key);
-    if (!series || newest === -Infinity) return [[], []];
-    const from = lowerBound(series.xs, newest - state.windowSecs);
-    return [series.xs.slice(from), series.ys.slice(from)];
-  });
-  return tables.length === 1 ? tables[0] : uPlot.join(tables);
-}
-
-const twoDigits = (n) => String(n).padStart(2, "0");
-function clockLabel(secs, tenths) {
-  const d = new Date(secs * 1000);
-  const label = `${twoDigits(d.getHours())}:${twoDigits(d.getMinutes())}:${twoDigits(d.getSeconds())}`;
-  return tenths ? `${label}.${Math.floor(d.getMilliseconds() / 100)}` : label;
+  return newest;
 }
 
 // x is normally a Unix time; a socket may also plot against anything else (a data socket's
-// x), which is drawn as a plain number.
-const isUnixTime = (data) => data[0].length === 0 || data[0][data[0].length - 1] > 1e8;
+// x), which is drawn as a plain number, in a window that ends at the newest x.
+function timeAxis() {
+  const newest = newestSelectedX();
+  return newest === -Infinity || newest > UNIX_TIME_FLOOR;
+}
+
+// [from, to] of the plotted window.
+function viewRange() {
+  const { live, span, end } = state.view;
+  if (!live) return [end - span, end];
+  if (timeAxis()) return [serverNow() - span, serverNow()];
+  const newest = newestSelectedX();
+  return [newest - span, newest];
+}
+
+// Keeps a series to the plotted window and one window either side: memory follows the
+// window, and zooming out or panning a little needs no reload. While the window is in the
+// past, live points beyond that are dropped too (and loaded again on the way back). A
+// series whose x is not on the plotted axis (a time axis and a plain-number x, or the other
+// way round) has no place in the window: its newest OFF_AXIS_POINTS are kept.
+const OFF_AXIS_POINTS = 10000;
+function trimSeries(key, series) {
+  const n = series.xs.length;
+  const onAxis = !n || (series.xs[n - 1] > UNIX_TIME_FLOOR) === timeAxis();
+  const [from, to] = viewRange();
+  const keepFrom = onAxis ? from - state.view.span : series.xs[Math.max(0, n - OFF_AXIS_POINTS)];
+  const keepTo = onAxis && !state.view.live ? to + state.view.span : Infinity;
+  const loaded = stored.loaded.get(key);
+  const after = lowerBound(series.xs, keepTo);
+  if (after < n) {
+    series.xs.length = after;
+    series.ys.length = after;
+    if (loaded) loaded.to = Math.min(loaded.to, keepTo);
+  }
+  const drop = lowerBound(series.xs, keepFrom);
+  if (drop > 0) {
+    series.xs.splice(0, drop);
+    series.ys.splice(0, drop);
+    if (loaded) loaded.from = Math.max(loaded.from, keepFrom);
+  }
+  series.trimmedAt = series.xs.length;
+}
+
+// Changes the window. `push` records it in the browser history (a user's step the back
+// button undoes); restoring from the URL does not.
+function setView(view, push = true) {
+  const now = serverNow();
+  const span = Math.min(Math.max(view.span, 1), 10 * 365 * 86400);
+  const live = view.live || !(view.end < now);
+  state.view = { live, span, end: live ? 0 : view.end };
+  showView();
+  for (const [key, series] of state.series) trimSeries(key, series);
+  dirty.plot = true;
+  if (push) saveUrl();
+  schedule();
+}
+
+function panBy(fraction) {
+  const [from, to] = viewRange();
+  const shift = (to - from) * fraction;
+  setView({ live: false, span: to - from, end: to + shift });
+}
+
+function zoomBy(factor) {
+  const [from, to] = viewRange();
+  if (state.view.live) {
+    setView({ live: true, span: (to - from) * factor });
+  } else {
+    const middle = (from + to) / 2, half = ((to - from) * factor) / 2;
+    setView({ live: false, span: 2 * half, end: middle + half });
+  }
+}
+
+// The controls say what the window is: the span in the selector (a custom entry when it is
+// not one of the choices), and whether it follows now.
+function showView() {
+  const select = $("window");
+  let custom = select.querySelector("option[data-custom]");
+  const span = String(Math.round(state.view.span * 1000) / 1000);
+  if ([...select.options].some((o) => !o.dataset.custom && o.value === span)) {
+    if (custom) custom.remove();
+  } else {
+    if (!custom) {
+      custom = new Option("", span);
+      custom.dataset.custom = "1";
+      select.add(custom);
+    }
+    custom.value = span;
+    custom.textContent = "custom · " + formatAge(state.view.span);
+  }
+  select.value = span;
+  const follow = $("follow");
+  follow.classList.toggle("active", state.view.live);
+  follow.title = state.view.live ? "following now" : "follow now: new points scroll in";
+  $("normalise").checked = state.normalise;
+}
+
+// ---- loading history -----------------------------------------------------------------
+
+const stored = {
+  loaded: new Map(),  // point key -> {from, to, bucket}: what /api/history already gave
+  inFlight: false,
+  timer: 0,
+  failedFor: "",      // the view that last failed: not asked again until the view changes
+  requests: 0,
+  last: null,         // {codenames, from, to, max_points, status}
+  error: "",
+};
+
+const plotPixels = () => Math.max(200, $("plot").clientWidth);
+
+// Point series of the window whose history is missing or too coarse; [] when none.
+function historyWanted(from, to) {
+  const bucket = (to - from) / plotPixels();
+  return state.selected.filter((key) => {
+    if (!key.startsWith("p" + SEP)) return false; // live-server series are not recorded
+    const loaded = stored.loaded.get(key);
+    return !loaded || from < loaded.from - bucket || to > loaded.to + bucket || bucket < loaded.bucket / 2;
+  });
+}
+
+function scheduleHistory() {
+  if (stored.inFlight || stored.timer) return;
+  // A short pause lets a burst of view changes (wheel, typing) end in one request.
+  stored.timer = setTimeout(() => {
+    stored.timer = 0;
+    loadHistory();
+  }, 80);
+}
+
+async function loadHistory() {
+  if (!timeAxis()) return;
+  const [from, wantedTo] = viewRange();
+  const now = serverNow();
+  const to = Math.min(wantedTo, now);
+  const keys = historyWanted(from, to);
+  const signature = viewSignature();
+  if (!keys.length || to <= from || stored.failedFor === signature) return;
+  const maxPoints = Math.max(ROWS_PER_BUCKET, Math.round(plotPixels() * ROWS_PER_BUCKET));
+  const params = new URLSearchParams();
+  for (const key of keys) params.append("codename", keyLabel(key));
+  params.set("from", String(from));
+  params.set("to", String(to));
+  params.set("max_points", String(maxPoints));
+  stored.inFlight = true;
+  stored.requests++;
+  stored.last = { codenames: keys.map(keyLabel), from, to, max_points: maxPoints, status: 0 };
+  try {
+    const response = await fetch("/api/history?" + params, { cache: "no-store" });
+    stored.last.status = response.status;
+    const reply = await response.json().catch(() => null);
+    if (!response.ok) {
+      const why = reply && reply.error && reply.error.message ? reply.error.message : `HTTP ${response.status}`;
+      throw new Error(why);
+    }
+    // Asked up to now: the WebSocket carries on from there.
+    const coveredTo = to >= now - 1 ? Infinity : to;
+    const bucket = (to - from) / (maxPoints / ROWS_PER_BUCKET);
+    for (const key of keys) {
+      const columns = reply && reply[keyLabel(key)];
+      if (columns && Array.isArray(columns.time)) mergeHistory(key, columns);
+      stored.loaded.set(key, { from, to: coveredTo, bucket });
+    }
+    stored.error = "";
+    stored.failedFor = "";
+    dirty.plot = true;
+  } catch (error) {
+    stored.error = String(error.message || error);
+    stored.failedFor = signature;
+    console.warn("/api/history", error);
+  } finally {
+    stored.inFlight = false;
+    showNotice();
+    schedule();
+  }
+}
+
+// What a failed history request depends on: the selection and the window (a live window
+// counts as one view however it moves).
+const viewSignature = () =>
+  state.selected.join(SEP) + SEP + state.view.span + SEP + (state.view.live ? "live" : state.view.end);
+
+function showNotice() {
+  const notice = $("plot-notice");
+  notice.hidden = !stored.error;
+  notice.textContent = stored.error ? `History unavailable (${stored.error}); live points are still plotted.` : "";
+}
+
+// Merges history rows into a series: the union by x, so live points that reached the page
+// before the store are kept, and a row already there is not doubled.
+function mergeHistory(key, columns) {
+  const rows = [];
+  for (let i = 0; i < columns.time.length; i++) {
+    const x = columns.x ? columns.x[i] : undefined;
+    // Plotted at the point's x when it is a time (as live points are), else at its set time.
+    const at = typeof x === "number" && x > UNIX_TIME_FLOOR ? x : columns.time[i];
+    if (typeof at === "number" && Number.isFinite(at)) rows.push([at, plotNumber(columns.y ? columns.y[i] : null)]);
+  }
+  rows.sort((a, b) => a[0] - b[0]);
+  let series = state.series.get(key);
+  if (!series) {
+    series = { xs: [], ys: [] };
+    state.series.set(key, series);
+  }
+  const xs = [], ys = [];
+  const push = (x, y) => {
+    if (!xs.length || x > xs[xs.length - 1]) {
+      xs.push(x);
+      ys.push(y);
+    }
+  };
+  let i = 0, j = 0;
+  while (i < series.xs.length || j < rows.length) {
+    if (j >= rows.length || (i < series.xs.length && series.xs[i] < rows[j][0])) {
+      push(series.xs[i], series.ys[i]);
+      i++;
+    } else {
+      if (i < series.xs.length && series.xs[i] === rows[j][0]) i++;
+      push(rows[j][0], rows[j][1]);
+      j++;
+    }
+  }
+  series.xs = xs;
+  series.ys = ys;
+  series.trimmedAt = xs.length;
+}
+
+// ---- drawing -------------------------------------------------------------------------
+
+// The selected series over [from, to] (with the point just outside each edge, so lines
+// run to the border), aligned on one x axis; `raw` keeps the unscaled values for the
+// legend when the plot is normalised.
+function plotData(keys, from, to) {
+  const tables = keys.map((key) => {
+    const series = state.series.get(key);
+    if (!series) return [[], []];
+    const start = Math.max(0, lowerBound(series.xs, from) - 1);
+    const end = Math.min(series.xs.length, lowerBound(series.xs, to) + 1);
+    return [series.xs.slice(start, end), series.ys.slice(start, end)];
+  });
+  const raw = tables.length === 1 ? tables[0] : uPlot.join(tables);
+  if (!state.normalise) return { data: raw, raw };
+  // Each series to 0..1 over its own min..max in the window (a flat series sits at 0.5).
+  const data = [raw[0]];
+  for (let s = 1; s < raw.length; s++) {
+    let min = Infinity, max = -Infinity;
+    for (let i = 0; i < raw[s].length; i++) {
+      const y = raw[s][i];
+      if (y === null || y === undefined || raw[0][i] < from || raw[0][i] > to) continue;
+      if (y < min) min = y;
+      if (y > max) max = y;
+    }
+    const range = max - min;
+    data.push(raw[s].map((y) => (y === null || y === undefined ? y : range > 0 ? (y - min) / range : 0.5)));
+  }
+  return { data, raw };
+}
+
+const twoDigits = (n) => String(n).padStart(2, "0");
+function clockLabel(secs, tenths, withDate) {
+  const d = new Date(secs * 1000);
+  const label = `${twoDigits(d.getHours())}:${twoDigits(d.getMinutes())}:${twoDigits(d.getSeconds())}`;
+  if (withDate) return `${twoDigits(d.getMonth() + 1)}-${twoDigits(d.getDate())} ${label.slice(0, 5)}`;
+  return tenths ? `${label}.${Math.floor(d.getMilliseconds() / 100)}` : label;
+}
+
+let plotRaw = null; // unscaled values of the drawn data, for the legend
 
 function plotOptions(keys, time) {
   const axis = { stroke: "#6b7785", grid: { stroke: "#eef1f4", width: 1 }, ticks: { stroke: "#e3e7ec", width: 1 } };
   const xAxis = time
-    ? { ...axis, space: 90, values: (_, splits, _i, _space, step) => splits.map((v) => clockLabel(v, step < 1)) }
+    ? {
+        ...axis,
+        space: 90,
+        values: (u, splits, _i, _space, step) => {
+          const withDate = u.scales.x.max - u.scales.x.min > 86400;
+          return splits.map((v) => clockLabel(v, step < 1, withDate));
+        },
+      }
     : axis;
   return {
-    width: Math.max(200, $("plot").clientWidth),
+    width: plotPixels(),
     height: PLOT_HEIGHT,
-    scales: { x: { time } },
+    // x is set from the window (renderPlot), never from the data.
+    scales: { x: { time, auto: false } },
     series: [
       { label: "time" },
       ...keys.map((key) => ({
@@ -535,11 +805,31 @@ function plotOptions(keys, time) {
         width: 2,
         spanGaps: true,
         points: { show: false },
-        value: (_, v) => (v === null || v === undefined ? "—" : formatValue(v)),
+        value: (_, v, series, index) => {
+          const shown = plotRaw && index !== null && index !== undefined ? plotRaw[series][index] : v;
+          return shown === null || shown === undefined ? "—" : formatValue(shown);
+        },
       })),
     ],
     axes: [xAxis, { ...axis, size: 60 }],
     legend: { live: true },
+    // Dragging across the plot zooms into that stretch (handled in the setSelect hook).
+    cursor: {
+      drag: { x: true, y: false, setScale: false },
+      bind: { dblclick: () => () => { zoomBy(2); return null; } },
+    },
+    hooks: {
+      setSelect: [
+        (u) => {
+          if (u.select.width > 3) {
+            const from = u.posToVal(u.select.left, "x");
+            const to = u.posToVal(u.select.left + u.select.width, "x");
+            setView({ live: false, span: to - from, end: to });
+          }
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        },
+      ],
+    },
   };
 }
 
@@ -553,22 +843,61 @@ function renderPlot() {
     plotSignature = "";
     return;
   }
-  const data = plotData(keys);
-  const time = isUnixTime(data);
+  const time = timeAxis();
+  const [from, to] = viewRange();
+  const { data, raw } = plotData(keys, from, to);
+  plotRaw = raw;
   const signature = keys.join("\u0002") + (time ? "\u0002time" : "");
   if (!plot || signature !== plotSignature) {
     if (plot) plot.destroy();
     plot = new uPlot(plotOptions(keys, time), data, $("plot"));
     plotSignature = signature;
   } else {
-    plot.setData(data);
+    plot.setData(data, false);
   }
+  plot.setScale("x", { min: from, max: to });
   let plotted = 0;
   for (let i = 1; i < data.length; i++) for (const y of data[i]) if (y !== null && y !== undefined) plotted++;
   state.updates++;
   body.dataset.updates = String(state.updates);
   body.dataset.plotted = String(plotted);
+  if (time) scheduleHistory();
 }
+
+// For tests and scripts: the window, what is drawn and what history was asked for.
+// {view: {live, from, to, span}, normalise, y: [min, max] of the y scale,
+//  series: {label: {points (in the window), first, last (x), min, max (raw y)}},
+//  history: {requests, last: {codenames, from, to, max_points, status}, error}}
+function debug() {
+  const [from, to] = viewRange();
+  const series = {};
+  for (const key of state.selected) {
+    const s = state.series.get(key) || { xs: [], ys: [] };
+    const start = lowerBound(s.xs, from), end = lowerBound(s.xs, to + 1e-9);
+    let min = null, max = null;
+    for (let i = start; i < end; i++) {
+      const y = s.ys[i];
+      if (y === null) continue;
+      if (min === null || y < min) min = y;
+      if (max === null || y > max) max = y;
+    }
+    series[keyLabel(key)] = {
+      points: end - start,
+      first: end > start ? s.xs[start] : null,
+      last: end > start ? s.xs[end - 1] : null,
+      min,
+      max,
+    };
+  }
+  return {
+    view: { live: state.view.live, from, to, span: state.view.span },
+    normalise: state.normalise,
+    y: plot ? [plot.scales.y.min, plot.scales.y.max] : null,
+    series,
+    history: { requests: stored.requests, last: stored.last, error: stored.error },
+  };
+}
+window.labsocket = { debug };
 
 // ---- status and variables ------------------------------------------------------------
 
@@ -657,12 +986,19 @@ function setConnection(text, kind, wsState) {
 }
 
 let retryMs = 500;
+let openedBefore = false;
 function connect() {
   setConnection("connecting…", "wait", "connecting");
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + "/ws");
   socket.onopen = () => {
     retryMs = 500;
+    // Points set while we were away are in history, not in the stream: load the window again.
+    if (openedBefore) {
+      stored.loaded.clear();
+      dirty.plot = true;
+    }
+    openedBefore = true;
     setConnection("live", "ok", "open");
   };
   socket.onmessage = (message) => {
@@ -688,41 +1024,94 @@ function watchdog() {
   } else if (body.dataset.ws === "open") {
     setConnection("live", "ok", "open");
   }
+  // A window that follows now moves even when no point does.
+  if (state.view.live && state.selected.length && timeAxis()) dirty.plot = true;
   $("heartbeat").textContent = state.lastMessage ? `last message ${formatAge((Date.now() - state.lastMessage) / 1000)} ago` : "";
   dirty.ages = true;
   schedule();
 }
 
-function start() {
-  const windowSelect = $("window");
-  const wanted = Number(query.get("window"));
-  if (wanted > 0) {
-    if (![...windowSelect.options].some((o) => Number(o.value) === wanted)) {
-      windowSelect.add(new Option(formatAge(wanted), String(wanted)));
-    }
-    windowSelect.value = String(wanted);
+// ---- the URL -------------------------------------------------------------------------
+
+// ?plot=codename,... and ?live=host:codename,... choose the plotted series (once the user
+// picks; until then the page chooses), ?window= is the span in seconds, ?end= the right
+// edge in Unix seconds when not following now, ?normalise=1 the toggle.
+function saveUrl() {
+  const query = new URLSearchParams();
+  if (state.userChose) {
+    const points = state.selected.filter((k) => k.startsWith("p" + SEP)).map(keyLabel);
+    const live = state.selected.filter((k) => k.startsWith("l" + SEP)).map(keyLabel);
+    query.set("plot", points.join(","));
+    if (live.length) query.set("live", live.join(","));
   }
-  state.windowSecs = Number(windowSelect.value);
-  windowSelect.addEventListener("change", () => {
-    state.windowSecs = Number(windowSelect.value);
+  query.set("window", String(Math.round(state.view.span * 1000) / 1000));
+  if (!state.view.live) query.set("end", String(Math.round(state.view.end * 1000) / 1000));
+  if (state.normalise) query.set("normalise", "1");
+  const url = "?" + query.toString().replaceAll("%2C", ",").replaceAll("%3A", ":");
+  if (url !== location.search) history.pushState(null, "", url);
+}
+
+function loadUrl() {
+  const query = new URLSearchParams(location.search);
+  if (query.has("plot") || query.has("live")) {
+    state.selected = [
+      ...(query.get("plot") || "").split(",").filter(Boolean).map(pointKey),
+      ...(query.get("live") || "").split(",").filter((s) => s.includes(":")).map((s) => {
+        const at = s.indexOf(":");
+        return liveKey(s.slice(0, at), s.slice(at + 1));
+      }),
+    ];
+    state.userChose = true;
+  } else if (state.userChose) {
+    // Back to a URL from before the user picked: the page chooses again.
+    state.userChose = false;
+    state.selected = [];
+    for (const [key, series] of state.series) autoSelect(key, series.ys[series.ys.length - 1]);
+  }
+  state.normalise = query.get("normalise") === "1";
+  const span = Number(query.get("window"));
+  const end = Number(query.get("end"));
+  setView({
+    live: !(end > 0),
+    span: span > 0 ? span : Number($("window").value),
+    end,
+  }, false);
+  dirty.pointTable = true;
+  dirty.liveTables = true;
+}
+
+function start() {
+  loadUrl();
+  $("window").addEventListener("change", () => {
+    const span = Number($("window").value);
+    if (state.view.live) setView({ live: true, span });
+    else setView({ live: false, span, end: viewRange()[1] });
+  });
+  $("pan-back").addEventListener("click", () => panBy(-0.5));
+  $("pan-forward").addEventListener("click", () => panBy(0.5));
+  $("zoom-out").addEventListener("click", () => zoomBy(2));
+  $("follow").addEventListener("click", () => setView({ live: true, span: state.view.span }));
+  $("normalise").addEventListener("change", () => {
+    state.normalise = $("normalise").checked;
     dirty.plot = true;
+    saveUrl();
     schedule();
   });
-  // ?plot=codename,... and ?live=host:codename,... choose the plotted series.
-  const chosen = [
-    ...(query.get("plot") || "").split(",").filter(Boolean).map(pointKey),
-    ...(query.get("live") || "").split(",").filter((s) => s.includes(":")).map((s) => {
-      const at = s.indexOf(":");
-      return liveKey(s.slice(0, at), s.slice(at + 1));
-    }),
-  ];
-  if (chosen.length) {
-    state.selected = chosen;
-    state.userChose = true;
-    dirty.plot = true;
-  }
+  // Shift + wheel (or a sideways wheel) pans, a tenth of the window per notch.
+  $("plot").addEventListener("wheel", (event) => {
+    const sideways = event.shiftKey ? event.deltaY || event.deltaX : event.deltaX;
+    if (!sideways) return;
+    event.preventDefault();
+    panBy(Math.sign(sideways) * 0.1);
+  }, { passive: false });
+  window.addEventListener("popstate", () => {
+    loadUrl();
+    schedule();
+  });
   window.addEventListener("resize", () => {
-    if (plot) plot.setSize({ width: Math.max(200, $("plot").clientWidth), height: PLOT_HEIGHT });
+    if (plot) plot.setSize({ width: plotPixels(), height: PLOT_HEIGHT });
+    dirty.plot = true;
+    schedule();
   });
   setInterval(watchdog, 500);
   loadSockets();
