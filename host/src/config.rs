@@ -33,6 +33,9 @@ pub struct Config {
     pub pyminer: crate::pyminer::PyMinerSection,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
+    /// Federation through an MQTT 5 broker (SPEC §9): handed as is to the `mqtt` plugin,
+    /// which checks its keys. No table: federation is off.
+    pub mqtt: Option<toml::Value>,
     /// Timed-point sources, `[[source]]`. Empty by default in a file: the built-in
     /// default's system source must not appear in a config file that lists none.
     #[serde(default)]
@@ -118,6 +121,7 @@ impl Default for Config {
             pyminer: crate::pyminer::PyMinerSection::default(),
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
+            mqtt: None,
             source: vec![system_source()],
             pull_socket: vec![system_pull_socket()],
             push_socket: Vec::new(),
@@ -242,13 +246,17 @@ impl Config {
     }
 
     /// Each plugin's own table as JSON, for its init hook.
+    /// Top-level plugin tables (`[mqtt]`) are included under their plugin's name.
     pub fn plugin_tables_json(&self) -> BTreeMap<String, serde_json::Value> {
+        let top_level = self.mqtt.as_ref().map(|table| ("mqtt", table));
         self.plugins
             .tables
             .iter()
+            .map(|(name, table)| (name.as_str(), table))
+            .chain(top_level)
             .map(|(name, table)| {
                 let json = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
-                (name.clone(), json)
+                (name.to_owned(), json)
             })
             .collect()
     }
@@ -293,6 +301,17 @@ impl Config {
             return Err(format!(
                 "[plugins] {name}: unknown key (plugin settings go in a [plugins.{name}] table; the only other key is 'dylibs')"
             ));
+        }
+        if let Some(mqtt) = &self.mqtt {
+            if !mqtt.is_table() {
+                return Err("mqtt: must be a table, [mqtt]".to_owned());
+            }
+            if self.plugins.tables.contains_key("mqtt") {
+                return Err(
+                    "[plugins.mqtt]: federation is configured in the top-level [mqtt] table; remove [plugins.mqtt]"
+                        .to_owned(),
+                );
+            }
         }
         crate::sources::config::validate(&self.source)?;
         crate::pyexplabsys::config::validate(
@@ -355,6 +374,12 @@ mod tests {
         .unwrap();
         assert_eq!(config.plugins.dylibs, [PathBuf::from("a.so")]);
         assert_eq!(config.plugin_tables_json()["hello"]["x"], 1);
+        let config =
+            Config::parse("[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\nlab = \"l\"\n", "f").unwrap();
+        assert_eq!(config.plugin_tables_json()["mqtt"]["lab"], "l");
+        assert!(Config::default().plugin_tables_json().get("mqtt").is_none());
+        let err = Config::parse("[mqtt]\n[plugins.mqtt]\n", "f").unwrap_err();
+        assert!(err.to_string().contains("[plugins.mqtt]"), "{err}");
         let err = Config::parse("[plugins]\ndylib = \"a.so\"\n", "f").unwrap_err();
         assert!(err.to_string().contains("[plugins] dylib"), "{err}");
     }

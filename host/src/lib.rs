@@ -78,6 +78,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // Compiled-in plugins. Naming each crate makes the linker keep it, and with it the
 // plugin's `inventory` registration (an unreferenced crate is silently dropped).
 use hello as _;
+use mqtt as _;
 use settings as _;
 use sine as _;
 use system as _;
