@@ -312,6 +312,7 @@ impl Config {
                         .to_owned(),
                 );
             }
+            mqtt::check_config(serde_json::to_value(mqtt).unwrap_or_default())?;
         }
         crate::sources::config::validate(&self.source)?;
         crate::pyexplabsys::config::validate(
@@ -377,7 +378,7 @@ mod tests {
         let config =
             Config::parse("[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\nlab = \"l\"\n", "f").unwrap();
         assert_eq!(config.plugin_tables_json()["mqtt"]["lab"], "l");
-        assert!(Config::default().plugin_tables_json().get("mqtt").is_none());
+        assert!(!Config::default().plugin_tables_json().contains_key("mqtt"));
         let err = Config::parse("[mqtt]\n[plugins.mqtt]\n", "f").unwrap_err();
         assert!(err.to_string().contains("[plugins.mqtt]"), "{err}");
         let err = Config::parse("[plugins]\ndylib = \"a.so\"\n", "f").unwrap_err();

@@ -66,11 +66,16 @@ pub(crate) struct Broker {
 }
 
 impl Config {
-    /// The table the host handed to init: `null` (no `[mqtt]` table) is `Ok(None)`.
+    /// The table the host handed to init: `null` or `{}` (no `[mqtt]` table) is `Ok(None)`.
     pub(crate) fn from_json(value: Value) -> Result<Option<Config>, String> {
-        if value.is_null() {
+        if value.is_null() || value.as_object().is_some_and(|table| table.is_empty()) {
             return Ok(None);
         }
+        Config::parse(value).map(Some)
+    }
+
+    /// A table that must configure federation (the host's check of a `[mqtt]` table).
+    pub(crate) fn parse(value: Value) -> Result<Config, String> {
         let config: Config = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
             if path == "." {
@@ -80,7 +85,7 @@ impl Config {
             }
         })?;
         config.validate()?;
-        Ok(Some(config))
+        Ok(config)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -201,6 +206,8 @@ mod tests {
     #[test]
     fn no_table_is_off() {
         assert!(parse(Value::Null).unwrap().is_none());
+        assert!(parse(json!({})).unwrap().is_none());
+        assert!(Config::parse(json!({})).unwrap_err().contains("url"));
     }
 
     #[test]

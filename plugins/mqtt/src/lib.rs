@@ -46,6 +46,13 @@ plugin! {
     }
 }
 
+/// Checks a `[mqtt]` table (as JSON) without starting anything: the host calls it while
+/// validating its config, so a bad table stops the start with the key named instead of
+/// only failing the plugin's init.
+pub fn check_config(table: Value) -> Result<(), String> {
+    Config::parse(table).map(|_| ())
+}
+
 /// Reads `[mqtt]` and starts the link; without the table the plugin idles.
 fn init(ctx: &Ctx, config: Value) -> Result<Mqtt, String> {
     let link = match Config::from_json(config)? {

@@ -49,6 +49,13 @@ const REQUEST_CAPACITY: usize = 1024;
 const FIRST_PROBE: Duration = Duration::from_millis(300);
 /// A batch not acknowledged this long is sent again (at-least-once; receivers re-set).
 const RESEND_AFTER: Duration = Duration::from_secs(10);
+/// How long the broker keeps this host's session (and queues its batches) while away.
+const SESSION_EXPIRY_SECS: u32 = 300;
+/// After a reconnect, batches wait this long so that the other hosts, which reconnect on
+/// their own schedule to a restarted broker, have subscribed again before the replay.
+const REPLAY_SETTLE: Duration = Duration::from_millis(1500);
+/// The shortest MQTT keepalive rumqttc accepts, in seconds.
+const MIN_MQTT_KEEPALIVE: u64 = 5;
 /// Pause between reconnection attempts while the broker is away.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
@@ -100,6 +107,8 @@ struct State {
     acked: Option<i64>,
     /// Rows up to this seq were written before the current connection: sent as replay.
     replay_upto: i64,
+    /// When the current connection came up (batches wait [`REPLAY_SETTLE`] after it).
+    connected_at: Option<Instant>,
     remotes: BTreeMap<String, Remote>,
     connects: u64,
     batches_sent: u64,
@@ -173,8 +182,15 @@ impl Link {
         let outbox_rows = outbox.len()?;
 
         let mut options = MqttOptions::new(client_id, broker.host, broker.port);
-        options.set_keep_alive(Duration::from_secs(config.keepalive_secs));
-        options.set_clean_start(true);
+        // rumqttc refuses (panics on) an MQTT keepalive under 5 s; a shorter keepalive_secs
+        // still sets the birth period, which bounds how late a hung host is noticed.
+        options.set_keep_alive(Duration::from_secs(
+            config.keepalive_secs.max(MIN_MQTT_KEEPALIVE),
+        ));
+        // A session kept by the broker queues batches for this host while it is briefly
+        // away (a broker with persistence keeps it across its own restart too).
+        options.set_clean_start(false);
+        options.set_session_expiry_interval(Some(SESSION_EXPIRY_SECS));
         options.set_max_packet_size(Some(16 * 1024 * 1024));
         if let Some(username) = &config.username {
             options.set_credentials(username.clone(), password.unwrap_or_default());
@@ -417,6 +433,7 @@ fn on_connack(shared: &Shared) {
     }
     let mut state = shared.lock();
     state.connected = true;
+    state.connected_at = Some(Instant::now());
     state.connects += 1;
     state.resync = true;
     state.in_flight = None;
@@ -775,6 +792,12 @@ fn publish_points(shared: &Shared) {
 fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
     let replay_upto = {
         let mut state = shared.lock();
+        if state
+            .connected_at
+            .is_some_and(|at| state.connects > 1 && at.elapsed() < REPLAY_SETTLE)
+        {
+            return Ok(());
+        }
         match state.in_flight {
             Some((_, since)) if since.elapsed() < RESEND_AFTER => return Ok(()),
             Some(_) => state.in_flight = None,
