@@ -253,3 +253,42 @@ fn a_bad_mqtt_table_stops_the_start_with_the_key() {
         json!({"enabled": false})
     );
 }
+
+#[test]
+fn a_hung_host_is_old_data_after_three_silent_keepalives_and_fresh_when_it_resumes() {
+    let broker = Mosquitto::start();
+    let a = host(&broker, "pcA", 1, "");
+    let b = host(
+        &broker,
+        "pcB",
+        1,
+        "[[pull_socket]]\nname = \"remote\"\nport = 0\ncodenames = [\"pcA/t\"]\n",
+    );
+    wait_federating(&a);
+    wait_federating(&b);
+    a.rpc().call("set_point", json!(["t", 1795238169.0, 1]));
+    let pull = UdpClient::new(b.address("pull.0"));
+    wait_for(WAIT, "pcA/t on B", || {
+        (pull.request("pcA/t#raw") == "1795238169.0,1").then_some(())
+    });
+
+    // SIGSTOP: the TCP connection stays open, so no will comes before the broker's own
+    // keepalive (at least 5 s); the birth heartbeat (1 s) stops at once.
+    // SAFETY: signalling our own child process by its pid.
+    unsafe { libc::kill(a.pid() as libc::pid_t, libc::SIGSTOP) };
+    let stopped = Instant::now();
+    wait_for(WAIT, "OLD_DATA on B", || {
+        (pull.request("pcA/t#raw") == "OLD_DATA").then_some(())
+    });
+    let took = stopped.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(a.pid() as libc::pid_t, libc::SIGCONT) };
+    assert!(
+        took >= Duration::from_secs(2) && took <= Duration::from_millis(4500),
+        "OLD_DATA after {took:?}, expected about 3 keepalives (3 s)"
+    );
+    // Its next birth makes the point fresh again.
+    wait_for(WAIT, "pcA/t fresh again on B", || {
+        (pull.request("pcA/t#raw") == "1795238169.0,1").then_some(())
+    });
+}
