@@ -292,3 +292,98 @@ fn a_hung_host_is_old_data_after_three_silent_keepalives_and_fresh_when_it_resum
         (pull.request("pcA/t#raw") == "1795238169.0,1").then_some(())
     });
 }
+
+#[test]
+fn a_python_paho_consumer_reads_the_documented_topics() {
+    let broker = Mosquitto::start();
+    let a = host(&broker, "pcA", 5, "");
+    wait_federating(&a);
+    let mut rpc = a.rpc();
+    rpc.call("set_point", json!(["temp", 1795238169.25, 21.5]));
+    wait_for(WAIT, "A's first batch", || {
+        (mqtt_status(&mut rpc)["batches_sent"].as_u64() > Some(0)).then_some(())
+    });
+    let port = broker.address().port().to_string();
+    let args: Vec<String> = [port.as_str(), "lab1", "pcA", "temp"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let consumer = std::thread::spawn(move || {
+        labsocket_e2e::python::run_script("mqtt_consumer.py", &args, WAIT)
+    });
+    // Changes keep coming until the consumer (subscribed at its own pace) has a batch.
+    let mut y = 0;
+    while !consumer.is_finished() {
+        y += 1;
+        rpc.call("set_point", json!(["temp", 1795238170.0, y]));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = consumer.join().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let found: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let pt = &found["pt"];
+    assert!(pt["x"].is_number() && pt["time"].is_number(), "{pt}");
+    let batch = &found["batch"];
+    assert!(batch["seq"].as_i64().unwrap() > 0, "{batch}");
+    assert_eq!(batch["replay"], json!(false), "{batch}");
+    let point = batch["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "temp")
+        .unwrap();
+    assert_eq!(
+        point[2],
+        json!(1795238170.0),
+        "[codename, time, x, y]: {point}"
+    );
+    assert!(point[1].is_number() && point[3].is_i64(), "{point}");
+}
+
+#[test]
+fn remote_events_reach_local_subscribers_with_their_host_and_are_not_republished() {
+    let broker = Mosquitto::start();
+    let a = host(&broker, "pcA", 5, "");
+    let b = host(&broker, "pcB", 5, "");
+    wait_federating(&a);
+    wait_federating(&b);
+    let mut watcher_b = b.rpc();
+    watcher_b.call("subscribe", json!({"topics": ["lab.alarm"]}));
+    let mut watcher_a = a.rpc();
+    watcher_a.call("subscribe", json!({"topics": ["lab.alarm"]}));
+    let mut rpc_a = a.rpc();
+    rpc_a.call(
+        "hello.announce",
+        json!({"topic": "lab.alarm", "payload": {"level": 3}}),
+    );
+    let event = watcher_b.next_notification("event", WAIT);
+    assert_eq!(
+        event["params"],
+        json!({"topic": "lab.alarm", "level": 3, "host": "pcA"})
+    );
+    let local = watcher_a.next_notification("event", WAIT);
+    assert_eq!(local["params"], json!({"topic": "lab.alarm", "level": 3}));
+    // B emitted the remote event locally but never published it: A sees no echo.
+    let mut rpc_b = b.rpc();
+    let status_b = mqtt_status(&mut rpc_b);
+    assert_eq!(status_b["events_received"], json!(1), "{status_b}");
+    assert_eq!(status_b["events_published"], json!(0), "{status_b}");
+    // A later local event of B still goes out (the echo mark was used once).
+    rpc_b.call(
+        "hello.announce",
+        json!({"topic": "lab.alarm", "payload": {"level": 4}}),
+    );
+    let from_b = watcher_a.next_notification("event", WAIT);
+    assert_eq!(
+        from_b["params"],
+        json!({"topic": "lab.alarm", "level": 4, "host": "pcB"})
+    );
+    let status_a = mqtt_status(&mut rpc_a);
+    assert_eq!(status_a["events_published"], json!(1), "{status_a}");
+    assert_eq!(status_a["events_received"], json!(1), "{status_a}");
+}

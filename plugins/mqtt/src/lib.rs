@@ -4,7 +4,8 @@
 //! retained latest `pt/<codename>` (and `meta/<codename>`) of its points, and every change
 //! in QoS 1 `batch` messages sent from an on-disk outbox; it takes in the hosts it names,
 //! whose points enter the local point table as `<host>/<codename>` and go `OLD_DATA` (core
-//! `set_stale`) while their host is offline.
+//! `set_stale`) while their host is offline. Events travel as `ev/<topic>` (QoS 0) and
+//! reach local subscribers with `"host"` added.
 //!
 //! Map of the crate:
 //! - `config`: the `[mqtt]` table (no table: federation off, the plugin idles).
@@ -14,7 +15,7 @@
 //!
 //! Command: `mqtt.status` → the link's state and counters (`{"enabled": false}` when off).
 //!
-//! Not yet implemented (see README): events (`ev/`), workspace variables (`ws/`), TLS,
+//! Not yet implemented (docs/user-guide.md, Federation): workspace variables (`ws/`), TLS,
 //! MQTT message expiry on `pt` (the plugin API offers no way to learn pull-socket
 //! timeouts, so `meta` says `"timeout": null` and `pt` has no expiry).
 
@@ -35,7 +36,7 @@ pub struct Mqtt {
 
 plugin! {
     name: "mqtt",
-    description: "Federation through an MQTT 5 broker: shares points, takes in other hosts' points as <host>/<codename>",
+    description: "Federation through an MQTT 5 broker: shares points and events, takes in other hosts' points as <host>/<codename>",
     state: Mqtt,
     init: init,
     shutdown: shutdown,

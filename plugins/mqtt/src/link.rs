@@ -54,6 +54,11 @@ const SESSION_EXPIRY_SECS: u32 = 300;
 /// After a reconnect, batches wait this long so that the other hosts, which reconnect on
 /// their own schedule to a restarted broker, have subscribed again before the replay.
 const REPLAY_SETTLE: Duration = Duration::from_millis(1500);
+/// Local events waiting for the broker at most; beyond it the oldest are dropped (counted).
+const MAX_QUEUED_EVENTS: usize = 10_000;
+/// Topics never federated as events: points travel in `pt`/`batch`, workspace changes
+/// belong to `ws/` (not federated yet), settings are per host.
+const LOCAL_TOPICS: &[&str] = &["points", "data_changed", "data_deleted", "settings_changed"];
 /// The shortest MQTT keepalive rumqttc accepts, in seconds.
 const MIN_MQTT_KEEPALIVE: u64 = 5;
 /// Pause between reconnection attempts while the broker is away.
@@ -97,6 +102,14 @@ struct State {
     known: HashSet<String>,
     /// Codenames this plugin set from remote messages: never published.
     received: HashSet<String>,
+    /// Local events to publish as `ev/<topic>`: `(topic, payload JSON)`.
+    events_out: std::collections::VecDeque<(String, String)>,
+    /// Remote events this plugin emitted, by `topic \0 payload`: the `*` subscription sees
+    /// them come back and must not publish them.
+    echoes: HashMap<String, u32>,
+    events_published: u64,
+    events_received: u64,
+    events_dropped: u64,
     connected: bool,
     /// Set on each ConnAck: the publisher republishes the retained state.
     resync: bool,
@@ -236,6 +249,14 @@ impl Link {
             .map_err(|err| format!("mqtt: cannot subscribe to points: {err}"))?;
         }
 
+        if shared.config.shares("events") {
+            let handler_shared = shared.clone();
+            ctx.subscribe(&[labsocket_plugin_api::topics::ALL], move |event| {
+                on_event(&handler_shared, event)
+            })
+            .map_err(|err| format!("mqtt: cannot subscribe to events: {err}"))?;
+        }
+
         let poll_shared = shared.clone();
         let poll = std::thread::Builder::new()
             .name("mqtt-poll".into())
@@ -298,6 +319,9 @@ impl Link {
             "points_received": state.points_received,
             "own_messages_dropped": state.own_messages_dropped,
             "events_lost": state.events_lost,
+            "events_published": state.events_published,
+            "events_received": state.events_received,
+            "events_dropped": state.events_dropped,
             "outbox_batches": state.outbox_rows,
             "outbox_dropped": state.outbox_dropped,
             "remote_hosts": remotes,
@@ -349,6 +373,79 @@ fn on_points(shared: &Shared, event: Event) {
             .latest
             .insert(codename.clone(), (event.time, x.clone(), y.clone()));
         state.dirty.insert(codename);
+    }
+}
+
+/// The `*` subscription: queues local events for `ev/<topic>` (QoS 0, best effort: not
+/// kept while the broker is away beyond [`MAX_QUEUED_EVENTS`]).
+fn on_event(shared: &Shared, event: Event) {
+    if LOCAL_TOPICS.contains(&event.topic.as_str()) {
+        return;
+    }
+    let payload = event.payload.to_string();
+    let key = format!("{}\0{payload}", event.topic);
+    let mut state = shared.lock();
+    if let Some(count) = state.echoes.get_mut(&key) {
+        *count -= 1;
+        if *count == 0 {
+            state.echoes.remove(&key);
+        }
+        return; // a remote event we emitted: never republished
+    }
+    if matches!(state.phase, Some(Phase::Duplicate { .. })) {
+        return;
+    }
+    if state.events_out.len() >= MAX_QUEUED_EVENTS {
+        state.events_out.pop_front();
+        state.events_dropped += 1;
+    }
+    state.events_out.push_back((event.topic, payload));
+}
+
+/// A remote event: emitted locally with `"host"` added.
+fn remote_event(shared: &Shared, host: &str, topic: &str, payload: Value) {
+    let Value::Object(mut params) = payload else {
+        return; // events' params are objects; anything else is not ours
+    };
+    params.insert("host".to_owned(), Value::from(host));
+    let payload = Value::Object(params);
+    let key = format!("{topic}\0{payload}");
+    {
+        let mut state = shared.lock();
+        state.events_received += 1;
+        *state.echoes.entry(key.clone()).or_insert(0) += 1;
+    }
+    if let Err(err) = shared.ctx.emit(topic, &payload) {
+        let mut state = shared.lock();
+        if let Some(count) = state.echoes.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                state.echoes.remove(&key);
+            }
+        }
+        drop(state);
+        shared.log(Level::Warn, &format!("mqtt: emit {topic}: {err}"));
+    }
+}
+
+/// Publishes queued local events (QoS 0) until rumqttc's channel is full.
+fn publish_events(shared: &Shared) {
+    let mut state = shared.lock();
+    while let Some((topic, payload)) = state.events_out.pop_front() {
+        if shared
+            .client
+            .try_publish(
+                shared.topics.event(&topic),
+                QoS::AtMostOnce,
+                false,
+                payload.clone(),
+            )
+            .is_err()
+        {
+            state.events_out.push_front((topic, payload));
+            return;
+        }
+        state.events_published += 1;
     }
 }
 
@@ -492,7 +589,14 @@ fn on_publish(shared: &Shared, publish: &Publish) {
         Incoming::Status { host } if shared.config.takes_in(&host) => {
             remote_status(shared, publish, &host, &payload)
         }
-        Incoming::Point { host, .. } | Incoming::Batch { host } if host == shared.host => {
+        Incoming::Event { host, topic } if host != shared.host && shared.config.takes_in(&host) => {
+            if federating(shared) {
+                remote_event(shared, &host, &topic, payload);
+            }
+        }
+        Incoming::Point { host, .. } | Incoming::Batch { host } | Incoming::Event { host, .. }
+            if host == shared.host =>
+        {
             shared.lock().own_messages_dropped += 1;
         }
         Incoming::Point { host, codename } if shared.config.takes_in(&host) => {
@@ -743,6 +847,7 @@ fn publish_round(
         }
     }
     publish_points(shared);
+    publish_events(shared);
     send_batch(shared, outbox)
 }
 

@@ -65,6 +65,10 @@ pub(crate) enum Incoming {
     Batch {
         host: String,
     },
+    Event {
+        host: String,
+        topic: String,
+    },
     /// A topic of ours that this plugin does not take in (`meta/...`, `ev/...`, ...).
     Other,
 }
@@ -96,8 +100,14 @@ impl Topics {
         format!("{}/batch", self.own)
     }
 
-    /// The filters that take in `host`'s (`"+"`: every host's) status, points and batches.
-    pub(crate) fn filters_of(&self, host: &str) -> [String; 3] {
+    /// This host's `ev/<topic>`.
+    pub(crate) fn event(&self, topic: &str) -> String {
+        format!("{}/ev/{}", self.own, encode(topic))
+    }
+
+    /// The filters that take in `host`'s (`"+"`: every host's) status, points, batches and
+    /// events.
+    pub(crate) fn filters_of(&self, host: &str) -> [String; 4] {
         let host = if host == "*" {
             "+".to_owned()
         } else {
@@ -107,6 +117,7 @@ impl Topics {
             format!("{}/{host}/status", self.lab),
             format!("{}/{host}/pt/+", self.lab),
             format!("{}/{host}/batch", self.lab),
+            format!("{}/{host}/ev/+", self.lab),
         ]
     }
 
@@ -126,6 +137,10 @@ impl Topics {
             ("pt", Some(codename)) => Incoming::Point {
                 host,
                 codename: decode(codename)?,
+            },
+            ("ev", Some(topic)) => Incoming::Event {
+                host,
+                topic: decode(topic)?,
             },
             _ => Incoming::Other,
         })
@@ -159,7 +174,8 @@ mod tests {
             [
                 "labsocket/v1/lab 1/+/status",
                 "labsocket/v1/lab 1/+/pt/+",
-                "labsocket/v1/lab 1/+/batch"
+                "labsocket/v1/lab 1/+/batch",
+                "labsocket/v1/lab 1/+/ev/+"
             ]
         );
         assert_eq!(
@@ -182,6 +198,13 @@ mod tests {
         assert_eq!(
             topics.parse("labsocket/v1/lab 1/pc2/meta/x"),
             Some(Incoming::Other)
+        );
+        assert_eq!(
+            topics.parse(&Topics::new("lab 1", "pc2").event("lab.alarm/1")),
+            Some(Incoming::Event {
+                host: "pc2".into(),
+                topic: "lab.alarm/1".into()
+            })
         );
         assert_eq!(topics.parse("labsocket/v1/other/pc2/batch"), None);
         assert_eq!(topics.parse("labsocket/v1/lab 1/pc2/pt/a/b"), None);
