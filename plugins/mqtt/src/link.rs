@@ -589,10 +589,10 @@ fn on_publish(shared: &Shared, publish: &Publish) {
         Incoming::Status { host } if shared.config.takes_in(&host) => {
             remote_status(shared, publish, &host, &payload)
         }
-        Incoming::Event { host, topic } if host != shared.host && shared.config.takes_in(&host) => {
-            if federating(shared) {
-                remote_event(shared, &host, &topic, payload);
-            }
+        Incoming::Event { host, topic }
+            if host != shared.host && shared.config.takes_in(&host) && federating(shared) =>
+        {
+            remote_event(shared, &host, &topic, payload);
         }
         Incoming::Point { host, .. } | Incoming::Batch { host } | Incoming::Event { host, .. }
             if host == shared.host =>
