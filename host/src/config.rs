@@ -44,6 +44,9 @@ pub struct Config {
     /// start (§4) instead of only failing the plugin.
     #[serde(default)]
     pub history: Option<toml::Table>,
+    /// Federation through an MQTT 5 broker (SPEC §9): handed as is to the `mqtt` plugin,
+    /// which checks its keys. No table: federation is off.
+    pub mqtt: Option<toml::Value>,
     /// Timed-point sources, `[[source]]`. Empty by default in a file: the built-in
     /// default's system source must not appear in a config file that lists none.
     #[serde(default)]
@@ -130,6 +133,7 @@ impl Default for Config {
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             history: None,
+            mqtt: None,
             source: vec![system_source()],
             pull_socket: vec![system_pull_socket()],
             push_socket: Vec::new(),
@@ -253,16 +257,20 @@ impl Config {
         self.resolve(&self.server.data_dir)
     }
 
-    /// Each plugin's own table as JSON, for its init hook (`[history]` as the `history`
-    /// plugin's).
+    /// Each plugin's own table as JSON, for its init hook. The top-level tables of
+    /// first-party subsystems are included under their plugin's name: `[mqtt]` as the
+    /// `mqtt` plugin's, `[history]` as the `history` plugin's.
     pub fn plugin_tables_json(&self) -> BTreeMap<String, serde_json::Value> {
+        let top_level = self.mqtt.as_ref().map(|table| ("mqtt", table));
         let mut tables: BTreeMap<String, serde_json::Value> = self
             .plugins
             .tables
             .iter()
+            .map(|(name, table)| (name.as_str(), table))
+            .chain(top_level)
             .map(|(name, table)| {
                 let json = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
-                (name.clone(), json)
+                (name.to_owned(), json)
             })
             .collect();
         if let Some(history) = self.history_json() {
@@ -323,6 +331,18 @@ impl Config {
             return Err(format!(
                 "[plugins] {name}: unknown key (plugin settings go in a [plugins.{name}] table; the only other key is 'dylibs')"
             ));
+        }
+        if let Some(mqtt) = &self.mqtt {
+            if !mqtt.is_table() {
+                return Err("mqtt: must be a table, [mqtt]".to_owned());
+            }
+            if self.plugins.tables.contains_key("mqtt") {
+                return Err(
+                    "[plugins.mqtt]: federation is configured in the top-level [mqtt] table; remove [plugins.mqtt]"
+                        .to_owned(),
+                );
+            }
+            mqtt::check_config(serde_json::to_value(mqtt).unwrap_or_default())?;
         }
         if self.history.is_some() && self.plugins.tables.contains_key(HISTORY_PLUGIN) {
             return Err(
@@ -394,6 +414,12 @@ mod tests {
         .unwrap();
         assert_eq!(config.plugins.dylibs, [PathBuf::from("a.so")]);
         assert_eq!(config.plugin_tables_json()["hello"]["x"], 1);
+        let config =
+            Config::parse("[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\nlab = \"l\"\n", "f").unwrap();
+        assert_eq!(config.plugin_tables_json()["mqtt"]["lab"], "l");
+        assert!(!Config::default().plugin_tables_json().contains_key("mqtt"));
+        let err = Config::parse("[mqtt]\n[plugins.mqtt]\n", "f").unwrap_err();
+        assert!(err.to_string().contains("[plugins.mqtt]"), "{err}");
         let err = Config::parse("[plugins]\ndylib = \"a.so\"\n", "f").unwrap_err();
         assert!(err.to_string().contains("[plugins] dylib"), "{err}");
     }

@@ -81,6 +81,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 // plugin's `inventory` registration (an unreferenced crate is silently dropped).
 use hello as _;
 use history as _;
+use mqtt as _;
 use settings as _;
 use sine as _;
 use system as _;

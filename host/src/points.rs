@@ -7,6 +7,10 @@
 //!
 //! Every change is also published on the bus as a `points` event, so watchers and the
 //! live front ends learn about it without polling.
+//!
+//! A codename prefix can be marked stale (core `set_stale`): the federation plugin marks
+//! `<host>/` while that host is offline, and pull sockets then answer `OLD_DATA` for its
+//! points whatever their timeouts (SPEC §9).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -30,6 +34,8 @@ pub struct Point {
 #[derive(Clone)]
 pub struct PointTable {
     points: Arc<RwLock<HashMap<String, Arc<Point>>>>,
+    /// Codename prefixes whose points are served as `OLD_DATA` (few: one per offline host).
+    stale: Arc<RwLock<Vec<String>>>,
     bus: EventBus,
 }
 
@@ -37,8 +43,26 @@ impl PointTable {
     pub fn new(bus: EventBus) -> Self {
         Self {
             points: Arc::default(),
+            stale: Arc::default(),
             bus,
         }
+    }
+
+    /// Marks (or unmarks) every codename starting with `prefix` as stale.
+    pub fn set_stale(&self, prefix: &str, stale: bool) {
+        let mut prefixes = self.stale.write().unwrap_or_else(|e| e.into_inner());
+        prefixes.retain(|p| p != prefix);
+        if stale {
+            prefixes.push(prefix.to_owned());
+        }
+    }
+
+    /// Whether `codename` is under a stale prefix.
+    pub fn is_stale(&self, codename: &str) -> bool {
+        let prefixes = self.stale.read().unwrap_or_else(|e| e.into_inner());
+        prefixes
+            .iter()
+            .any(|prefix| codename.starts_with(prefix.as_str()))
     }
 
     /// Sets one point; `set_at` defaults to now.
@@ -126,5 +150,16 @@ mod tests {
             Value::Dict(map) => assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b"]),
             other => panic!("unexpected payload {other:?}"),
         }
+    }
+
+    #[test]
+    fn stale_prefixes_mark_and_unmark() {
+        let table = PointTable::new(EventBus::new());
+        assert!(!table.is_stale("pc1/t"));
+        table.set_stale("pc1/", true);
+        table.set_stale("pc1/", true);
+        assert!(table.is_stale("pc1/t") && !table.is_stale("pc2/t") && !table.is_stale("pc1"));
+        table.set_stale("pc1/", false);
+        assert!(!table.is_stale("pc1/t"));
     }
 }

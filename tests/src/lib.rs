@@ -14,6 +14,7 @@
 //! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
 //! - [`python`]: a venv with the real PyMiner clients, and running test scripts in it.
+//! - [`mosquitto`]: a real Mosquitto broker on a free loopback port, for federation.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod browser;
 pub mod build;
 pub mod durability;
+pub mod mosquitto;
 pub mod points;
 pub mod postgres;
 pub mod pyminer;

@@ -1,4 +1,5 @@
-//! `set_point`, `set_point_now`, `get_point`: the point table over any front end.
+//! `set_point`, `set_point_now`, `get_point`: the point table over any front end;
+//! `set_stale`: marks a codename prefix `OLD_DATA` (the federation plugin, SPEC §9).
 
 use indexmap::IndexMap;
 
@@ -30,7 +31,28 @@ pub(crate) fn commands() -> Vec<Command> {
         )
         .returns("{codename, x, y, set_at}")
         .read_only(),
+        Command::now(
+            "set_stale",
+            "Marks every codename starting with prefix as stale (OLD_DATA on pull sockets) or fresh: {\"prefix\", \"stale\"}",
+            "{prefix, stale}",
+            set_stale,
+        ),
     ]
+}
+
+fn set_stale(core: &Core, params: &Value) -> Result<Value, CallError> {
+    let prefix = str_arg(params, 0, "prefix")?;
+    if prefix.is_empty() {
+        return Err(CallError::invalid_params(
+            "'prefix' must not be empty (it would mark every point stale)",
+        ));
+    }
+    let stale = match arg(params, 1, "stale") {
+        Some(Value::Bool(stale)) => *stale,
+        _ => return Err(CallError::invalid_params("'stale' must be true or false")),
+    };
+    core.points.set_stale(prefix, stale);
+    Ok(Value::Bool(true))
 }
 
 fn set_point(core: &Core, params: &Value) -> Result<Value, CallError> {
@@ -65,5 +87,8 @@ fn get_point(core: &Core, params: &Value) -> Result<Value, CallError> {
     fields.insert("x".to_owned(), point.x.clone());
     fields.insert("y".to_owned(), point.y.clone());
     fields.insert("set_at".to_owned(), Value::Float(point.set_at));
+    if core.points.is_stale(codename) {
+        fields.insert("stale".to_owned(), Value::Bool(true));
+    }
     Ok(Value::Dict(fields))
 }

@@ -151,6 +151,9 @@ impl PullSocket {
 
     /// The point of codename `i` as served at `now`.
     fn served(&self, i: usize, now: f64) -> Served {
+        if self.points.is_stale(&self.codenames[i]) {
+            return None; // its (remote) host is offline: OLD_DATA whatever the timeout
+        }
         let point = self
             .points
             .get(&self.codenames[i])
@@ -335,5 +338,19 @@ mod tests {
             .set("x1", Value::Int(5), Value::Int(6), Some(1000.0));
         assert_eq!(ask(&data, "x1#raw", 1000.2), "5,6");
         assert_eq!(data.last_set(), 1000.0);
+    }
+
+    #[test]
+    fn a_stale_prefix_is_old_data_whatever_the_timeout() {
+        let s = socket(PullKind::Date, &["pc1/a", "b"], &[]);
+        s.points
+            .set("pc1/a", Value::Float(100.0), Value::Int(1), Some(100.0));
+        s.points
+            .set("b", Value::Float(100.0), Value::Int(2), Some(100.0));
+        assert_eq!(ask(&s, "pc1/a#raw", 100.0), "100.0,1");
+        s.points.set_stale("pc1/", true);
+        assert_eq!(ask(&s, "raw", 100.0), "OLD_DATA;100.0,2");
+        s.points.set_stale("pc1/", false);
+        assert_eq!(ask(&s, "pc1/a#raw", 100.0), "100.0,1");
     }
 }

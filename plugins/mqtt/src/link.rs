@@ -1,0 +1,989 @@
+//! The link to the broker: two threads of the plugin's own around one rumqttc v5 client.
+//!
+//! - The poll thread owns rumqttc's `Connection` and does nothing but poll it and react:
+//!   on every ConnAck it (re)subscribes, incoming messages become remote points (through
+//!   the host's `set_point`) and stale marks (`set_stale`), a PUBACK releases the batch in
+//!   flight. It never blocks on rumqttc's request channel (only `try_*` calls): a poll loop
+//!   waiting for its own full channel is rumqttc's known deadlock.
+//! - The publisher thread wakes every few milliseconds: it writes the changes gathered by
+//!   the `points` subscription to the on-disk outbox as one batch, publishes the retained
+//!   `pt/<codename>` of what changed, sends the oldest outbox rows as one QoS 1 `batch`
+//!   (one at a time: the next goes when the broker acknowledged it), republishes the birth
+//!   every keepalive, and after a reconnect republishes the retained state and replays the
+//!   outbox (`replay: true`).
+//!
+//! Only `batch` messages use QoS 1 (status and `pt` are retained QoS 0, republished
+//! anyway), so every PUBACK is the one of the batch in flight.
+//!
+//! Loops: the host's own messages come back neither from the broker (No Local) nor from
+//! the point table (codenames set from remote are kept in `received` and never published).
+//! Duplicate ids: a host whose id the broker holds as online with another boot id waits
+//! one keepalive; if that other host is alive (its birth comes again) this one refuses to
+//! federate and disconnects cleanly, so its will does not mark the other offline.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use labsocket_plugin_api::{json, unix_now, Ctx, Event, Level, Value};
+use rumqttc::v5::mqttbytes::v5::{
+    Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
+};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{Client, Connection, ConnectionError, Event as MqttEvent, MqttOptions};
+use rumqttc::Outgoing;
+
+use crate::config::Config;
+use crate::outbox::{self, Outbox};
+use crate::topic::{Incoming, Topics};
+
+/// How often the publisher gathers changes into one batch.
+const BATCH_EVERY: Duration = Duration::from_millis(5);
+/// Points text of one `batch` message at most (about; a single row may be larger).
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// rumqttc's request channel: publishes beyond it wait in our own structures.
+const REQUEST_CAPACITY: usize = 1024;
+/// How long after a connect a retained status of our own id is waited for.
+const FIRST_PROBE: Duration = Duration::from_millis(300);
+/// A batch not acknowledged this long is sent again (at-least-once; receivers re-set).
+const RESEND_AFTER: Duration = Duration::from_secs(10);
+/// How long the broker keeps this host's session (and queues its batches) while away.
+const SESSION_EXPIRY_SECS: u32 = 300;
+/// After a reconnect, batches wait this long so that the other hosts, which reconnect on
+/// their own schedule to a restarted broker, have subscribed again before the replay.
+const REPLAY_SETTLE: Duration = Duration::from_millis(1500);
+/// Local events waiting for the broker at most; beyond it the oldest are dropped (counted).
+const MAX_QUEUED_EVENTS: usize = 10_000;
+/// Topics never federated as events: points travel in `pt`/`batch`, workspace changes
+/// belong to `ws/` (not federated yet), settings are per host.
+const LOCAL_TOPICS: &[&str] = &["points", "data_changed", "data_deleted", "settings_changed"];
+/// The shortest MQTT keepalive rumqttc accepts, in seconds.
+const MIN_MQTT_KEEPALIVE: u64 = 5;
+/// Pause between reconnection attempts while the broker is away.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
+/// Whether this host federates.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Connected; waiting to learn whether another live host has our id.
+    Probing {
+        until: Instant,
+        /// The boot id of a retained online status of our id that is not ours.
+        suspect: Option<String>,
+    },
+    /// Publishing and taking in.
+    Federating,
+    /// Another live host has our id: nothing is published or taken in.
+    Duplicate { other_boot_id: String },
+}
+
+/// What the link knows of another host.
+#[derive(Debug, Clone)]
+struct Remote {
+    boot_id: String,
+    online: bool,
+    /// When its last status was made (Unix seconds; the receipt time for live messages).
+    last_status: f64,
+    stale: bool,
+}
+
+/// State shared by the subscription handler, the poll thread, the publisher and commands.
+#[derive(Default)]
+struct State {
+    /// Changes since the last batch: `[codename, time, x, y]`.
+    pending: Vec<Value>,
+    /// The latest local point of each shared codename: `(time, x, y)`.
+    latest: HashMap<String, (f64, Value, Value)>,
+    /// Codenames whose retained `pt` (and, when new, `meta`) must be published.
+    dirty: HashSet<String>,
+    /// Codenames seen before (their `meta` was published).
+    known: HashSet<String>,
+    /// Codenames this plugin set from remote messages: never published.
+    received: HashSet<String>,
+    /// Local events to publish as `ev/<topic>`: `(topic, payload JSON)`.
+    events_out: std::collections::VecDeque<(String, String)>,
+    /// Remote events this plugin emitted, by `topic \0 payload`: the `*` subscription sees
+    /// them come back and must not publish them.
+    echoes: HashMap<String, u32>,
+    events_published: u64,
+    events_received: u64,
+    events_dropped: u64,
+    connected: bool,
+    /// Set on each ConnAck: the publisher republishes the retained state.
+    resync: bool,
+    phase: Option<Phase>,
+    /// The batch seq waiting for its PUBACK, and since when.
+    in_flight: Option<(i64, Instant)>,
+    /// A PUBACK came for this seq: the publisher deletes up to it.
+    acked: Option<i64>,
+    /// Rows up to this seq were written before the current connection: sent as replay.
+    replay_upto: i64,
+    /// When the current connection came up (batches wait [`REPLAY_SETTLE`] after it).
+    connected_at: Option<Instant>,
+    remotes: BTreeMap<String, Remote>,
+    connects: u64,
+    batches_sent: u64,
+    points_published: u64,
+    points_received: u64,
+    own_messages_dropped: u64,
+    events_lost: u64,
+    last_error: Option<String>,
+    outbox_rows: u64,
+    outbox_dropped: u64,
+}
+
+struct Shared {
+    ctx: Ctx,
+    config: Config,
+    host: String,
+    boot_id: String,
+    topics: Topics,
+    client: Client,
+    state: Mutex<State>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self, level: Level, line: &str) {
+        self.ctx.log(level, line);
+    }
+
+    fn keepalive(&self) -> Duration {
+        Duration::from_secs(self.config.keepalive_secs)
+    }
+
+    fn status_payload(&self, online: bool) -> Vec<u8> {
+        json!({
+            "state": if online { "online" } else { "offline" },
+            "boot_id": self.boot_id,
+            "version": env!("CARGO_PKG_VERSION"),
+            "time": unix_now(),
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
+/// A running link; stopped by [`Link::stop`].
+pub(crate) struct Link {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Link {
+    /// Opens the outbox, subscribes to the host's points and starts both threads.
+    pub(crate) fn start(ctx: &Ctx, config: Config) -> Result<Link, String> {
+        let host = config.host_id()?;
+        let broker = config.broker()?;
+        let password = config.password()?;
+        let boot_id = format!("{:016x}", fastrand::u64(..));
+        let client_id = format!("labsocket-{}-{host}-{boot_id}", config.lab);
+        let topics = Topics::new(&config.lab, &host);
+
+        let mut outbox = Outbox::open(
+            &ctx.plugin_dir().join(outbox::FILE_NAME),
+            config.outbox_max_batches,
+        )?;
+        let replay_upto = outbox.last_seq()?;
+        let outbox_rows = outbox.len()?;
+
+        let mut options = MqttOptions::new(client_id, broker.host, broker.port);
+        // rumqttc refuses (panics on) an MQTT keepalive under 5 s; a shorter keepalive_secs
+        // still sets the birth period, which bounds how late a hung host is noticed.
+        options.set_keep_alive(Duration::from_secs(
+            config.keepalive_secs.max(MIN_MQTT_KEEPALIVE),
+        ));
+        // A session kept by the broker queues batches for this host while it is briefly
+        // away (a broker with persistence keeps it across its own restart too).
+        options.set_clean_start(false);
+        options.set_session_expiry_interval(Some(SESSION_EXPIRY_SECS));
+        options.set_max_packet_size(Some(16 * 1024 * 1024));
+        if let Some(username) = &config.username {
+            options.set_credentials(username.clone(), password.unwrap_or_default());
+        }
+        let offline = json!({
+            "state": "offline",
+            "boot_id": boot_id,
+            "version": env!("CARGO_PKG_VERSION"),
+            "time": unix_now(),
+        })
+        .to_string();
+        options.set_last_will(LastWill::new(
+            topics.status(),
+            offline,
+            QoS::AtLeastOnce,
+            true,
+            None::<LastWillProperties>,
+        ));
+        let (client, connection) = Client::new(options, REQUEST_CAPACITY);
+
+        let state = State {
+            replay_upto,
+            outbox_rows,
+            ..State::default()
+        };
+        let shared = Arc::new(Shared {
+            ctx: *ctx,
+            config,
+            host,
+            boot_id,
+            topics,
+            client,
+            state: Mutex::new(state),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+
+        if shared.config.shares("points") {
+            let handler_shared = shared.clone();
+            ctx.subscribe(&[labsocket_plugin_api::topics::POINTS], move |event| {
+                on_points(&handler_shared, event)
+            })
+            .map_err(|err| format!("mqtt: cannot subscribe to points: {err}"))?;
+        }
+
+        if shared.config.shares("events") {
+            let handler_shared = shared.clone();
+            ctx.subscribe(&[labsocket_plugin_api::topics::ALL], move |event| {
+                on_event(&handler_shared, event)
+            })
+            .map_err(|err| format!("mqtt: cannot subscribe to events: {err}"))?;
+        }
+
+        let poll_shared = shared.clone();
+        let poll = std::thread::Builder::new()
+            .name("mqtt-poll".into())
+            .spawn(move || poll_loop(&poll_shared, connection))
+            .map_err(|err| format!("mqtt: cannot start the poll thread: {err}"))?;
+        let publish_shared = shared.clone();
+        let publisher = std::thread::Builder::new()
+            .name("mqtt-publish".into())
+            .spawn(move || publish_loop(&publish_shared, &mut outbox))
+            .map_err(|err| format!("mqtt: cannot start the publisher thread: {err}"))?;
+        Ok(Link {
+            shared,
+            threads: Mutex::new(vec![poll, publisher]),
+        })
+    }
+
+    /// `mqtt.status`.
+    pub(crate) fn status(&self) -> Value {
+        let shared = &self.shared;
+        let state = shared.lock();
+        let phase = match &state.phase {
+            None => "connecting",
+            Some(Phase::Probing { .. }) => "probing",
+            Some(Phase::Federating) => "federating",
+            Some(Phase::Duplicate { .. }) => "duplicate",
+        };
+        let error = match &state.phase {
+            Some(Phase::Duplicate { other_boot_id }) => Some(format!(
+                "another live host uses the id '{}' (boot_id {other_boot_id}): this host does not federate",
+                shared.host
+            )),
+            _ => state.last_error.clone(),
+        };
+        let remotes: serde_json::Map<String, Value> = state
+            .remotes
+            .iter()
+            .map(|(host, remote)| {
+                (
+                    host.clone(),
+                    json!({
+                        "online": remote.online,
+                        "stale": remote.stale,
+                        "boot_id": remote.boot_id,
+                        "last_status": remote.last_status,
+                    }),
+                )
+            })
+            .collect();
+        json!({
+            "enabled": true,
+            "lab": shared.config.lab,
+            "host": shared.host,
+            "boot_id": shared.boot_id,
+            "connected": state.connected,
+            "phase": phase,
+            "error": error,
+            "connects": state.connects,
+            "batches_sent": state.batches_sent,
+            "points_published": state.points_published,
+            "points_received": state.points_received,
+            "own_messages_dropped": state.own_messages_dropped,
+            "events_lost": state.events_lost,
+            "events_published": state.events_published,
+            "events_received": state.events_received,
+            "events_dropped": state.events_dropped,
+            "outbox_batches": state.outbox_rows,
+            "outbox_dropped": state.outbox_dropped,
+            "remote_hosts": remotes,
+        })
+    }
+
+    /// Flushes pending changes to the outbox, says offline and disconnects, then joins the
+    /// threads (bounded: a thread stuck in a host call is left behind).
+    pub(crate) fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_all();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for thread in threads {
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// The `points` subscription: gathers local changes (never the ones received from remote).
+fn on_points(shared: &Shared, event: Event) {
+    let Value::Object(points) = event.payload else {
+        return;
+    };
+    let mut state = shared.lock();
+    if event.lost > 0 {
+        state.events_lost += event.lost;
+    }
+    if matches!(state.phase, Some(Phase::Duplicate { .. })) {
+        return;
+    }
+    for (codename, point) in points {
+        if state.received.contains(&codename) {
+            continue;
+        }
+        let Some([x, y]) = point
+            .as_array()
+            .and_then(|p| <&[Value; 2]>::try_from(p.as_slice()).ok())
+        else {
+            continue;
+        };
+        state.pending.push(json!([codename, event.time, x, y]));
+        state
+            .latest
+            .insert(codename.clone(), (event.time, x.clone(), y.clone()));
+        state.dirty.insert(codename);
+    }
+}
+
+/// The `*` subscription: queues local events for `ev/<topic>` (QoS 0, best effort: not
+/// kept while the broker is away beyond [`MAX_QUEUED_EVENTS`]).
+fn on_event(shared: &Shared, event: Event) {
+    if LOCAL_TOPICS.contains(&event.topic.as_str()) {
+        return;
+    }
+    let payload = event.payload.to_string();
+    let key = format!("{}\0{payload}", event.topic);
+    let mut state = shared.lock();
+    if let Some(count) = state.echoes.get_mut(&key) {
+        *count -= 1;
+        if *count == 0 {
+            state.echoes.remove(&key);
+        }
+        return; // a remote event we emitted: never republished
+    }
+    if matches!(state.phase, Some(Phase::Duplicate { .. })) {
+        return;
+    }
+    if state.events_out.len() >= MAX_QUEUED_EVENTS {
+        state.events_out.pop_front();
+        state.events_dropped += 1;
+    }
+    state.events_out.push_back((event.topic, payload));
+}
+
+/// A remote event: emitted locally with `"host"` added.
+fn remote_event(shared: &Shared, host: &str, topic: &str, payload: Value) {
+    let Value::Object(mut params) = payload else {
+        return; // events' params are objects; anything else is not ours
+    };
+    params.insert("host".to_owned(), Value::from(host));
+    let payload = Value::Object(params);
+    let key = format!("{topic}\0{payload}");
+    {
+        let mut state = shared.lock();
+        state.events_received += 1;
+        *state.echoes.entry(key.clone()).or_insert(0) += 1;
+    }
+    if let Err(err) = shared.ctx.emit(topic, &payload) {
+        let mut state = shared.lock();
+        if let Some(count) = state.echoes.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                state.echoes.remove(&key);
+            }
+        }
+        drop(state);
+        shared.log(Level::Warn, &format!("mqtt: emit {topic}: {err}"));
+    }
+}
+
+/// Publishes queued local events (QoS 0) until rumqttc's channel is full.
+fn publish_events(shared: &Shared) {
+    let mut state = shared.lock();
+    while let Some((topic, payload)) = state.events_out.pop_front() {
+        if shared
+            .client
+            .try_publish(
+                shared.topics.event(&topic),
+                QoS::AtMostOnce,
+                false,
+                payload.clone(),
+            )
+            .is_err()
+        {
+            state.events_out.push_front((topic, payload));
+            return;
+        }
+        state.events_published += 1;
+    }
+}
+
+/// Waits until the host answers commands (`ctx.call` is refused until every plugin is
+/// initialised); `false` when the host stops first.
+fn wait_for_host(shared: &Shared) -> bool {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if shared.ctx.call("ping", &Value::Null).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn poll_loop(shared: &Shared, mut connection: Connection) {
+    if !wait_for_host(shared) {
+        return;
+    }
+    let mut outage_logged = false;
+    loop {
+        if shared.stop.load(Ordering::SeqCst) && !shared.lock().connected {
+            return;
+        }
+        match connection.recv_timeout(Duration::from_millis(200)) {
+            Err(rumqttc::v5::RecvTimeoutError::Timeout) => {}
+            Err(rumqttc::v5::RecvTimeoutError::Disconnected) => return,
+            Ok(Ok(MqttEvent::Incoming(Packet::ConnAck(_)))) => {
+                outage_logged = false;
+                on_connack(shared);
+            }
+            Ok(Ok(MqttEvent::Incoming(Packet::Publish(publish)))) => on_publish(shared, &publish),
+            Ok(Ok(MqttEvent::Incoming(Packet::PubAck(_)))) => {
+                let mut state = shared.lock();
+                if let Some((seq, _)) = state.in_flight.take() {
+                    state.acked = Some(seq);
+                    drop(state);
+                    shared.wake.notify_all();
+                }
+            }
+            Ok(Ok(MqttEvent::Outgoing(Outgoing::Disconnect))) => {
+                shared.lock().connected = false;
+                return;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                let was_connected = {
+                    let mut state = shared.lock();
+                    let was = state.connected;
+                    state.connected = false;
+                    state.in_flight = None;
+                    state.last_error = Some(format!("broker: {err}"));
+                    was
+                };
+                if shared.stop.load(Ordering::SeqCst)
+                    || matches!(err, ConnectionError::RequestsDone)
+                {
+                    return;
+                }
+                if was_connected || !outage_logged {
+                    shared.log(
+                        Level::Warn,
+                        &format!("mqtt: broker unreachable ({err}); serving locally, changes wait in the outbox"),
+                    );
+                    outage_logged = true;
+                }
+                std::thread::sleep(RECONNECT_PAUSE);
+            }
+        }
+        check_probe(shared);
+    }
+}
+
+/// A new connection: subscribe (No Local) and let the publisher resync.
+fn on_connack(shared: &Shared) {
+    let mut filters = vec![nolocal(shared.topics.status())];
+    for host in &shared.config.hosts {
+        filters.extend(shared.topics.filters_of(host).into_iter().map(nolocal));
+    }
+    if let Err(err) = shared.client.try_subscribe_many(filters) {
+        shared.log(Level::Error, &format!("mqtt: cannot subscribe: {err}"));
+    }
+    let mut state = shared.lock();
+    state.connected = true;
+    state.connected_at = Some(Instant::now());
+    state.connects += 1;
+    state.resync = true;
+    state.in_flight = None;
+    state.last_error = None;
+    state.phase = match state.phase.take() {
+        Some(Phase::Duplicate { other_boot_id }) => Some(Phase::Duplicate { other_boot_id }),
+        Some(Phase::Federating) => Some(Phase::Federating),
+        _ => Some(Phase::Probing {
+            until: Instant::now() + FIRST_PROBE,
+            suspect: None,
+        }),
+    };
+    drop(state);
+    shared.log(Level::Info, "mqtt: connected to the broker");
+    shared.wake.notify_all();
+}
+
+fn nolocal(path: String) -> Filter {
+    let mut filter = Filter::new(path, QoS::AtLeastOnce);
+    filter.nolocal = true;
+    filter
+}
+
+/// Ends the probe when its time is up and no live duplicate showed.
+fn check_probe(shared: &Shared) {
+    let mut state = shared.lock();
+    if let Some(Phase::Probing { until, .. }) = state.phase {
+        if Instant::now() >= until {
+            state.phase = Some(Phase::Federating);
+            drop(state);
+            shared.wake.notify_all();
+        }
+    }
+}
+
+fn on_publish(shared: &Shared, publish: &Publish) {
+    let Ok(topic) = std::str::from_utf8(&publish.topic) else {
+        return;
+    };
+    let Some(incoming) = shared.topics.parse(topic) else {
+        return;
+    };
+    let payload: Value = match serde_json::from_slice(&publish.payload) {
+        Ok(payload) => payload,
+        Err(_) if publish.payload.is_empty() => return, // a cleared retained topic
+        Err(err) => {
+            shared.log(
+                Level::Warn,
+                &format!("mqtt: {topic}: payload is not JSON: {err}"),
+            );
+            return;
+        }
+    };
+    match incoming {
+        Incoming::Status { host } if host == shared.host => own_status(shared, publish, &payload),
+        Incoming::Status { host } if shared.config.takes_in(&host) => {
+            remote_status(shared, publish, &host, &payload)
+        }
+        Incoming::Event { host, topic }
+            if host != shared.host && shared.config.takes_in(&host) && federating(shared) =>
+        {
+            remote_event(shared, &host, &topic, payload);
+        }
+        Incoming::Point { host, .. } | Incoming::Batch { host } | Incoming::Event { host, .. }
+            if host == shared.host =>
+        {
+            shared.lock().own_messages_dropped += 1;
+        }
+        Incoming::Point { host, codename } if shared.config.takes_in(&host) => {
+            if !federating(shared) {
+                return;
+            }
+            let (Some(x), Some(y)) = (payload.get("x"), payload.get("y")) else {
+                return;
+            };
+            let time = payload.get("time").and_then(Value::as_f64);
+            set_remote(shared, &host, &codename, x, y, time);
+        }
+        Incoming::Batch { host } if shared.config.takes_in(&host) => {
+            if !federating(shared) {
+                return;
+            }
+            let Some(points) = payload.get("points").and_then(Value::as_array) else {
+                return;
+            };
+            for point in points {
+                if let Some([codename, time, x, y]) = point
+                    .as_array()
+                    .and_then(|p| <&[Value; 4]>::try_from(p.as_slice()).ok())
+                {
+                    if let Some(codename) = codename.as_str() {
+                        set_remote(shared, &host, codename, x, y, time.as_f64());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn federating(shared: &Shared) -> bool {
+    !matches!(shared.lock().phase, Some(Phase::Duplicate { .. }))
+}
+
+/// A status of our own id: another boot id online means a possible duplicate.
+fn own_status(shared: &Shared, publish: &Publish, payload: &Value) {
+    let boot_id = payload.get("boot_id").and_then(Value::as_str).unwrap_or("");
+    let online = payload.get("state").and_then(Value::as_str) == Some("online");
+    if boot_id == shared.boot_id || !online {
+        return;
+    }
+    let mut state = shared.lock();
+    let fresh = payload
+        .get("time")
+        .and_then(Value::as_f64)
+        .is_some_and(|time| unix_now() - time < 3.0 * shared.config.keepalive_secs as f64);
+    match state.phase.clone() {
+        Some(Phase::Probing { suspect: None, .. }) if publish.retain && fresh => {
+            // The holder may be a crashed predecessor whose will has not come yet: a live
+            // one republishes its birth within a keepalive.
+            state.phase = Some(Phase::Probing {
+                until: Instant::now() + shared.keepalive() + Duration::from_secs(1),
+                suspect: Some(boot_id.to_owned()),
+            });
+        }
+        Some(Phase::Probing { .. }) if !publish.retain => {
+            state.phase = Some(Phase::Duplicate {
+                other_boot_id: boot_id.to_owned(),
+            });
+            drop(state);
+            shared.log(
+                Level::Error,
+                &format!(
+                    "mqtt: another live host uses the id '{}' in lab '{}' (boot_id {boot_id}): this host does not federate (it keeps serving locally)",
+                    shared.host, shared.config.lab
+                ),
+            );
+            // A clean DISCONNECT: the broker drops our will, so the other host is not
+            // marked offline.
+            let _ = shared.client.try_disconnect();
+        }
+        Some(Phase::Federating) if !publish.retain => {
+            state.last_error = Some(format!(
+                "another host announced the id '{}' (boot_id {boot_id})",
+                shared.host
+            ));
+        }
+        _ => {}
+    }
+}
+
+fn remote_status(shared: &Shared, publish: &Publish, host: &str, payload: &Value) {
+    let online = payload.get("state").and_then(Value::as_str) == Some("online");
+    let boot_id = payload
+        .get("boot_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let now = unix_now();
+    let last_status = if publish.retain {
+        payload
+            .get("time")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+            .min(now)
+    } else {
+        now
+    };
+    let window = 3.0 * shared.config.keepalive_secs as f64;
+    let stale = !online || now - last_status > window;
+    let changed = {
+        let mut state = shared.lock();
+        let remote = state.remotes.entry(host.to_owned()).or_insert(Remote {
+            boot_id: boot_id.clone(),
+            online,
+            last_status,
+            stale: !stale,
+        });
+        let changed = remote.stale != stale;
+        remote.boot_id = boot_id;
+        remote.online = online;
+        remote.last_status = last_status;
+        remote.stale = stale;
+        changed
+    };
+    if changed {
+        set_stale(shared, host, stale);
+    }
+}
+
+/// Marks every `<host>/...` point stale (served `OLD_DATA`) or fresh again.
+fn set_stale(shared: &Shared, host: &str, stale: bool) {
+    let params = json!({"prefix": format!("{host}/"), "stale": stale});
+    if let Err(err) = shared.ctx.call("set_stale", &params) {
+        shared.log(
+            Level::Error,
+            &format!("mqtt: set_stale {params}: {}", err.message),
+        );
+    } else {
+        shared.log(
+            Level::Info,
+            &format!(
+                "mqtt: host '{host}' is {}",
+                if stale { "offline" } else { "online" }
+            ),
+        );
+    }
+}
+
+/// Sets `<host>/<codename>` in the local point table, marked as received.
+fn set_remote(
+    shared: &Shared,
+    host: &str,
+    codename: &str,
+    x: &Value,
+    y: &Value,
+    time: Option<f64>,
+) {
+    let local = format!("{host}/{codename}");
+    {
+        let mut state = shared.lock();
+        state.points_received += 1;
+        if !state.received.contains(&local) {
+            state.received.insert(local.clone());
+        }
+    }
+    let mut params = json!({"codename": local, "x": x, "y": y});
+    if let Some(time) = time {
+        params["timestamp"] = json!(time);
+    }
+    if let Err(err) = shared.ctx.call("set_point", &params) {
+        shared.log(
+            Level::Warn,
+            &format!("mqtt: set_point {local}: {}", err.message),
+        );
+    }
+}
+
+fn publish_loop(shared: &Shared, outbox: &mut Outbox) {
+    let mut last_birth: Option<Instant> = None;
+    loop {
+        let stopping = shared.stop.load(Ordering::SeqCst);
+        // Local changes go to disk first, whatever the link does.
+        let pending = std::mem::take(&mut shared.lock().pending);
+        if !pending.is_empty() {
+            let text = Value::Array(pending).to_string();
+            if let Err(err) = outbox.push(&text) {
+                shared.log(Level::Error, &err);
+            }
+        }
+        if stopping {
+            say_offline(shared);
+            return;
+        }
+        if let Err(err) = publish_round(shared, outbox, &mut last_birth) {
+            shared.log(Level::Error, &err);
+        }
+        {
+            let mut state = shared.lock();
+            state.outbox_rows = outbox.len().unwrap_or(state.outbox_rows);
+            state.outbox_dropped = outbox.dropped();
+        }
+        mark_silent_hosts_stale(shared);
+        let state = shared.lock();
+        let _ = shared
+            .wake
+            .wait_timeout(state, BATCH_EVERY)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// One round of the publisher while connected and federating.
+fn publish_round(
+    shared: &Shared,
+    outbox: &mut Outbox,
+    last_birth: &mut Option<Instant>,
+) -> Result<(), String> {
+    let (resync, acked) = {
+        let mut state = shared.lock();
+        if !state.connected || state.phase != Some(Phase::Federating) {
+            return Ok(());
+        }
+        let resync = std::mem::take(&mut state.resync);
+        if resync {
+            state.in_flight = None;
+            state.replay_upto = outbox.last_seq()?;
+            let all: Vec<String> = state.latest.keys().cloned().collect();
+            state.dirty.extend(all);
+            state.known.clear();
+        }
+        (resync, state.acked.take())
+    };
+    if let Some(seq) = acked {
+        outbox.delete_upto(seq)?;
+    }
+    let client = &shared.client;
+    if resync || last_birth.is_none_or(|at| at.elapsed() >= shared.keepalive()) {
+        if client
+            .try_publish(
+                shared.topics.status(),
+                QoS::AtMostOnce,
+                true,
+                shared.status_payload(true),
+            )
+            .is_ok()
+        {
+            *last_birth = Some(Instant::now());
+        }
+        if resync {
+            shared.log(
+                Level::Info,
+                "mqtt: federating (birth published, retained state republished)",
+            );
+        }
+    }
+    publish_points(shared);
+    publish_events(shared);
+    send_batch(shared, outbox)
+}
+
+/// The retained `pt/<codename>` (and `meta/<codename>` of new codenames) of what changed.
+fn publish_points(shared: &Shared) {
+    let mut state = shared.lock();
+    if state.dirty.is_empty() {
+        return;
+    }
+    let dirty: Vec<String> = state.dirty.iter().cloned().collect();
+    for codename in dirty {
+        let Some((time, x, y)) = state.latest.get(&codename).cloned() else {
+            state.dirty.remove(&codename);
+            continue;
+        };
+        if !state.known.contains(&codename) {
+            let meta = json!({"timeout": null, "kind": null}).to_string();
+            if shared
+                .client
+                .try_publish(shared.topics.meta(&codename), QoS::AtMostOnce, true, meta)
+                .is_err()
+            {
+                return;
+            }
+            state.known.insert(codename.clone());
+        }
+        let payload = json!({"x": x, "y": y, "time": time}).to_string();
+        if shared
+            .client
+            .try_publish_with_properties(
+                shared.topics.point(&codename),
+                QoS::AtMostOnce,
+                true,
+                payload,
+                PublishProperties::default(),
+            )
+            .is_err()
+        {
+            return; // the channel is full: the rest stays dirty for the next round
+        }
+        state.dirty.remove(&codename);
+        state.points_published += 1;
+    }
+}
+
+/// Sends the oldest outbox rows as one QoS 1 `batch` when none is in flight.
+fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
+    let replay_upto = {
+        let mut state = shared.lock();
+        if state
+            .connected_at
+            .is_some_and(|at| state.connects > 1 && at.elapsed() < REPLAY_SETTLE)
+        {
+            return Ok(());
+        }
+        match state.in_flight {
+            Some((_, since)) if since.elapsed() < RESEND_AFTER => return Ok(()),
+            Some(_) => state.in_flight = None,
+            None => {}
+        }
+        state.replay_upto
+    };
+    let rows = outbox.oldest(MAX_BATCH_BYTES)?;
+    let Some(&(last, _)) = rows.last() else {
+        return Ok(());
+    };
+    let first = rows[0].0;
+    let mut points = String::from("[");
+    for (i, (_, row)) in rows.iter().enumerate() {
+        let inner = row
+            .trim()
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or("");
+        if inner.is_empty() {
+            continue;
+        }
+        if i > 0 && points.len() > 1 {
+            points.push(',');
+        }
+        points.push_str(inner);
+    }
+    points.push(']');
+    let payload = format!(
+        "{{\"seq\":{last},\"replay\":{},\"points\":{points}}}",
+        first <= replay_upto
+    );
+    if shared
+        .client
+        .try_publish(shared.topics.batch(), QoS::AtLeastOnce, false, payload)
+        .is_ok()
+    {
+        let mut state = shared.lock();
+        state.in_flight = Some((last, Instant::now()));
+        state.batches_sent += 1;
+    }
+    Ok(())
+}
+
+/// A remote host whose last status is older than 3 × keepalive counts as offline.
+fn mark_silent_hosts_stale(shared: &Shared) {
+    let window = 3.0 * shared.config.keepalive_secs as f64;
+    let now = unix_now();
+    let silent: Vec<String> = {
+        let mut state = shared.lock();
+        let mut silent = Vec::new();
+        for (host, remote) in state.remotes.iter_mut() {
+            if !remote.stale && now - remote.last_status > window {
+                remote.stale = true;
+                silent.push(host.clone());
+            }
+        }
+        silent
+    };
+    for host in silent {
+        shared.log(
+            Level::Warn,
+            &format!("mqtt: no status from '{host}' for {window} s: its points are OLD_DATA"),
+        );
+        set_stale(shared, &host, true);
+    }
+}
+
+/// On stop: the offline status (the will is only for a crash), then a clean disconnect.
+fn say_offline(shared: &Shared) {
+    let state = shared.lock();
+    if state.connected && state.phase == Some(Phase::Federating) {
+        drop(state);
+        let _ = shared.client.try_publish(
+            shared.topics.status(),
+            QoS::AtMostOnce,
+            true,
+            shared.status_payload(false),
+        );
+    } else {
+        drop(state);
+    }
+    let _ = shared.client.try_disconnect();
+}
