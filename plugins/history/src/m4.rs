@@ -2,21 +2,25 @@
 //! in time order: `[from, to]` is cut into `max_points / 4` equal buckets and each keeps its
 //! first, last, minimum-y and maximum-y rows (once each, in time order; minimum and maximum
 //! only among numeric, non-NaN `y`, so a bucket of strings keeps its first and last). It sees
-//! only `(id, time, numeric y)` and holds one bucket at a time; the store fetches the kept
-//! rows by id afterwards.
+//! only `(key, time, numeric y)` and holds one bucket at a time; the store fetches the kept
+//! rows by key afterwards.
+//!
+//! Fed a rollup bucket's first, last, minimum and maximum rows instead of all its rows (see
+//! `store::rollup`), it keeps exactly the rows it would keep from the raw rows, as long as
+//! the rollup bucket's rows all fall in one M4 bucket ([`M4::bucket_of`] tells).
 
-/// A scanned row: an id the store can fetch it by, its time and `y` when it is a number.
+/// A scanned row: a key the store can fetch it by, its time and `y` when it is a number.
 pub(crate) struct Scanned {
-    pub(crate) rowid: i64,
+    pub(crate) key: i64,
     pub(crate) time: f64,
     pub(crate) y: Option<f64>,
 }
 
-/// A row M4 keeps: where it came in the scan (time order) and its rowid.
+/// A row M4 keeps: where it came in the scan (time order) and its key.
 #[derive(Debug, Clone, Copy)]
 struct Pick {
     seq: u64,
-    rowid: i64,
+    key: i64,
 }
 
 #[derive(Debug)]
@@ -64,7 +68,9 @@ impl M4 {
         }
     }
 
-    fn bucket_of(&self, time: f64) -> u64 {
+    /// The M4 bucket `time` falls in: monotonic in `time`, so rows between two times of the
+    /// same bucket are in it too.
+    pub(crate) fn bucket_of(&self, time: f64) -> u64 {
         if self.span <= 0.0 {
             return 0;
         }
@@ -78,7 +84,7 @@ impl M4 {
         let index = self.bucket_of(row.time);
         let pick = Pick {
             seq: self.seq,
-            rowid: row.rowid,
+            key: row.key,
         };
         self.seq += 1;
         let y = row.y.filter(|y| !y.is_nan());
@@ -106,11 +112,11 @@ impl M4 {
 
     fn close_bucket(&mut self) {
         if let Some(bucket) = self.current.take() {
-            self.kept.extend(bucket.picks().iter().map(|p| p.rowid));
+            self.kept.extend(bucket.picks().iter().map(|p| p.key));
         }
     }
 
-    /// Rowids of the kept rows, in time order.
+    /// Keys of the kept rows, in time order.
     pub(crate) fn finish(mut self) -> Vec<i64> {
         self.close_bucket();
         self.kept
@@ -122,12 +128,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Runs M4 over `(time, y)` rows whose rowid is their index.
+    /// Runs M4 over `(time, y)` rows whose key is their index.
     fn m4(rows: &[(f64, Option<f64>)], from: f64, to: f64, max_points: u64) -> Vec<i64> {
         let mut m4 = M4::new(from, to, max_points);
         for (i, (time, y)) in rows.iter().enumerate() {
             m4.push(Scanned {
-                rowid: i as i64,
+                key: i as i64,
                 time: *time,
                 y: *y,
             });

@@ -3,6 +3,7 @@
 //! chosen by `[history] store`.
 
 pub(crate) mod pg;
+pub(crate) mod rollup;
 pub(crate) mod sqlite;
 
 use std::path::PathBuf;

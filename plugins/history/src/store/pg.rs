@@ -428,10 +428,10 @@ fn downsample(
             .map_err(pg_error("query"))?;
         while let Some(row) = rows.next().map_err(pg_error("query"))? {
             let ctid: &str = row.get(0);
-            let rowid =
+            let key =
                 ctid_to_id(ctid).ok_or_else(|| format!("history store: unexpected ctid {ctid}"))?;
             m4.push(Scanned {
-                rowid,
+                key,
                 time: row.get(1),
                 y: row.get(2),
             });
