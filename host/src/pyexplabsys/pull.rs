@@ -83,6 +83,7 @@ impl PullSocket {
                 x: Value::Float(0.0),
                 y: Value::Float(0.0),
                 set_at: 0.0,
+                received_at: 0.0,
             }),
             points,
         }
@@ -170,12 +171,14 @@ impl PullSocket {
         }
     }
 
-    /// When this socket last had a point set: the latest set time of its codenames.
+    /// When this socket last had a point set: the latest time one of its codenames was
+    /// stored. Not the points' `set_at`: PyExpLabSys pokes the socket when `set_point` is
+    /// called, even with an old `timestamp=`.
     pub fn last_set(&self) -> f64 {
         self.codenames
             .iter()
             .filter_map(|codename| self.points.get(codename))
-            .map(|point| point.set_at)
+            .map(|point| point.received_at)
             .fold(0.0, f64::max)
     }
 }
@@ -334,6 +337,8 @@ mod tests {
         data.points
             .set("x1", Value::Int(5), Value::Int(6), Some(1000.0));
         assert_eq!(ask(&data, "x1#raw", 1000.2), "5,6");
-        assert_eq!(data.last_set(), 1000.0);
+        let received = data.points.get("x1").unwrap().received_at;
+        assert!(received > 1000.0, "stored now, not at its timestamp");
+        assert_eq!(data.last_set(), received);
     }
 }
