@@ -6,7 +6,10 @@
 //! - `pyminer.g1_failure` (string): the exact reply a G1 PyMiner client gets when the
 //!   command fails ([`pyminer_g1_failure`]);
 //! - `http.variables` (`true`): the command that lists workspace variables for
-//!   `/api/variables` ([`http_variables_command`]).
+//!   `/api/variables` ([`http_variables_command`]);
+//! - `metrics` (`true`, top level): a command taking no params whose numeric result
+//!   fields `/metrics` exports ([`metrics_commands`]; read from the registry, where every
+//!   plugin's descriptor puts its annotations).
 //!
 //! Until the registry carries each command's annotations from its descriptor, they come
 //! from the compiled-in `workspace` plugin's own table (`workspace::ANNOTATIONS`), and only
@@ -75,6 +78,26 @@ pub fn http_variables_command(core: &Core) -> Option<&'static str> {
         .map(|(command, _)| command)
 }
 
+/// Every plugin command annotated `{"metrics": true}`, as `(plugin, command)`, sorted by
+/// command name.
+pub fn metrics_commands(core: &Core) -> Vec<(String, String)> {
+    core.registry
+        .commands()
+        .into_iter()
+        .filter(|entry| {
+            matches!(
+                entry
+                    .info
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("metrics")),
+                Some(serde_json::Value::Bool(true))
+            )
+        })
+        .map(|entry| (entry.plugin.clone(), entry.name.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +119,14 @@ mod tests {
         assert_eq!(write.as_deref(), Some(r#"{"message":"failed"}"#));
         assert_eq!(pyminer_g1_failure(&core, "read_p"), None);
         assert_eq!(pyminer_g1_failure(&core, "ping"), None);
+    }
+
+    #[test]
+    fn metrics_commands_come_from_the_registry() {
+        let core = core();
+        assert_eq!(
+            metrics_commands(&core),
+            [("hello".to_owned(), "hello.stats".to_owned())]
+        );
     }
 }
