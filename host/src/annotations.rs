@@ -7,6 +7,9 @@
 //!   command fails ([`pyminer_g1_failure`]);
 //! - `http.variables` (`true`): the command that lists workspace variables for
 //!   `/api/variables` ([`http_variables_command`]);
+//! - `http.variable` (`true`): the command that reads one variable, `{"name"}` →
+//!   `{"value", ...}`, for the small values `/api/variables` includes
+//!   ([`http_variable_command`]);
 //! - `metrics` (`true`, top level): a command taking no params whose numeric result
 //!   fields `/metrics` exports ([`metrics_commands`]; read from the registry, where every
 //!   plugin's descriptor puts its annotations).
@@ -68,13 +71,18 @@ pub fn pyminer_g1_failure(core: &Core, command: &str) -> Option<String> {
 
 /// The command annotated `{"http": {"variables": true}}`: it lists workspace variables.
 pub fn http_variables_command(core: &Core) -> Option<&'static str> {
+    http_flagged(core, "variables")
+}
+
+/// The command annotated `{"http": {"variable": true}}`: it reads one workspace variable.
+pub fn http_variable_command(core: &Core) -> Option<&'static str> {
+    http_flagged(core, "variable")
+}
+
+/// The command whose annotations say `{"http": {key: true}}`.
+fn http_flagged(core: &Core, key: &str) -> Option<&'static str> {
     annotated(core)
-        .find(|(_, annotations)| {
-            matches!(
-                field(annotations, "http", "variables"),
-                Some(Value::Bool(true))
-            )
-        })
+        .find(|(_, annotations)| matches!(field(annotations, "http", key), Some(Value::Bool(true))))
         .map(|(command, _)| command)
 }
 
@@ -115,6 +123,7 @@ mod tests {
     fn the_workspace_says_which_command_lists_variables_and_how_g1_writes_fail() {
         let core = core();
         assert_eq!(http_variables_command(&core), Some("workspace.list"));
+        assert_eq!(http_variable_command(&core), Some("workspace.get"));
         let write = pyminer_g1_failure(&core, "write_p");
         assert_eq!(write.as_deref(), Some(r#"{"message":"failed"}"#));
         assert_eq!(pyminer_g1_failure(&core, "read_p"), None);

@@ -116,10 +116,13 @@ handlers! {
 ///   reason); the reason goes to the host's log instead.
 /// - `{"http": {"variables": true}}`: the command that lists the workspace variables for
 ///   the live view's `/api/variables`.
+/// - `{"http": {"variable": true}}`: the command that reads one variable (`{"name"}` →
+///   `{"value"}` for JSON ones), for the small values `/api/variables` shows.
 pub const ANNOTATIONS: &[(&str, &str)] = &[
     ("write_p", G1_WRITE_FAILED),
     ("write_var_dic", G1_WRITE_FAILED),
     ("workspace.list", r#"{"http": {"variables": true}}"#),
+    ("workspace.get", r#"{"http": {"variable": true}}"#),
 ];
 
 const G1_WRITE_FAILED: &str = r#"{"pyminer": {"g1_failure": "{\"message\":\"failed\"}"}}"#;
