@@ -10,6 +10,11 @@
 //!   `/api/variables` ([`http_variables_command`]);
 //! - `http.history` (`true`): the command that answers `/api/history`
 //!   ([`http_history_command`]).
+//! - `http.variable` (`true`): the command that reads one variable, `{"name"}` →
+//!   `{"value", ...}`, for the small values `/api/variables` includes
+//!   ([`http_variable_command`]);
+//! - `metrics` (`true`, top level): a command taking no params whose numeric result
+//!   fields `/metrics` exports ([`metrics_commands`]).
 
 use crate::host_core::Core;
 
@@ -36,6 +41,11 @@ pub fn http_variables_command(core: &Core) -> Option<&str> {
     http_flagged(core, "variables")
 }
 
+/// The command annotated `{"http": {"variable": true}}`: it reads one workspace variable.
+pub fn http_variable_command(core: &Core) -> Option<&str> {
+    http_flagged(core, "variable")
+}
+
 /// The command annotated `{"http": {"history": true}}`: it answers `/api/history` (the
 /// `history.query` params, and `"format": "csv"` for CSV text).
 pub fn http_history_command(core: &Core) -> Option<&str> {
@@ -51,6 +61,26 @@ fn http_flagged<'a>(core: &'a Core, key: &str) -> Option<&'a str> {
             field(&entry.info.annotations, "http", key) == Some(&serde_json::Value::Bool(true))
         })
         .map(|entry| entry.name.as_str())
+}
+
+/// Every plugin command annotated `{"metrics": true}`, as `(plugin, command)`, sorted by
+/// command name.
+pub fn metrics_commands(core: &Core) -> Vec<(String, String)> {
+    core.registry
+        .commands()
+        .into_iter()
+        .filter(|entry| {
+            matches!(
+                entry
+                    .info
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("metrics")),
+                Some(serde_json::Value::Bool(true))
+            )
+        })
+        .map(|entry| (entry.plugin.clone(), entry.name.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -70,11 +100,21 @@ mod tests {
     fn the_workspace_says_which_command_lists_variables_and_how_g1_writes_fail() {
         let core = core();
         assert_eq!(http_variables_command(&core), Some("workspace.list"));
+        assert_eq!(http_variable_command(&core), Some("workspace.get"));
         let write = pyminer_g1_failure(&core, "write_p");
         assert_eq!(write.as_deref(), Some(r#"{"message":"failed"}"#));
         assert_eq!(pyminer_g1_failure(&core, "read_p"), None);
         assert_eq!(pyminer_g1_failure(&core, "ping"), None);
         // From the history plugin's own descriptor (`plugin!` annotations).
         assert_eq!(http_history_command(&core), Some("history.query"));
+    }
+
+    #[test]
+    fn metrics_commands_come_from_the_registry() {
+        let core = core();
+        assert_eq!(
+            metrics_commands(&core),
+            [("hello".to_owned(), "hello.stats".to_owned())]
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! connection that forwards it (fan-out to thousands of connections costs one
 //! serialisation).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -88,6 +89,9 @@ impl Event {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
+    /// Events slow subscribers lost, for `/metrics`; each subscriber that falls behind
+    /// reports what it lost ([`EventBus::count_lost`]).
+    lost: Arc<AtomicU64>,
 }
 
 impl EventBus {
@@ -96,7 +100,20 @@ impl EventBus {
 
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(Self::CAPACITY);
-        Self { sender }
+        Self {
+            sender,
+            lost: Arc::default(),
+        }
+    }
+
+    /// Records that a subscriber fell behind and lost `count` events.
+    pub fn count_lost(&self, count: u64) {
+        self.lost.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// Events lost by slow subscribers since the start.
+    pub fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
     }
 
     /// Publishes `payload` under `topic`. Never blocks; with no subscriber it is a no-op.

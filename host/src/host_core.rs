@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -30,6 +30,8 @@ pub mod views {
     pub const LIVE_HOSTS: &str = "live_hosts";
     /// The live server's counters (also its `status` section).
     pub const LIVE_SERVER: &str = "live_server";
+    /// The timed-point sources' health (also their `status` section).
+    pub const SOURCES: &str = "sources";
 }
 
 /// A handler that completes on the caller's thread.
@@ -213,6 +215,36 @@ pub struct FrontEnd {
     pub connections: Arc<AtomicUsize>,
     /// Seconds between the heartbeats it sends (0: off), for front ends that have them.
     pub heartbeat_secs: Option<f64>,
+    /// What it counted, for `/metrics`.
+    pub traffic: Arc<Traffic>,
+}
+
+/// A front end's request and error counters. The front end counts (it is where the
+/// traffic is); the core keeps them so that `/metrics` reads them without knowing it.
+#[derive(Default)]
+pub struct Traffic {
+    requests: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Traffic {
+    /// Counts one request (a line, a frame, a datagram, an HTTP request).
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one request answered with an error (or refused).
+    pub fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
 }
 
 impl FrontEnd {
@@ -293,8 +325,22 @@ impl Core {
                 address,
                 connections: connections.clone(),
                 heartbeat_secs: None,
+                traffic: Arc::default(),
             });
         connections
+    }
+
+    /// The request counters of front end `name`, which must have been added
+    /// ([`Core::add_front_end`]); otherwise counters nobody reads (and a warning).
+    pub fn traffic(&self, name: &str) -> Arc<Traffic> {
+        let front_ends = self.front_ends.read().unwrap_or_else(|e| e.into_inner());
+        match front_ends.iter().find(|front_end| front_end.name == name) {
+            Some(front_end) => front_end.traffic.clone(),
+            None => {
+                tracing::warn!("front end '{name}' counts traffic before it was added");
+                Arc::default()
+            }
+        }
     }
 
     /// Records that front end `name` sends heartbeats every `secs` seconds (0: off), for

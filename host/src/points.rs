@@ -26,8 +26,13 @@ use labsocket_plugin_api::topics;
 pub struct Point {
     pub x: Value,
     pub y: Value,
-    /// When it was set (Unix seconds); `data` pull sockets judge age by this.
+    /// When it was set (Unix seconds); `data` pull sockets judge age by this. A caller may
+    /// give it (`set_point`'s `timestamp`), so it can lie in the past.
     pub set_at: f64,
+    /// When the table stored it (Unix seconds, the clock at the call), whatever `set_at`
+    /// says: a pull socket's activity in `status` counts from this, as PyExpLabSys' `poke()`
+    /// on `set_point` did.
+    pub received_at: f64,
 }
 
 /// The host's point table; cheap to clone.
@@ -75,13 +80,22 @@ impl PointTable {
         if points.is_empty() {
             return;
         }
-        let set_at = set_at.unwrap_or_else(labsocket_plugin_api::unix_now);
+        let received_at = labsocket_plugin_api::unix_now();
+        let set_at = set_at.unwrap_or(received_at);
         let mut event = IndexMap::with_capacity(points.len());
         {
             let mut table = self.points.write().unwrap_or_else(|e| e.into_inner());
             for (codename, x, y) in points {
                 event.insert(codename.clone(), Value::List(vec![x.clone(), y.clone()]));
-                table.insert(codename, Arc::new(Point { x, y, set_at }));
+                table.insert(
+                    codename,
+                    Arc::new(Point {
+                        x,
+                        y,
+                        set_at,
+                        received_at,
+                    }),
+                );
             }
         }
         self.bus

@@ -55,6 +55,21 @@ fn json_api_answers_status_points_sockets_variables_and_live() {
     assert_eq!(spectrum["name"], "spectrum", "{variables}");
     assert_eq!(spectrum["encoding"], "json");
     assert_eq!(spectrum["version"], 1);
+    // Small JSON values come along for the page; larger ones only their metadata.
+    assert_eq!(spectrum["value"], json!([1, 2, 3]), "{variables}");
+    rpc.call(
+        "workspace.set",
+        json!({"name": "wide", "value": vec![1234567.5; 1000]}),
+    );
+    let variables = http_get(http, "/api/variables", None).json();
+    let wide = variables["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "wide")
+        .unwrap_or_else(|| panic!("{variables}"));
+    assert!(wide["size"].as_u64().unwrap() > 4096, "{wide}");
+    assert!(wide.get("value").is_none(), "{wide}");
 
     let live = http_get(http, "/api/live", None).json();
     assert_eq!(live["hosts"], json!({}));

@@ -330,3 +330,45 @@ fn sigterm_stops_udp_sockets_gracefully() {
         started.elapsed()
     );
 }
+
+#[test]
+fn any_x_is_served_and_a_date_socket_ages_only_numeric_x() {
+    let server = Server::start(
+        r#"
+[[pull_socket]]
+name = "date"
+port = 0
+codenames = ["a"]
+timeout = 0.5
+
+[[pull_socket]]
+name = "data"
+kind = "data"
+port = 0
+codenames = ["x1"]
+timeout = 1000.0
+"#,
+    );
+    let mut rpc = server.rpc();
+    let date = UdpClient::new(server.address("pull.0"));
+    let data = UdpClient::new(server.address("pull.1"));
+    // PyExpLabSys' set_point took any x; a data socket serving one must be able to move.
+    for (x, raw, json) in [
+        (json!("abc"), "abc,1", r#"["abc", 1]"#),
+        (json!(true), "True,1", "[true, 1]"),
+        (json!(null), "None,1", "[null, 1]"),
+        (json!([1, 2]), "[1, 2],1", "[[1, 2], 1]"),
+    ] {
+        rpc.call("set_point", json!(["x1", x, 1]));
+        assert_eq!(data.request("x1#raw"), raw);
+        assert_eq!(data.request("x1#json"), json);
+        // A date socket judges only a numeric x (1970 is old); a string has no age.
+        rpc.call("set_point", json!(["a", x, 1]));
+        let expected = if x == json!(true) { "OLD_DATA" } else { raw };
+        assert_eq!(date.request("a#raw"), expected, "x = {x}");
+    }
+    // NaN ages compare false in Python: a NaN x is never OLD_DATA.
+    set_raw(&mut rpc, r#"["a", NaN, 1]"#);
+    assert_eq!(date.request("a#raw"), "nan,1");
+    assert_eq!(date.request("json"), "[[NaN, 1]]");
+}

@@ -103,6 +103,16 @@ fn json_wn_raw_wn_and_every_error_string() {
     for (request, reply) in cases {
         assert_eq!(push.request(request), reply, "for {request:?}");
     }
+    // CPython's int() error shows at most 200 characters of the repr (`%.200R`).
+    let digits = "1".repeat(300);
+    assert_eq!(
+        push.request(&format!("raw_wn#a:int:{digits}x")),
+        format!(
+            "ERROR#Unable to convert values to 'int'. Error is: invalid literal for int() \
+             with base 10: '{}",
+            &digits[..199]
+        )
+    );
     // A value that cannot be sent back as ASCII is stored, but no reply goes out.
     push.expect_no_reply(
         r#"json_wn#{"a": "\u00e9"}"#.as_bytes(),
@@ -132,6 +142,16 @@ fn store_last_is_readable_over_the_native_protocol() {
     assert_eq!(state["last"], json!({"b": "x", "c": true}));
     assert_eq!(state["updated"], json!({"a": 1, "b": "x", "c": true}));
     assert!(state["last_time"].as_f64().unwrap() > 1e9);
+    // A lone surrogate cannot be stored as sent: refused, so what is stored is what was
+    // acknowledged (a retrying pusher never stores it twice).
+    let reply = push.request(r#"json_wn#{"z": "\ud800"}"#);
+    assert!(
+        reply.starts_with("ERROR#") && reply.contains("lone UTF-16 surrogate"),
+        "{reply}"
+    );
+    let after = rpc.call("push_state", json!({"port": port}));
+    assert_eq!(after["last"], state["last"], "nothing stored");
+    assert_eq!(after["updated"], state["updated"]);
     let error = rpc.call_err("push_state", json!([1]));
     assert_eq!(error["code"], -32004, "{error}");
     let error = rpc.call_err("push_take", json!([port, 1]));

@@ -23,6 +23,13 @@ codenames = ["q"]
 activity_timeout = 1.0
 
 [[pull_socket]]
+name = "back-dated"
+kind = "data"
+port = 0
+codenames = ["o"]
+activity_timeout = 1.0
+
+[[pull_socket]]
 name = "unwatched"
 port = 0
 codenames = ["u"]
@@ -33,7 +40,7 @@ name = "pusher"
 port = 0
 "#,
     );
-    let ports: Vec<String> = ["pull.0", "pull.1", "pull.2", "push.0"]
+    let ports: Vec<String> = ["pull.0", "pull.1", "pull.3", "push.0", "pull.2"]
         .iter()
         .map(|name| server.address(name).port().to_string())
         .collect();
@@ -42,6 +49,14 @@ port = 0
     // requests never count as activity, a set does.
     std::thread::sleep(Duration::from_millis(1100));
     rpc.call("set_point_now", json!(["a", 1.0]));
+    // A point set now with an old timestamp is activity too: PyExpLabSys pokes on
+    // `set_point`, whatever timestamp it is given.
+    let long_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 1000.0;
+    rpc.call("set_point", json!(["o", 5, 6, long_ago]));
     for client in [
         UdpClient::new(server.address("pull.0")),
         UdpClient::new(server.address("push.0")),
@@ -59,7 +74,7 @@ port = 0
         );
         let sockets = &status["socket_server_status"];
         let order: Vec<&String> = sockets.as_object().unwrap().keys().collect();
-        assert_eq!(order.len(), 4, "{sockets}");
+        assert_eq!(order.len(), 5, "{sockets}");
         for port in &ports {
             assert!(
                 sockets.get(port).is_some(),
@@ -82,6 +97,15 @@ port = 0
         let unwatched = &sockets[&ports[2]];
         assert_eq!(unwatched["status"], "DISABLED");
         assert_eq!(unwatched["since_last_activity"], Value::Null);
+        let back_dated = &sockets[&ports[4]];
+        assert_eq!(
+            back_dated["status"], "OK",
+            "set with an old timestamp: {back_dated}"
+        );
+        assert!(
+            back_dated["since_last_activity"].as_f64().unwrap() < 1.0,
+            "{back_dated}"
+        );
         let push = &sockets[&ports[3]];
         assert_eq!(
             (push["type"].as_str(), push["status"].as_str()),

@@ -953,6 +953,23 @@ function renderStatus() {
   $("status").replaceChildren(...blocks);
 }
 
+// A small variable's value as the table shows it: the JSON text, cut to one line's worth
+// (the whole text is the cell's tooltip). The API includes `value` only for small JSON
+// variables; the others show their metadata alone.
+const VALUE_CHARS = 80;
+function variableValueCell(v) {
+  if (!Object.hasOwn(v, "value")) {
+    const why = v.encoding === "json" ? "too large to show here" : `${v.encoding ?? "binary"} data`;
+    const td = element("td", "var-value none", "—");
+    td.title = why;
+    return td;
+  }
+  const text = JSON.stringify(v.value);
+  const td = element("td", "var-value", text.length > VALUE_CHARS ? text.slice(0, VALUE_CHARS - 1) + "…" : text);
+  td.title = text;
+  return td;
+}
+
 function renderVariables() {
   dirty.variables = false;
   const rows = state.variables.map((v) => {
@@ -961,6 +978,7 @@ function renderVariables() {
     tr.dataset.variable = v.name;
     tr.append(
       element("td", "codename", v.name),
+      variableValueCell(v),
       element("td", "", v.type_hint ?? ""),
       element("td", "", v.encoding ?? ""),
       element("td", "num", formatBytes(v.size)),

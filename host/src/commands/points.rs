@@ -11,7 +11,7 @@ pub(crate) fn commands() -> Vec<Command> {
     vec![
         Command::now(
             "set_point",
-            "Sets a point: [codename, x, y] or {\"codename\",\"x\",\"y\",\"timestamp\"?}",
+            "Sets a point (x and y any JSON): [codename, x, y] or {\"codename\",\"x\",\"y\",\"timestamp\"?}",
             "[codename, x, y] | {codename, x, y, timestamp?}",
             set_point,
         )
@@ -57,10 +57,10 @@ fn set_stale(core: &Core, params: &Value) -> Result<Value, CallError> {
 
 fn set_point(core: &Core, params: &Value) -> Result<Value, CallError> {
     let codename = str_arg(params, 0, "codename")?;
+    // Any JSON x, as PyExpLabSys' `set_point` took any Python object: a `data` socket
+    // serving a string or `null` x must be able to move here. Only a `date` socket reads x
+    // as a time, and only when it is a number.
     let x = arg(params, 1, "x").ok_or_else(|| CallError::invalid_params("'x' is required"))?;
-    if x.as_f64().is_none() {
-        return Err(CallError::invalid_params("'x' must be a number"));
-    }
     let y = arg(params, 2, "y").ok_or_else(|| CallError::invalid_params("'y' is required"))?;
     let timestamp = number_arg(params, 3, "timestamp")?;
     core.points.set(codename, x.clone(), y.clone(), timestamp);

@@ -115,7 +115,10 @@ pub fn sockets_value(core: &Core) -> Value {
 
 /// `GET /api/variables`: `{"variables": [meta, ...]}` from the command annotated
 /// `{"http": {"variables": true}}` (the workspace's `workspace.list`), or an empty list and
-/// a `note` when no plugin provides one.
+/// a `note` when no plugin provides one. Small JSON variables (at most
+/// [`SMALL_VALUE_BYTES`]) also carry their `value`, read with the command annotated
+/// `{"http": {"variable": true}}`, so the page can show them; larger or binary ones only
+/// their metadata.
 pub async fn variables(State(state): State<AppState>) -> Response {
     match variables_value(&state.core).await {
         Ok(body) => json(StatusCode::OK, &body),
@@ -130,10 +133,56 @@ pub async fn variables_value(core: &Core) -> Result<Value, CallError> {
     };
     let params = Value::Dict(indexmap::IndexMap::new());
     match dispatch::call(core, command, params).await {
-        Ok(list) => Ok(object([("variables", list)])),
+        Ok(list) => Ok(object([("variables", with_small_values(core, list).await)])),
         Err(err) if err.code == codes::METHOD_NOT_FOUND => Ok(no_variables()),
         Err(err) => Err(err),
     }
+}
+
+/// The largest variable (stored bytes) whose value `/api/variables` includes.
+pub const SMALL_VALUE_BYTES: i64 = 4096;
+/// The most value bytes one `/api/variables` answer includes, so that a workspace of many
+/// small variables still answers quickly; the rest show their metadata only.
+const VALUE_BUDGET_BYTES: i64 = 256 * 1024;
+
+/// `list` with a `value` added to each small JSON variable's metadata.
+async fn with_small_values(core: &Core, list: Value) -> Value {
+    let (Some(read), Value::List(metas)) = (annotations::http_variable_command(core), &list) else {
+        return list;
+    };
+    let mut budget = VALUE_BUDGET_BYTES;
+    let mut out = Vec::with_capacity(metas.len());
+    for meta in metas {
+        let Value::Dict(fields) = meta else {
+            out.push(meta.clone());
+            continue;
+        };
+        let small = match (
+            fields.get("encoding"),
+            fields.get("size"),
+            fields.get("name"),
+        ) {
+            (Some(Value::Str(encoding)), Some(Value::Int(size)), Some(Value::Str(name)))
+                if encoding == "json" && *size <= SMALL_VALUE_BYTES && *size <= budget =>
+            {
+                Some((name.clone(), *size))
+            }
+            _ => None,
+        };
+        let mut fields = fields.clone();
+        if let Some((name, size)) = small {
+            let params = object([("name", Value::Str(name))]);
+            // A variable deleted meanwhile (or unreadable) just shows no value.
+            if let Ok(Value::Dict(mut read)) = dispatch::call(core, read, params).await {
+                if let Some(value) = read.shift_remove("value") {
+                    fields.insert("value".to_owned(), value);
+                    budget -= size;
+                }
+            }
+        }
+        out.push(Value::Dict(fields));
+    }
+    Value::List(out)
 }
 
 /// `/api/variables` when no plugin lists variables.

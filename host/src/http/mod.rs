@@ -7,6 +7,7 @@
 //! - [`assets`]: the page and its vendored plotting library (uPlot), embedded.
 //! - [`api`]: `GET /api/status|points|sockets|variables|history|live`, JSON (and CSV for
 //!   `/api/history?format=csv`).
+//! - [`metrics`]: `GET /metrics`, the Prometheus text format.
 //! - [`ws`]: `GET /ws`, a WebSocket that streams a snapshot, events and heartbeats.
 //! - [`outbox`]: a WebSocket connection's bounded, coalescing queue: a slow browser
 //!   never slows the server or other clients.
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod assets;
 pub mod listener;
+pub mod metrics;
 pub mod origin;
 pub mod outbox;
 pub mod ws;
@@ -28,12 +30,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use crate::host_core::Core;
+use crate::host_core::{Core, Traffic};
 use crate::shutdown::Shutdown;
 
 /// `[http]`.
@@ -97,10 +100,14 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shut
         shutdown: shutdown.clone(),
     };
     let guard = origin::HostGuard::new(address.ip());
-    let app = router(state).layer(axum::middleware::from_fn_with_state(
-        guard,
-        origin::check_host,
-    ));
+    let traffic = core.traffic("http");
+    // Outermost, so that requests the host check refuses are counted too.
+    let app = router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            origin::check_host,
+        ))
+        .layer(axum::middleware::from_fn_with_state(traffic, count));
     let stop = shutdown.token.clone();
     shutdown.spawn(async move {
         if let Err(err) = axum::serve(listener, app)
@@ -110,6 +117,20 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shut
             tracing::error!("http: server stopped: {err}");
         }
     });
+}
+
+/// Counts every HTTP request, and those answered 4xx or 5xx as errors, for `/metrics`.
+async fn count(
+    State(traffic): State<Arc<Traffic>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    traffic.request();
+    let response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        traffic.error();
+    }
+    response
 }
 
 fn router(state: AppState) -> Router {
@@ -122,6 +143,7 @@ fn router(state: AppState) -> Router {
         .route("/api/variables", get(api::variables))
         .route("/api/history", get(api::history))
         .route("/api/live", get(api::live))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade))
         .fallback(api::not_found)
         .with_state(state)

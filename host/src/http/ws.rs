@@ -142,7 +142,10 @@ async fn serve(
                         outbox.push_event(event, labsocket_plugin_api::unix_now());
                     }
                 }
-                Err(RecvError::Lagged(lost)) => outbox.push_lost(lost),
+                Err(RecvError::Lagged(lost)) => {
+                    core.bus.count_lost(lost);
+                    outbox.push_lost(lost);
+                }
                 Err(RecvError::Closed) => break,
             },
             message = incoming.next() => match message {

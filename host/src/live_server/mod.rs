@@ -99,6 +99,7 @@ pub fn spawn(
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     core.add_front_end("live_server", address);
+    let traffic = core.traffic("live_server");
     let token = shutdown.token.clone();
     shutdown.spawn(async move {
         // One byte more than allowed, so an oversized datagram shows as one (the kernel
@@ -118,6 +119,7 @@ pub fn spawn(
                     continue;
                 }
             };
+            traffic.request();
             let parsed = if len > settings.max_datagram {
                 Err(format!(
                     "datagram longer than [limits] max_datagram ({} bytes)",
@@ -135,6 +137,7 @@ pub fn spawn(
                     }
                 }
                 Err(error) => {
+                    traffic.error();
                     hosts.count_malformed();
                     let message = format!("malformed datagram from {peer}: {error}");
                     if let Some(line) = malformed_log.failed(Instant::now(), &message) {

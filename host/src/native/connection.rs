@@ -41,7 +41,7 @@ use super::rpc::{self, Incoming};
 use crate::call::{self, CallError};
 use crate::dispatch::{self, Immediate};
 use crate::events::Event;
-use crate::host_core::Core;
+use crate::host_core::{Core, Traffic};
 use crate::pyjson::Value;
 use labsocket_plugin_api::codes;
 
@@ -66,6 +66,7 @@ pub async fn serve(
     core: Arc<Core>,
     mut stream: TcpStream,
     settings: Arc<Settings>,
+    traffic: Arc<Traffic>,
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
@@ -133,7 +134,7 @@ pub async fn serve(
                     Some(Ok(0) | Err(_)) => reading = false,
                     Some(Ok(read)) => {
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
-                        if let Err(refusal) = take_lines(&core, &mut buffer, read, &settings, &mut gate, &mut subscription, &mut replies) {
+                        if let Err(refusal) = take_lines(&core, &traffic, &mut buffer, read, &settings, &mut gate, &mut subscription, &mut replies) {
                             // The stream cannot be resynchronised: read no more, queue the
                             // refusal behind the replies still owed, and close once they
                             // and it are written (the loop's `!reading` exit).
@@ -155,7 +156,10 @@ pub async fn serve(
                                 push_bytes(&mut out, event.native_line());
                             }
                         }
-                        Err(RecvError::Lagged(lost)) => push_bytes(&mut out, lost_notice(lost).native_line()),
+                        Err(RecvError::Lagged(lost)) => {
+                            core.bus.count_lost(lost);
+                            push_bytes(&mut out, lost_notice(lost).native_line());
+                        }
                         Err(RecvError::Closed) => {
                             subscription.close();
                             break;
@@ -263,8 +267,10 @@ fn lost_notice(lost: u64) -> Event {
 
 /// Parses every complete line in `buffer` into a pending reply. Returns the refusal line
 /// when the client sent a line longer than the limit.
+#[allow(clippy::too_many_arguments)] // one connection's parts, borrowed separately
 fn take_lines(
     core: &Arc<Core>,
+    traffic: &Arc<Traffic>,
     buffer: &mut BytesMut,
     read: usize,
     settings: &Settings,
@@ -285,16 +291,24 @@ fn take_lines(
             line = &line[..line.len() - 1];
         }
         if line.len() > settings.max_line_bytes {
+            traffic.request();
+            traffic.error();
             return Err(too_long(settings.max_line_bytes));
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        traffic.request();
         let reply = match gate.admit(rpc::parse_line(line)) {
-            Gated::Admit(incoming) => answer(core, incoming, subscription),
-            Gated::Answer(Some(reply)) => Answer::Line(reply),
-            Gated::Answer(None) => Answer::Nothing,
-            Gated::Close(refusal) => return Err(refusal),
+            Gated::Admit(incoming) => answer(core, traffic, incoming, subscription),
+            Gated::Answer(reply) => {
+                traffic.error();
+                reply.map_or(Answer::Nothing, Answer::Line)
+            }
+            Gated::Close(refusal) => {
+                traffic.error();
+                return Err(refusal);
+            }
         };
         replies.queue(reply);
     }
@@ -318,19 +332,32 @@ fn too_long(limit: usize) -> String {
 
 /// Answers one request: at once when its command completes at once, else with a
 /// future. Batches take the future path as a whole, since their reply is one array line.
-fn answer(core: &Arc<Core>, incoming: Incoming, subscription: &mut Subscription) -> Answer {
+///
+/// Counts an error on `traffic` for every call that fails (each member of a batch).
+fn answer(
+    core: &Arc<Core>,
+    traffic: &Arc<Traffic>,
+    incoming: Incoming,
+    subscription: &mut Subscription,
+) -> Answer {
     match incoming {
-        Incoming::Invalid { id, error } => Answer::Now(id, Err(error)),
+        Incoming::Invalid { id, error } => {
+            traffic.error();
+            Answer::Now(id, Err(error))
+        }
         Incoming::Call { id, method, params } => {
             let outcome = match subscription.handle(core, &method, &params) {
                 Some(outcome) => outcome,
                 None => match dispatch::call_now(core, &method, params) {
                     Immediate::Done(outcome) => outcome,
                     Immediate::Later(params) => {
-                        let core = core.clone();
+                        let (core, traffic) = (core.clone(), traffic.clone());
                         return Answer::Later(
                             async move {
                                 let outcome = dispatch::call_later(&core, &method, params).await;
+                                if outcome.is_err() {
+                                    traffic.error();
+                                }
                                 id.map(|id| rpc::reply_line(&id, &outcome))
                             }
                             .boxed(),
@@ -338,6 +365,9 @@ fn answer(core: &Arc<Core>, incoming: Incoming, subscription: &mut Subscription)
                     }
                 },
             };
+            if outcome.is_err() {
+                traffic.error();
+            }
             match id {
                 Some(id) => Answer::Now(id, outcome),
                 None => Answer::Nothing,
@@ -347,14 +377,17 @@ fn answer(core: &Arc<Core>, incoming: Incoming, subscription: &mut Subscription)
             let parts: Vec<PendingReply> = items
                 .into_iter()
                 .map(|item| match item {
-                    Incoming::Batch(_) => ready(Answer::Now(
-                        Value::Null,
-                        Err(CallError::new(
-                            codes::INVALID_REQUEST,
-                            "invalid request: nested batch",
-                        )),
-                    )),
-                    item => ready(answer(core, item, subscription)),
+                    Incoming::Batch(_) => {
+                        traffic.error();
+                        ready(Answer::Now(
+                            Value::Null,
+                            Err(CallError::new(
+                                codes::INVALID_REQUEST,
+                                "invalid request: nested batch",
+                            )),
+                        ))
+                    }
+                    item => ready(answer(core, traffic, item, subscription)),
                 })
                 .collect();
             Answer::Later(

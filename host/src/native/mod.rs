@@ -39,8 +39,15 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, settings: Settings, shutdow
         .map_or(0.0, |period| period.as_secs_f64());
     core.set_heartbeat_secs("native", heartbeat_secs);
     let settings = Arc::new(settings);
+    let traffic = core.traffic("native");
     listener.spawn(move |stream, token| {
-        connection::serve(core.clone(), stream, settings.clone(), token)
+        connection::serve(
+            core.clone(),
+            stream,
+            settings.clone(),
+            traffic.clone(),
+            token,
+        )
     });
 }
 

@@ -126,6 +126,7 @@ impl LiveSocket {
     }
 
     fn resync(&self, core: &Core, lost: u64, batch: &mut IndexMap<String, Value>) {
+        core.bus.count_lost(lost);
         tracing::warn!(socket = %self.name, "live: fell {lost} events behind; resending current values");
         for codename in &self.codenames {
             if let Some(point) = core.points.get(codename) {

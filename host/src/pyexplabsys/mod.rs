@@ -36,7 +36,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 
 use crate::call;
-use crate::host_core::{views, Core, Extensions};
+use crate::host_core::{views, Core, Extensions, Traffic};
 use crate::pyjson::Value;
 use crate::shutdown::Shutdown;
 
@@ -280,7 +280,7 @@ pub async fn start(
             timeout: push_config.activity_timeout,
         };
         let socket = Arc::new(socket);
-        let port = record(
+        let (port, traffic) = record(
             core,
             directory,
             &front_end,
@@ -296,7 +296,10 @@ pub async fn start(
                 directory,
                 socket,
                 push,
-                max_datagram,
+                Limits {
+                    max_datagram,
+                    traffic,
+                },
                 shutdown_for_task,
             )
             .await;
@@ -354,7 +357,8 @@ async fn bind_udp(
     })
 }
 
-/// Records a bound socket as a front end and in the directory; returns its port.
+/// Records a bound socket as a front end and in the directory; returns its port and its
+/// request counters (every datagram is a request).
 fn record(
     core: &Core,
     directory: &Directory,
@@ -362,7 +366,7 @@ fn record(
     address: std::io::Result<SocketAddr>,
     activity: Activity,
     role: Role,
-) -> u16 {
+) -> (u16, Arc<Traffic>) {
     let address = address.unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     core.add_front_end(front_end, address);
     directory.register(Registered {
@@ -371,7 +375,7 @@ fn record(
         activity,
         role,
     });
-    address.port()
+    (address.port(), core.traffic(front_end))
 }
 
 /// Serves pull socket `config` on `socket`, on a blocking thread (see the module doc).
@@ -405,7 +409,7 @@ fn spawn_pull(
             source,
         })?;
     let pull = Arc::new(pull);
-    let port = record(
+    let (port, traffic) = record(
         core,
         directory,
         front_end,
@@ -421,7 +425,10 @@ fn spawn_pull(
             directory,
             Arc::new(blocking),
             pull,
-            max_datagram,
+            Limits {
+                max_datagram,
+                traffic,
+            },
             tasks,
             runtime,
         );
@@ -433,15 +440,26 @@ fn spawn_pull(
 /// How often a pull socket's thread, blocked in `recv_from`, looks for shutdown.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 
+/// What a socket's loop is given besides its socket: the request size limit and where it
+/// counts its requests.
+struct Limits {
+    max_datagram: usize,
+    traffic: Arc<Traffic>,
+}
+
 fn serve_pull(
     core: Arc<Core>,
     directory: Arc<Directory>,
     socket: Arc<std::net::UdpSocket>,
     pull: Arc<PullSocket>,
-    max_datagram: usize,
+    limits: Limits,
     shutdown: Shutdown,
     runtime: tokio::runtime::Handle,
 ) {
+    let Limits {
+        max_datagram,
+        traffic,
+    } = limits;
     let mut batch = datagram_batch::Batch::new(max_datagram);
     let mut reply = String::new();
     // Oversized requests are logged at most once a minute: a flood must not fill the log.
@@ -462,7 +480,9 @@ fn serve_pull(
         let now = labsocket_plugin_api::unix_now();
         for i in 0..count {
             let (request, peer) = batch.datagram(i);
+            traffic.request();
             if request.len() > max_datagram {
+                traffic.error();
                 let refusal = format!(
                     "pull: request from {peer} longer than {max_datagram} bytes ([limits] max_datagram)"
                 );
@@ -474,6 +494,9 @@ fn serve_pull(
             }
             match pull.answer(request, now, &mut reply) {
                 pull::Answer::Reply => {
+                    if reply == UNKNOWN_COMMAND {
+                        traffic.error();
+                    }
                     if sendable(&reply, peer) {
                         batch.queue_reply(reply.as_bytes(), peer);
                     }
@@ -493,6 +516,7 @@ fn serve_pull(
                     shutdown.tracker.spawn_on(task, &runtime);
                 }
                 pull::Answer::Nothing => {
+                    traffic.error();
                     tracing::debug!(%peer, "pull: request is not ASCII; no reply (as PyExpLabSys)")
                 }
             }
@@ -527,12 +551,18 @@ async fn serve_push(
     directory: Arc<Directory>,
     socket: Arc<UdpSocket>,
     push: Arc<PushSocket>,
-    max_datagram: usize,
+    limits: Limits,
     shutdown: Shutdown,
 ) {
+    let Limits {
+        max_datagram,
+        traffic,
+    } = limits;
     let mut buffer = vec![0u8; max_datagram + 1];
     while let Some((length, peer)) = receive(&socket, &mut buffer, &shutdown).await {
+        traffic.request();
         if length > max_datagram {
+            traffic.error();
             let reply = format!(
                 "ERROR#The request is longer than {max_datagram} bytes ([limits] max_datagram); \
                  nothing was stored"
@@ -541,7 +571,12 @@ async fn serve_push(
             continue;
         }
         match push.answer(&core, &buffer[..length]).await {
-            push::Answer::Reply(reply) => send(&socket, &reply, peer).await,
+            push::Answer::Reply(reply) => {
+                if reply.starts_with("ERROR#") || reply.starts_with("EXCEP#") {
+                    traffic.error();
+                }
+                send(&socket, &reply, peer).await
+            }
             push::Answer::Status => {
                 let Some(permit) = status::permit(&directory).await else {
                     continue;
@@ -554,6 +589,7 @@ async fn serve_push(
                 });
             }
             push::Answer::Nothing => {
+                traffic.error();
                 tracing::debug!(%peer, "push: request is not ASCII; no reply (as PyExpLabSys)")
             }
         }

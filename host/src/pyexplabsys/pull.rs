@@ -83,6 +83,7 @@ impl PullSocket {
                 x: Value::Float(0.0),
                 y: Value::Float(0.0),
                 set_at: 0.0,
+                received_at: 0.0,
             }),
             points,
         }
@@ -162,24 +163,37 @@ impl PullSocket {
             return Some(point);
         };
         let reference = match self.kind {
-            PullKind::Date => point.x.as_f64(),
+            PullKind::Date => date_reference(&point.x),
             PullKind::Data => Some(point.set_at),
         };
-        // PyExpLabSys' test is strict (`age > timeout`). An x that is not a number has no
-        // age, so it cannot be vouched for: it is served as old (Python sent no reply).
+        // PyExpLabSys' test, written as it is: old when `now - reference > timeout`. A NaN
+        // reference compares false, so it is never old, as in Python.
         match reference {
-            Some(reference) if now - reference <= timeout => Some(point),
-            _ => None,
+            Some(reference) if now - reference > timeout => None,
+            _ => Some(point),
         }
     }
 
-    /// When this socket last had a point set: the latest set time of its codenames.
+    /// When this socket last had a point set: the latest time one of its codenames was
+    /// stored. Not the points' `set_at`: PyExpLabSys pokes the socket when `set_point` is
+    /// called, even with an old `timestamp=`.
     pub fn last_set(&self) -> f64 {
         self.codenames
             .iter()
             .filter_map(|codename| self.points.get(codename))
-            .map(|point| point.set_at)
+            .map(|point| point.received_at)
             .fold(0.0, f64::max)
+    }
+}
+
+/// The time a date socket judges a point's age by: its x, when x is a number (a bool is
+/// one in Python: `time.time() - True` works). Any other x (a string, `null`, a list) has
+/// no age and is served as it is: `set_point` accepts any x, as PyExpLabSys does, and
+/// only numbers are judged.
+fn date_reference(x: &Value) -> Option<f64> {
+    match x {
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        x => x.as_f64(),
     }
 }
 
@@ -329,6 +343,20 @@ mod tests {
             "100.0,1",
             "future points are fresh"
         );
+        // NaN ages compare false in Python: never OLD_DATA.
+        date.points
+            .set("a", Value::Float(f64::NAN), Value::Int(1), Some(1000.0));
+        assert_eq!(ask(&date, "a#raw", 100.6), "nan,1");
+        // Only numeric x is judged; a bool is a number to Python (True is 1).
+        date.points
+            .set("a", Value::Str("abc".into()), Value::Int(1), Some(1.0));
+        assert_eq!(ask(&date, "a#json", 1e9), r#"["abc", 1]"#);
+        date.points.set("a", Value::Null, Value::Int(1), Some(1.0));
+        assert_eq!(ask(&date, "a#raw", 1e9), "None,1");
+        date.points
+            .set("a", Value::Bool(true), Value::Int(1), Some(1.0));
+        assert_eq!(ask(&date, "a#raw", 1.5), "True,1");
+        assert_eq!(ask(&date, "a#raw", 1.6), "OLD_DATA");
         let data = socket(PullKind::Data, &["x1"], &[("x1", 0.5)]);
         assert_eq!(ask(&data, "x1#raw", 1.0), "OLD_DATA", "unset is old");
         data.points
@@ -337,7 +365,9 @@ mod tests {
         data.points
             .set("x1", Value::Int(5), Value::Int(6), Some(1000.0));
         assert_eq!(ask(&data, "x1#raw", 1000.2), "5,6");
-        assert_eq!(data.last_set(), 1000.0);
+        let received = data.points.get("x1").unwrap().received_at;
+        assert!(received > 1000.0, "stored now, not at its timestamp");
+        assert_eq!(data.last_set(), received);
     }
 
     #[test]

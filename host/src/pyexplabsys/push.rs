@@ -220,12 +220,21 @@ fn unknown() -> Answer {
 
 /// `json_wn#<json>`: Python `json.loads`, which must give a dict.
 ///
+/// One difference: a string with a lone UTF-16 surrogate (`"\ud800"`) is refused with
+/// `ERROR#` and nothing is stored. Python stores it and acknowledges it; labsocket cannot
+/// hold it (it would become U+FFFD), and storing a changed value whose acknowledgement
+/// cannot be sent in ASCII would leave a retrying pusher storing it again and again.
+///
 /// Public so the fuzz targets and property tests (`tests/fuzz`, `host/tests/parsers.rs`)
 /// can reach the parser without a socket; the front end is its only production caller.
 pub fn parse_json_wn(data: &str) -> Result<Dict, String> {
-    match pyjson::parse(data) {
-        Ok(Value::Dict(dict)) => Ok(dict),
-        Ok(other) => Err(format!(
+    match pyjson::parse_counting_lone_surrogates(data) {
+        Ok((Value::Dict(_), lone)) if lone > 0 => Err(format!(
+            "The string '{data}' holds a lone UTF-16 surrogate (\\ud800-\\udfff without its \
+             pair), which cannot be stored; nothing was stored"
+        )),
+        Ok((Value::Dict(dict), _)) => Ok(dict),
+        Ok((other, _)) => Err(format!(
             "The object '{}' returned after decoding the JSON string is not a dict",
             python_str(&other)
         )),
@@ -434,6 +443,30 @@ mod tests {
         for (data, reply) in cases {
             assert_eq!(ack_of(parse_json_wn(data)), reply, "for {data:?}");
         }
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_refused_so_what_is_stored_is_what_is_answered() {
+        // Stored as U+FFFD, its ACK would not be ASCII and would never be sent: refused
+        // with an ERROR# instead, and (by `receive`) nothing is stored.
+        let data = r#"{"a": "\ud800"}"#;
+        assert_eq!(
+            ack_of(parse_json_wn(data)),
+            format!(
+                "ERROR#The string '{data}' holds a lone UTF-16 surrogate (\\ud800-\\udfff \
+                 without its pair), which cannot be stored; nothing was stored"
+            )
+        );
+        // A pair, and an escaped U+FFFD, are stored and answered as before (the latter,
+        // not ASCII, gets no reply, as in Python).
+        assert_eq!(
+            ack_of(parse_json_wn(r#"{"a": "\ud83d\ude00"}"#)),
+            "ACK#{'a': '\u{1f600}'}"
+        );
+        assert_eq!(
+            ack_of(parse_json_wn(r#"{"a": "\ufffd"}"#)),
+            "ACK#{'a': '\u{fffd}'}"
+        );
     }
 
     #[test]

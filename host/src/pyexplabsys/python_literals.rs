@@ -26,13 +26,16 @@ fn is_digit_part(text: &str) -> bool {
         && text.bytes().all(|b| b.is_ascii_digit() || b == b'_')
 }
 
+/// How many characters of the refused text's repr CPython's `int()` error shows
+/// (`%.200R`: the repr is cut there, closing quote and all).
+const INT_ERROR_REPR_CHARS: usize = 200;
+
 /// `int(text)`: an `Int`, or a `BigInt` beyond 64 bits.
 pub fn python_int(text: &str) -> Result<Value, String> {
     let invalid = || {
-        format!(
-            "invalid literal for int() with base 10: {}",
-            python_repr(&Value::Str(text.to_owned()))
-        )
+        let repr = python_repr(&Value::Str(text.to_owned()));
+        let shown: String = repr.chars().take(INT_ERROR_REPR_CHARS).collect();
+        format!("invalid literal for int() with base 10: {shown}")
     };
     let body = text.trim_matches(is_python_space);
     let (negative, digits) = match body.as_bytes().first() {
@@ -147,6 +150,25 @@ mod tests {
         assert_eq!(
             python_int(" x ").unwrap_err(),
             "invalid literal for int() with base 10: ' x '"
+        );
+        // CPython cuts the repr at 200 characters (`%.200R`), without a closing quote;
+        // float() shows it whole (`%R`).
+        let long = format!("{}x", "1".repeat(300));
+        assert_eq!(
+            python_int(&long).unwrap_err(),
+            format!(
+                "invalid literal for int() with base 10: '{}",
+                "1".repeat(199)
+            )
+        );
+        let just_fits = "y".repeat(198);
+        assert_eq!(
+            python_int(&just_fits).unwrap_err(),
+            format!("invalid literal for int() with base 10: '{just_fits}'")
+        );
+        assert_eq!(
+            python_float(&long).unwrap_err(),
+            format!("could not convert string to float: '{long}'")
         );
         let long = "1".repeat(4301);
         assert!(python_int(&long)

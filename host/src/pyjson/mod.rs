@@ -43,7 +43,7 @@ mod write;
 mod cpython_tests;
 
 pub use float::{float_repr, write_float_repr};
-pub use parse::{parse, parse_bytes, ParseError, MAX_DEPTH};
+pub use parse::{parse, parse_bytes, parse_counting_lone_surrogates, ParseError, MAX_DEPTH};
 pub use repr::{python_repr, python_str, write_python_repr, write_python_str};
 pub use value::Value;
 pub use write::{to_compact_json, to_python_json, write_compact_json, write_python_json};

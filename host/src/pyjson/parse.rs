@@ -16,6 +16,7 @@
 //! matches `str(JSONDecodeError)`.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use indexmap::IndexMap;
@@ -137,6 +138,12 @@ impl std::error::Error for ParseError {}
 /// than [`MAX_DEPTH`] fails with "nesting too deep" where Python would
 /// accept up to its recursion limit.
 pub fn parse(text: &str) -> Result<Value, ParseError> {
+    parse_counting_lone_surrogates(text).map(|(value, _)| value)
+}
+
+/// [`parse`], also saying how many lone surrogates became U+FFFD: a caller that must not
+/// change what it stores without saying so (the push socket) can refuse them.
+pub fn parse_counting_lone_surrogates(text: &str) -> Result<(Value, usize), ParseError> {
     if text.starts_with('\u{feff}') {
         return Err(ParseError::located(
             Cow::Borrowed("Unexpected UTF-8 BOM (decode using utf-8-sig)"),
@@ -167,6 +174,7 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Value, ParseError> {
     // offsets in the decoded text are offsets in `body` too.
     decode_utf8_surrogatepass(body)
         .and_then(|text| parse_document(&text))
+        .map(|(value, _)| value)
         .map_err(|mut err| {
             err.byte_pos += skipped;
             err
@@ -227,23 +235,29 @@ fn utf8_error(bad: &[u8], pos: usize, error_len: Option<usize>) -> ParseError {
 }
 
 /// `json.decoder.JSONDecoder.decode`: value surrounded by whitespace.
-fn parse_document(text: &str) -> Result<Value, ParseError> {
+fn parse_document(text: &str) -> Result<(Value, usize), ParseError> {
     let mut parser = Parser {
         text,
         bytes: text.as_bytes(),
         depth: 0,
+        lone_surrogates: Cell::new(0),
     };
     let result = parser.document();
-    result.map_err(|fail| match fail {
-        Fail::At(message, pos) => ParseError::located(Cow::Borrowed(message), text.as_bytes(), pos),
-        Fail::IntDigits(digits, pos) => ParseError::unlocated(
-            format!(
-                "Exceeds the limit ({MAX_INT_DIGITS} digits) for integer string conversion: \
+    let lone_surrogates = parser.lone_surrogates.get();
+    result
+        .map(|value| (value, lone_surrogates))
+        .map_err(|fail| match fail {
+            Fail::At(message, pos) => {
+                ParseError::located(Cow::Borrowed(message), text.as_bytes(), pos)
+            }
+            Fail::IntDigits(digits, pos) => ParseError::unlocated(
+                format!(
+                    "Exceeds the limit ({MAX_INT_DIGITS} digits) for integer string conversion: \
                  value has {digits} digits; use sys.set_int_max_str_digits() to increase the limit"
+                ),
+                pos,
             ),
-            pos,
-        ),
-    })
+        })
 }
 
 /// Internal error: cheap to build and propagate; turned into a
@@ -263,6 +277,8 @@ struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     depth: usize,
+    /// Lone surrogates replaced by U+FFFD so far (a `Cell`: strings are read by `&self`).
+    lone_surrogates: Cell<usize>,
 }
 
 type Step<T> = Result<(T, usize), Fail>;
@@ -466,7 +482,10 @@ impl Parser<'_> {
                 // Otherwise the second escape is read again on its own.
             }
             // A lone surrogate has no `char`: Python keeps it, we cannot.
-            out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+            out.push(char::from_u32(code).unwrap_or_else(|| {
+                self.lone_surrogates.set(self.lone_surrogates.get() + 1);
+                '\u{fffd}'
+            }));
         }
     }
 
@@ -670,6 +689,13 @@ mod tests {
         );
         assert_eq!(ok(r#""\ud83d\u0041""#), Value::Str("\u{fffd}A".into()));
         assert_eq!(ok(r#""\ud83d\n""#), Value::Str("\u{fffd}\n".into()));
+        // ...and are counted, so a caller can tell them from a real U+FFFD.
+        let count = |text| parse_counting_lone_surrogates(text).unwrap().1;
+        assert_eq!(
+            count(r#"{"a": "\ud800", "\udc00": ["\ud83d\ud83d\ude00"]}"#),
+            3
+        );
+        assert_eq!(count(r#""\ufffd \ud83d\ude00""#), 0);
         // DEL and non-ASCII are not control characters.
         assert_eq!(ok("\"\u{7f}\u{80}\""), Value::Str("\u{7f}\u{80}".into()));
     }

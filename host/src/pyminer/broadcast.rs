@@ -197,6 +197,7 @@ pub fn spawn(
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(lost)) => {
+                        core.bus.count_lost(lost);
                         tracing::warn!("pyminer: {lost} events were published faster than they could be broadcast and are lost");
                     }
                     Err(RecvError::Closed) => break,

@@ -33,7 +33,7 @@ use super::reply;
 use crate::annotations;
 use crate::call::CallError;
 use crate::dispatch::{self, Immediate};
-use crate::host_core::Core;
+use crate::host_core::{Core, Traffic};
 use crate::pyjson::{self, Value};
 
 /// How long a client may take to send its handshake.
@@ -47,6 +47,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// What every connection of the front end shares.
 pub struct Shared {
     pub core: Arc<Core>,
+    /// This front end's request and error counters.
+    pub traffic: Arc<Traffic>,
     pub long_connections: Arc<LongConnections>,
     pub max_frame_bytes: usize,
 }
@@ -113,7 +115,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
                 // A stray terminator (`long_conn` then `PMEND` in a later packet) asks nothing.
                 Ok(Some(frame)) if frame.iter().all(u8::is_ascii_whitespace) => continue,
                 Ok(Some(frame)) => {
-                    match answer(&shared.core, generation, frame) {
+                    match answer(&shared, generation, frame) {
                         Answer::Now(reply) => {
                             if !send(&mut writer, &reply, &stop).await {
                                 return;
@@ -187,7 +189,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
             }
             _ = tokio::time::sleep_until(grace_ends.unwrap_or_else(tokio::time::Instant::now)), if grace_ends.is_some() => {
                 match decoder.cut_at_terminator() {
-                    Ok(frame) => match answer(&shared.core, generation, frame) {
+                    Ok(frame) => match answer(&shared, generation, frame) {
                         Answer::Now(reply) => {
                             if !send(&mut writer, &reply, &stop).await {
                                 return;
@@ -236,19 +238,26 @@ enum Answer {
 }
 
 /// Parses a request frame and answers it, at once when its command completes at once.
-fn answer(core: &Arc<Core>, generation: Generation, frame: BytesMut) -> Answer {
+fn answer(shared: &Shared, generation: Generation, frame: BytesMut) -> Answer {
+    let (core, traffic) = (&shared.core, &shared.traffic);
+    traffic.request();
     let (method, params) = match parse_request(&frame) {
         Ok(request) => request,
-        Err(reason) => return Answer::Now(reply::failure(generation, None, &reason)),
+        Err(reason) => {
+            traffic.error();
+            return Answer::Now(reply::failure(generation, None, &reason));
+        }
     };
     match dispatch::call_now(core, &method, params) {
-        Immediate::Done(outcome) => Answer::Now(reply_to(core, generation, &method, outcome)),
+        Immediate::Done(outcome) => {
+            Answer::Now(reply_to(core, traffic, generation, &method, outcome))
+        }
         Immediate::Later(params) => {
-            let core = core.clone();
+            let (core, traffic) = (core.clone(), traffic.clone());
             Answer::Later(
                 async move {
                     let outcome = dispatch::call_later(&core, &method, params).await;
-                    reply_to(&core, generation, &method, outcome)
+                    reply_to(&core, &traffic, generation, &method, outcome)
                 }
                 .boxed(),
             )
@@ -260,10 +269,14 @@ fn answer(core: &Arc<Core>, generation: Generation, frame: BytesMut) -> Answer {
 /// for its own reply (only then: success is the hot path).
 fn reply_to(
     core: &Core,
+    traffic: &Traffic,
     generation: Generation,
     method: &str,
     outcome: Result<Value, CallError>,
 ) -> Bytes {
+    if outcome.is_err() {
+        traffic.error();
+    }
     let g1_failure = match (&outcome, generation) {
         (Err(_), Generation::G1) => annotations::pyminer_g1_failure(core, method),
         _ => None,

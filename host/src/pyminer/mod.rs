@@ -87,6 +87,7 @@ pub fn spawn(
     core.set_heartbeat_secs("pyminer", section.heartbeat_secs);
     let shared = Arc::new(connection::Shared {
         core: core.clone(),
+        traffic: core.traffic("pyminer"),
         long_connections: Arc::default(),
         max_frame_bytes,
     });

@@ -31,7 +31,7 @@ pub use config::SourceConfig;
 pub use health::SourceList;
 pub use runner::Source;
 
-use crate::host_core::{Core, Extensions};
+use crate::host_core::{views, Core, Extensions};
 use crate::shutdown::Shutdown;
 
 /// Checks each configured source's command against the loaded commands. `plugin_failed`
@@ -71,7 +71,7 @@ pub fn resolve(
 /// Registers the `sources` section of `status` over `list` (which [`spawn_all`] fills).
 pub fn register(extensions: &mut Extensions, list: &Arc<SourceList>) {
     let list = list.clone();
-    extensions.status_section("sources", move || list.to_value());
+    extensions.status_section(views::SOURCES, move || list.to_value());
 }
 
 /// Starts one task per source, recording each in `list`; each stops on shutdown.

@@ -1,12 +1,16 @@
 //! `hello`: the smallest useful labsocket plugin, compiled into the host.
 //!
 //! It shows each thing a plugin can do: answer a command, fail with a clear error, emit an
-//! event, set a point, and (on purpose) panic or block, so the host's isolation of
-//! misbehaving commands can be seen and tested.
+//! event, set a point, export metrics, and (on purpose) panic or block, so the host's
+//! isolation of misbehaving commands can be seen and tested.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use labsocket_plugin_api::{json, plugin, CommandError, Ctx, Level, Value};
+
+/// Greetings given since the start, for `hello.stats`.
+static GREETINGS: AtomicU64 = AtomicU64::new(0);
 
 /// `hello.greet {"name": "Ada"}` → `"Hello, Ada!"`.
 fn greet(_ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
@@ -23,7 +27,14 @@ fn greet(_ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
             ))
         }
     };
+    GREETINGS.fetch_add(1, Ordering::Relaxed);
     Ok(Value::from(format!("Hello, {name}!")))
+}
+
+/// `hello.stats` → `{"greetings_total": N}`. Annotated `{"metrics": true}`, so the host's
+/// `/metrics` shows it as `labsocket_hello_greetings_total`.
+fn stats(_ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+    Ok(json!({ "greetings_total": GREETINGS.load(Ordering::Relaxed) }))
 }
 
 /// `hello.announce {"topic": T, "payload": P}` publishes P on T and returns the topic.
@@ -88,5 +99,8 @@ plugin! {
         "hello.panic" => panic
             (params: "any", result: "never returns")
             : "Panics on purpose (the host turns it into an error reply)",
+        "hello.stats" => stats [inline, read_only]
+            (result: "{\"greetings_total\": int}", annotations: "{\"metrics\": true}"):
+            "Counters for /metrics: greetings given",
     }
 }

@@ -104,6 +104,8 @@ handlers! {
 //   log instead.
 // - `{"http": {"variables": true}}` on `workspace.list`: the command that lists the
 //   workspace variables for the live view's `/api/variables`.
+// - `{"http": {"variable": true}}` on `workspace.get`: the command that reads one variable
+//   (`{"name"}` -> `{"value"}` for JSON ones), for the small values `/api/variables` shows.
 //
 // `read_p` is `inline`: it reads one value from the store (memory-mapped, no lock shared
 // with writers) and encodes it, which is quick; the hop to the blocking pool cost about
@@ -149,7 +151,8 @@ plugin! {
             (params: "{name, value} | {name, encoding, data (base64)}, provider?", result: "meta")
             : "Stores a variable (JSON value or encoded bytes); returns its metadata",
         "workspace.get" => get [read_only]
-            (params: "{name}", result: "{name, encoding, value | data, meta}")
+            (params: "{name}", result: "{name, encoding, value | data, meta}",
+             annotations: "{\"http\": {\"variable\": true}}")
             : "Reads a variable with its metadata",
         "workspace.delete" => delete
             (params: "{name, provider?}", result: "{name, deleted}")
