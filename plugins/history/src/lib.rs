@@ -42,10 +42,13 @@ mod store;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use labsocket_plugin_api::{plugin, topics, unix_now, CommandError, Ctx, Event, NoParams, Value};
+use labsocket_plugin_api::{
+    json, plugin, topics, unix_now, CommandError, Ctx, Event, Level, NoParams, Value,
+};
 use serde::Deserialize;
 
 pub use config::{Config, RecordEntry, StoreKind};
@@ -67,6 +70,8 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// `enabled = false`.
 pub struct History {
     active: Option<Active>,
+    /// `history.flush`'s barrier through the host's event bus.
+    barrier: Arc<Barrier>,
 }
 
 struct Active {
@@ -83,7 +88,10 @@ impl History {
     pub fn open(config: &Config, dir: &Path, log: Log) -> Result<History, String> {
         config.validate()?;
         if !config.enabled {
-            return Ok(History { active: None });
+            return Ok(History {
+                active: None,
+                barrier: Arc::default(),
+            });
         }
         let (writer, source, path) = match config.store {
             StoreKind::Sqlite => {
@@ -112,6 +120,7 @@ impl History {
         };
         let recorder = Recorder::start(writer, rules, options, log)?;
         Ok(History {
+            barrier: Arc::default(),
             active: Some(Active {
                 recorder,
                 readers,
@@ -202,6 +211,44 @@ plugin! {
     }
 }
 
+/// The topic `history.flush` emits as a barrier: the event bus delivers in publication
+/// order, so once the subscription sees the barrier, every point set before the flush was
+/// called has been handed to the recorder.
+const BARRIER_TOPIC: &str = "history.barrier";
+
+/// How long `history.flush` waits for its barrier before it writes what it has.
+const BARRIER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The last barrier the subscription saw, and a way to wait for the next one.
+#[derive(Default)]
+struct Barrier {
+    seen: Mutex<u64>,
+    changed: Condvar,
+    next: AtomicU64,
+}
+
+impl Barrier {
+    fn saw(&self, id: u64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        *seen = (*seen).max(id);
+        self.changed.notify_all();
+    }
+
+    /// Emits a new barrier and waits until the subscription delivered it; `false` on timeout.
+    fn pass(&self, ctx: &Ctx) -> bool {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        if ctx.emit(BARRIER_TOPIC, &json!({ "id": id })).is_err() {
+            return false;
+        }
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let (seen, _) = self
+            .changed
+            .wait_timeout_while(seen, BARRIER_TIMEOUT, |seen| *seen < id)
+            .unwrap_or_else(|e| e.into_inner());
+        *seen >= id
+    }
+}
+
 /// Opens the store from the `[history]` table and subscribes the recorder to `points`.
 fn init(ctx: &Ctx, config: Value) -> Result<History, String> {
     let config = Config::from_json(config)?;
@@ -209,10 +256,15 @@ fn init(ctx: &Ctx, config: Value) -> Result<History, String> {
     let log: Log = Arc::new(move |level, line: &str| log_ctx.log(level, line));
     let history = History::open(&config, ctx.plugin_dir(), log)?;
     if let Some(mut feeder) = history.feeder() {
+        let barrier = history.barrier.clone();
         // Runs on the host's delivery thread: only queues (see `recorder`). The host drops
         // the closure when it stops, which tells the writer to write what is queued.
-        ctx.subscribe(&[topics::POINTS], move |event: Event| {
-            feeder.push(event.payload, event.time, event.lost)
+        ctx.subscribe(&[topics::POINTS, BARRIER_TOPIC], move |event: Event| {
+            if event.topic == BARRIER_TOPIC {
+                barrier.saw(event.payload["id"].as_u64().unwrap_or(0));
+            } else {
+                feeder.push(event.payload, event.time, event.lost)
+            }
         })
         .map_err(|err| format!("history: cannot subscribe to {}: {err}", topics::POINTS))?;
     }
@@ -282,6 +334,14 @@ fn stats_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Sta
     history.stats()
 }
 
-fn flush_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
+/// Waits until every point set before the call reached the recorder (a barrier through
+/// the event bus), then commits what is queued.
+fn flush_command(history: &History, ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
+    if history.feeder().is_some() && !history.barrier.pass(ctx) {
+        ctx.log(
+            Level::Debug,
+            "history.flush: the barrier did not come back in time; writing what is queued",
+        );
+    }
     history.flush()
 }
