@@ -108,6 +108,9 @@ pub struct LimitsSection {
     pub max_datagram: usize,
     /// How long a caller waits for a plugin command, in seconds.
     pub command_timeout_secs: f64,
+    /// Events a subscriber (a native connection, a plugin's subscription) may fall behind
+    /// before it loses the oldest (it is told how many).
+    pub event_buffer: usize,
     /// How long one plugin's init may take at start-up before the plugin is refused.
     pub plugin_init_timeout_secs: f64,
 }
@@ -199,6 +202,7 @@ impl Default for LimitsSection {
             max_frame_bytes: 512 * 1024 * 1024,
             max_datagram: 65_507,
             command_timeout_secs: 30.0,
+            event_buffer: crate::events::EventBus::CAPACITY,
             plugin_init_timeout_secs: 30.0,
         }
     }
@@ -301,6 +305,9 @@ impl Config {
         }
         self.pyminer.validate()?;
         let limits = &self.limits;
+        if !(16..=16 * 1024 * 1024).contains(&limits.event_buffer) {
+            return Err("[limits] event_buffer: must be between 16 and 16777216".to_owned());
+        }
         if limits.max_connections == 0 {
             return Err("[limits] max_connections: must be at least 1".to_owned());
         }
@@ -502,5 +509,17 @@ mod tests {
         let config = Config::load(&file).unwrap();
         assert_eq!(config.data_dir(), dir.join("state"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn event_buffer_has_a_default_and_a_range() {
+        assert_eq!(
+            Config::default().limits.event_buffer,
+            crate::events::EventBus::CAPACITY
+        );
+        let config = Config::parse("[limits]\nevent_buffer = 4096\n", "f").unwrap();
+        assert_eq!(config.limits.event_buffer, 4096);
+        let err = Config::parse("[limits]\nevent_buffer = 1\n", "f").unwrap_err();
+        assert!(err.to_string().contains("[limits] event_buffer"), "{err}");
     }
 }

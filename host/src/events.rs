@@ -95,11 +95,19 @@ pub struct EventBus {
 }
 
 impl EventBus {
-    /// Events a subscriber may fall behind before it starts losing the oldest.
-    pub const CAPACITY: usize = 4096;
+    /// Events a subscriber may fall behind before it starts losing the oldest, by default
+    /// (`[limits] event_buffer`). Large enough that a plugin recording every point (history)
+    /// rides out a burst of pipelined `set_point`s; a slot costs 8 bytes plus the event
+    /// while a subscriber has not read it.
+    pub const CAPACITY: usize = 65_536;
 
     pub fn new() -> Self {
-        let (sender, _) = broadcast::channel(Self::CAPACITY);
+        Self::with_capacity(Self::CAPACITY)
+    }
+
+    /// A bus whose subscribers may fall `capacity` events behind.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let (sender, _) = broadcast::channel(capacity.max(1));
         Self {
             sender,
             lost: Arc::default(),

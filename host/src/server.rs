@@ -118,7 +118,7 @@ async fn build_core(
             source,
         })?;
     }
-    let bus = EventBus::new();
+    let bus = EventBus::with_capacity(config.limits.event_buffer);
     let points = PointTable::new(bus.clone());
     let services = HostServices::new(
         bus.clone(),

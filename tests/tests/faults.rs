@@ -239,7 +239,8 @@ fn a_hanging_plugin_command_times_out_and_others_are_served() {
 
 #[test]
 fn a_subscriber_that_stops_reading_loses_events_not_the_server() {
-    let server = Server::start("[native]\nheartbeat_secs = 0\n");
+    // A buffer smaller than the 60,000 points below (the default holds 65,536).
+    let server = Server::start("[native]\nheartbeat_secs = 0\n\n[limits]\nevent_buffer = 4096\n");
     let mut stalled = server.rpc();
     stalled.call("subscribe", json!({"topics": ["points"]}));
     // The stalled subscriber reads nothing while 60,000 points are published.

@@ -396,7 +396,12 @@ fn a_folder_skips_libraries_that_are_not_plugins() {
 #[test]
 fn a_subscriber_that_falls_behind_is_told_what_it_lost() {
     let probe = bad_plugin("probe");
-    let server = Server::start(&config_with_dylibs(&[&probe]));
+    // The default buffer (65,536 events) would take the whole burst.
+    let config = format!(
+        "{}\n[limits]\nevent_buffer = 4096\n",
+        config_with_dylibs(&[&probe])
+    );
+    let server = Server::start(&config);
     let mut rpc = server.rpc();
     rpc.call("probe.hold", json!([true]));
     // More events than the bus holds for one subscriber, while its handler waits.
