@@ -114,7 +114,10 @@ mod tests {
         let core = core();
         assert_eq!(
             metrics_commands(&core),
-            [("hello".to_owned(), "hello.stats".to_owned())]
+            [
+                ("hello".to_owned(), "hello.stats".to_owned()),
+                ("history".to_owned(), "history.stats".to_owned())
+            ]
         );
     }
 }
