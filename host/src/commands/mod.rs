@@ -1,12 +1,12 @@
 //! The core commands, one file per family, each declared once as a
-//! [`Command`](crate::host_core::Command) (name, one-line description, params, handler):
+//! `Command` (name, one-line description, params, handler):
 //!
-//! - [`basic`]: `ping`, `echo`.
-//! - [`introspection`]: `commands`, `plugins`, `status`.
-//! - [`subscriptions`]: `subscribe`, `unsubscribe` (answered by a native connection).
-//! - [`points`]: `set_point`, `set_point_now`, `get_point`.
+//! - `basic`: `ping`, `echo`.
+//! - `introspection`: `commands`, `plugins`, `status`.
+//! - `subscriptions`: `subscribe`, `unsubscribe` (answered by a native connection).
+//! - `points`: `set_point`, `set_point_now`, `get_point`.
 //!
-//! [`core_commands`] is the table boot registers first on the core; front ends register
+//! `core_commands` is the table boot registers first on the core; front ends register
 //! theirs after it, and dispatch routes over both and then the plugin registry.
 
 pub(crate) mod basic;

@@ -2,7 +2,7 @@
 //!
 //! A LiveSocket sends `json.dumps({"host": gethostname(), "data": {codename: [x, y]}})`,
 //! or `"RESET"` in place of `[x, y]` to clear a codename. Python's `json` is the writer, so
-//! the datagram is read with [`pyjson`](crate::pyjson) (it accepts `NaN` and `Infinity`
+//! the datagram is read with `pyjson` (it accepts `NaN` and `Infinity`
 //! like Python) and every value keeps its type. A datagram is taken whole or refused
 //! whole: half of a batch would show a plot that never happened.
 

@@ -78,7 +78,7 @@ pub struct Settings {
     pub max_series: usize,
 }
 
-/// Registers the live server's `status` section and [`views::LIVE_HOSTS`] over `hosts`
+/// Registers the live server's `status` section and `views::LIVE_HOSTS` over `hosts`
 /// (registered whether or not it runs: `status` always shows the counters).
 pub fn register(extensions: &mut Extensions, hosts: &Arc<LiveHosts>) {
     let for_status = hosts.clone();

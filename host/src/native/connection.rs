@@ -5,10 +5,10 @@
 //! with one `write` per wake-up: a 16-deep pipeline costs one syscall, not sixteen, and
 //! so do several events that arrived together.
 //!
-//! Every request line goes through one [`answer`], which says whether its reply is ready
-//! [`Answer::Now`] or must be awaited ([`Answer::Later`]), and every reply goes through
-//! one queue ([`Replies::queue`]). A request whose command completes at once (core
-//! commands, `inline` plugin commands: [`dispatch::call_now`]) is answered on the spot,
+//! Every request line goes through one `answer`, which says whether its reply is ready
+//! `Answer::Now` or must be awaited (`Answer::Later`), and every reply goes through
+//! one queue (`Replies::queue`). A request whose command completes at once (core
+//! commands, `inline` plugin commands: `dispatch::call_now`) is answered on the spot,
 //! without a future, rendered straight into the output buffer. A command that must be
 //! awaited becomes a future in a `FuturesOrdered`, so slow plugin calls run concurrently
 //! while replies still leave in request order: while any future is pending, later

@@ -5,7 +5,7 @@
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
 //! - [`client`]: the client the CLI uses.
 //!
-//! The accept loop is [`tcp_listener`](crate::tcp_listener)'s: a connection over
+//! The accept loop is `tcp_listener`'s: a connection over
 //! `max_connections` gets one JSON-RPC error line and is closed.
 
 pub mod auth;

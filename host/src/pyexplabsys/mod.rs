@@ -219,7 +219,7 @@ pub struct BindError {
 }
 
 /// Registers what these front ends own on the core to be built: `push_state`,
-/// `push_take`, `live_reset` and the [`views::PULL_SOCKETS`] view, all over `directory`
+/// `push_take`, `live_reset` and the `views::PULL_SOCKETS` view, all over `directory`
 /// (which [`start`] then fills).
 pub fn register(extensions: &mut Extensions, directory: &Arc<Directory>) {
     extensions.commands(push::commands(directory));

@@ -42,7 +42,7 @@ impl Default for StatusCache {
     }
 }
 
-/// A slot for building one status reply; waits while [`IN_FLIGHT`] are being built, so
+/// A slot for building one status reply; waits while `IN_FLIGHT` are being built, so
 /// a flood of `status` requests slows only the socket it arrives on.
 pub async fn permit(directory: &Directory) -> Option<OwnedSemaphorePermit> {
     directory

@@ -13,7 +13,7 @@
 //! Costs per connection and per request are kept small, as measured by `bench-pyminer`:
 //! an idle connection waits for readability without a read buffer (the buffer is taken
 //! only when bytes arrive and given back once every frame is consumed), a command that
-//! completes at once ([`dispatch::call_now`]) is answered without a future, and pushed
+//! completes at once (`dispatch::call_now`) is answered without a future, and pushed
 //! frames already queued are written together in one `write`.
 
 use std::sync::Arc;

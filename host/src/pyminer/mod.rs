@@ -3,7 +3,7 @@
 //!
 //! It serves both client generations on one port: G1 (PyMiner's 2020 plugin and clients)
 //! and G2 (pmgwidgets 0.9). It does not implement commands: each request's `method` and
-//! `params` go through [`dispatch::call`](crate::dispatch::call) like every front end's,
+//! `params` go through `dispatch::call` like every front end's,
 //! and the PyMiner command names (`read_p`, `write_p`, ...) are registered by the
 //! `workspace` and `settings` plugins. What is PyMiner-specific lives here:
 //!
