@@ -26,7 +26,6 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -209,113 +208,6 @@ fn sqlite_bytes_per_row(file: &Path, rows: u64) -> f64 {
     bytes as f64 / rows as f64
 }
 
-/// A throw-away PostgreSQL server (initdb, then postgres on a free loopback port; as the
-/// postgres user when we are root), stopped when dropped.
-struct TempPostgres {
-    dir: TempDir,
-    port: u16,
-    root: bool,
-    child: Option<Child>,
-}
-
-impl TempPostgres {
-    /// `None` (and why) when PostgreSQL cannot run here.
-    fn start() -> Result<TempPostgres, String> {
-        let found = Command::new("initdb").arg("--version").output();
-        if !found.is_ok_and(|o| o.status.success()) {
-            return Err("PostgreSQL is not installed (no initdb on PATH)".into());
-        }
-        let dir = TempDir::new("bench-history-pg");
-        let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-        if root {
-            let ok = Command::new("chown")
-                .arg("postgres")
-                .arg(dir.path())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err("cannot hand the data folder to the postgres user".into());
-            }
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = TempPostgres {
-            dir,
-            port,
-            root,
-            child: None,
-        };
-        let ok = server
-            .command("initdb")
-            .args(["-A", "trust", "-U", "lab", "--no-sync", "-D"])
-            .arg(server.dir.path().join("data"))
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return Err("initdb failed".into());
-        }
-        let child = server
-            .command("postgres")
-            .arg("-D")
-            .arg(server.dir.path().join("data"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &server.port.to_string(),
-                "-F",
-                "-k",
-            ])
-            .arg(server.dir.path())
-            .spawn()
-            .map_err(|err| format!("postgres does not start: {err}"))?;
-        server.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while postgres::Client::connect(&server.url(), postgres::NoTls).is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("postgres did not listen on port {port}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(server)
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut command = if self.root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", program]);
-            c
-        } else {
-            Command::new(program)
-        };
-        command.stdout(Stdio::null()).stderr(Stdio::null());
-        command
-    }
-
-    fn url(&self) -> String {
-        format!("host=127.0.0.1 port={} user=lab dbname=postgres", self.port)
-    }
-}
-
-impl Drop for TempPostgres {
-    fn drop(&mut self) {
-        // SIGQUIT to the postmaster (the first line of postmaster.pid): an immediate stop.
-        let pid_file = self.dir.path().join("data").join("postmaster.pid");
-        if let Some(pid) = std::fs::read_to_string(pid_file)
-            .ok()
-            .and_then(|text| text.lines().next().map(str::to_owned))
-        {
-            let _ = Command::new("kill").args(["-QUIT", &pid]).status();
-        }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
-        }
-    }
-}
-
 /// The history plugin's PostgreSQL table (store = "postgres"), its plain form.
 const PG_SCHEMA: &str = "
 CREATE TABLE points (
@@ -362,7 +254,8 @@ ORDER BY b.time";
 /// PostgreSQL's numbers: bytes per row of the ingest's rows, and the day's M4 in ms
 /// (median of 5) with the rows it returned.
 fn postgres_peer(points: usize) -> Result<(f64, f64, usize), String> {
-    let server = TempPostgres::start()?;
+    let server = labsocket_e2e::postgres::TempPostgres::start()
+        .ok_or_else(|| "PostgreSQL is not installed here".to_owned())?;
     let mut client =
         postgres::Client::connect(&server.url(), postgres::NoTls).map_err(|err| err.to_string())?;
     client.batch_execute(PG_SCHEMA).unwrap();
