@@ -2,6 +2,7 @@
 //! loopback ports, and talk to it over real sockets.
 //!
 //! - [`build`]: runs `cargo build` for the binary and plugin dylibs once per test process.
+//! - [`plugin_list`]: `[plugins] dylibs` config snippets and `labsocket plugins --json` runs.
 //! - [`Server`]: a running server in its own temporary folder; killed when dropped.
 //! - [`RpcClient`]: a blocking native-protocol (JSON-RPC over TCP lines) client.
 //! - [`UdpClient`], [`UdpListener`]: PyExpLabSys-style UDP requests, and a stand-in
@@ -24,6 +25,7 @@ pub mod browser;
 pub mod build;
 pub mod durability;
 pub mod mosquitto;
+pub mod plugin_list;
 pub mod points;
 pub mod postgres;
 pub mod pyminer;

@@ -3,39 +3,18 @@
 //! listed, the init timeout, and how dylib paths are expanded.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use labsocket_e2e::plugin_list::{config_with_dylibs, plugins_json_at};
 use labsocket_e2e::points::PointSetter;
-use labsocket_e2e::{bad_plugin, labsocket_bin, units_dylib, RpcClient, Server, TempDir};
+use labsocket_e2e::{bad_plugin, units_dylib, RpcClient, Server, TempDir};
 use serde_json::{json, Value};
-
-fn config_with_dylibs(paths: &[&Path]) -> String {
-    let list: Vec<String> = paths
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect();
-    format!("[plugins]\ndylibs = [{}]\n", list.join(", "))
-}
 
 /// `labsocket plugins --json` with `config` written next to `dir`: (exit code, list).
 fn plugins_json(dir: &TempDir, config: &str, args: &[&str]) -> (i32, Value) {
     let path = dir.path().join("labsocket.toml");
     std::fs::write(&path, config).unwrap();
-    let out = Command::new(labsocket_bin())
-        .args(["plugins", "--json", "--config"])
-        .arg(&path)
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|err| {
-        panic!(
-            "not JSON ({err}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
+    plugins_json_at(&path, args)
 }
 
 /// The entries of a plugin listing whose `name` is `name`.

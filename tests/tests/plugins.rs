@@ -4,16 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use labsocket_e2e::plugin_list::{config_with_dylibs, plugins_json_at};
 use labsocket_e2e::{bad_plugin, labsocket_bin, units_dylib, Server, TempDir};
 use serde_json::{json, Value};
-
-fn config_with_dylibs(paths: &[&Path]) -> String {
-    let list: Vec<String> = paths
-        .iter()
-        .map(|p| format!("{:?}", p.display().to_string()))
-        .collect();
-    format!("[plugins]\ndylibs = [{}]\n", list.join(", "))
-}
 
 /// `labsocket plugins --json` with `config`: (exit code, parsed stdout).
 fn plugins_json(config: &str) -> (i32, Value) {
@@ -21,24 +14,6 @@ fn plugins_json(config: &str) -> (i32, Value) {
     let path = dir.path().join("labsocket.toml");
     std::fs::write(&path, config).unwrap();
     plugins_json_at(&path, &[])
-}
-
-/// `labsocket plugins --json --config <path> <args>`: (exit code, parsed stdout).
-fn plugins_json_at(path: &Path, args: &[&str]) -> (i32, Value) {
-    let out = Command::new(labsocket_bin())
-        .args(["plugins", "--json", "--config"])
-        .arg(path)
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|err| {
-        panic!(
-            "not JSON ({err}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
 }
 
 #[test]
