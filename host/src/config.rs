@@ -15,6 +15,9 @@ use crate::pyexplabsys::config::{LiveSocketConfig, PullKind, PullSocketConfig, P
 
 mod toml_errors;
 
+/// How logs name the legacy `[native] auth_token*` (an admin token without a name).
+const LEGACY_TOKEN: &str = "[native] auth_token";
+
 /// The plugin whose config is the top-level `[history]` table.
 const HISTORY_PLUGIN: &str = "history";
 
@@ -33,6 +36,8 @@ pub struct ConfigError {
 pub struct Config {
     pub server: ServerSection,
     pub native: NativeSection,
+    /// `[[auth.token]]`: named tokens with roles (SPEC §10).
+    pub auth: AuthSection,
     pub http: crate::http::HttpSection,
     pub live_server: crate::live_server::LiveServerSection,
     pub pyminer: crate::pyminer::PyMinerSection,
@@ -89,10 +94,29 @@ pub struct NativeSection {
     pub heartbeat_secs: f64,
     /// A shared secret every connection must send with `auth` first (docs/security.md).
     /// Prefer `auth_token_file`: a config file is often shared, a secret should not be.
-    pub auth_token: Option<crate::native::auth::Secret>,
+    pub auth_token: Option<crate::access::Secret>,
     /// A file whose first line is the secret, relative to the config file; it must not
     /// be accessible to other users.
     pub auth_token_file: Option<PathBuf>,
+}
+
+/// `[auth]`: the tokens native clients (and, once any is named here, HTTP clients) use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub token: Vec<TokenConfig>,
+}
+
+/// One `[[auth.token]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Named in logs (refusals) instead of the secret.
+    pub name: String,
+    /// A file whose first line is the secret, relative to the config file; private
+    /// (mode 600), at least 16 characters.
+    pub token_file: PathBuf,
+    pub role: crate::access::Role,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +154,7 @@ impl Default for Config {
         Self {
             server: ServerSection::default(),
             native: NativeSection::default(),
+            auth: AuthSection::default(),
             http: Default::default(),
             live_server: Default::default(),
             pyminer: crate::pyminer::PyMinerSection::default(),
@@ -169,6 +194,7 @@ fn system_pull_socket() -> PullSocketConfig {
         timeout: Some(5.0),
         check_activity: true,
         activity_timeout: 900.0,
+        allow: None,
     }
 }
 
@@ -295,8 +321,51 @@ impl Config {
         Some(json)
     }
 
+    /// Every token the server accepts, token files read now: the legacy `[native]
+    /// auth_token*` (an admin token) and each `[[auth.token]]`. The error names the key
+    /// and the file (missing, readable by others, too short, a secret used twice).
+    pub fn tokens(&self) -> Result<crate::access::Tokens, String> {
+        use crate::access::{read_token_file, Role, Tokens};
+        let mut tokens = Tokens::default();
+        let native = &self.native;
+        match (&native.auth_token, &native.auth_token_file) {
+            (None, None) => {}
+            (Some(_), Some(_)) => {
+                return Err(
+                    "[native] auth_token, auth_token_file: set one of them, not both".to_owned(),
+                )
+            }
+            (Some(secret), None) => {
+                tokens.add("[native] auth_token", LEGACY_TOKEN, Role::Admin, secret.clone())?
+            }
+            (None, Some(file)) => {
+                let key = "[native] auth_token_file";
+                let secret = read_token_file(key, &self.resolve(file))?;
+                tokens.add(key, LEGACY_TOKEN, Role::Admin, secret)?;
+            }
+        }
+        for (i, token) in self.auth.token.iter().enumerate() {
+            let key = format!("[[auth.token]] #{} \"{}\" token_file", i + 1, token.name);
+            let secret = read_token_file(&key, &self.resolve(&token.token_file))?;
+            tokens.add(&key, &token.name, token.role, secret)?;
+        }
+        Ok(tokens)
+    }
+
     /// The checks types cannot express. Re-run after command-line overrides.
     pub fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::HashSet::new();
+        for (i, token) in self.auth.token.iter().enumerate() {
+            let key = format!("[[auth.token]] #{} name", i + 1);
+            if token.name.trim().is_empty() || token.name == LEGACY_TOKEN {
+                return Err(format!(
+                    "{key}: must be a non-empty name other than '{LEGACY_TOKEN}'"
+                ));
+            }
+            if !names.insert(token.name.as_str()) {
+                return Err(format!("{key}: '{}' is used twice", token.name));
+            }
+        }
         let heartbeat = self.native.heartbeat_secs;
         if !heartbeat.is_finite() || heartbeat < 0.0 {
             return Err(format!(

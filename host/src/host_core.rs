@@ -225,6 +225,7 @@ pub struct FrontEnd {
 pub struct Traffic {
     requests: AtomicU64,
     errors: AtomicU64,
+    denied: AtomicU64,
 }
 
 impl Traffic {
@@ -236,6 +237,16 @@ impl Traffic {
     /// Counts one request answered with an error (or refused).
     pub fn error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one connection or datagram dropped by the front end's allow-list (not a
+    /// request: nothing of it was read or served).
+    pub fn deny(&self) {
+        self.denied.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn denied(&self) -> u64 {
+        self.denied.load(Ordering::Relaxed)
     }
 
     pub fn requests(&self) -> u64 {

@@ -28,6 +28,7 @@
 //! - `host_core`: `host_core::Core`, the state every front end shares, with what front
 //!   ends registered on it (`host_core::Extensions`: their commands and `status`
 //!   sections).
+//! - [`access`]: who may do what: token roles, the role each command needs, allow-lists.
 //! - `tcp_listener`: the accept loop, connection slots and `max_connections` refusal every
 //!   TCP front end shares.
 //!
@@ -48,6 +49,7 @@
 //!   what it owns, starts everything and shuts it down cleanly.
 //! - [`cli`]: the command line (`serve`, `plugins`, `call`, `watch`, `get`).
 
+pub mod access;
 pub(crate) mod annotations;
 pub mod call;
 pub mod cli;

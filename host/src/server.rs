@@ -58,7 +58,8 @@ pub enum StartError {
     /// once plugins are loaded.
     #[error("config error in {file}: {message}")]
     SourceCommand { file: String, message: String },
-    /// `[native] auth_token_file` cannot be used (missing, readable by others, too short).
+    /// A token (`[native] auth_token*`, `[[auth.token]]`) cannot be used (file missing,
+    /// readable by others, too short, a secret given twice).
     #[error("config error in {file}: {message}")]
     AuthToken { file: String, message: String },
 }
@@ -199,6 +200,11 @@ impl Server {
                     message,
                 }
             })?;
+        // Read before anything listens: a bad token file stops the start.
+        let tokens = Arc::new(config.tokens().map_err(|message| StartError::AuthToken {
+            file: config.file_name(),
+            message,
+        })?);
         let shutdown = Shutdown::default();
         if config.native.enabled {
             let bind = config.native.bind.unwrap_or(config.server.bind);
@@ -208,23 +214,12 @@ impl Server {
                 heartbeat: (config.native.heartbeat_secs > 0.0)
                     .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
                 max_line_bytes: config.limits.max_line_bytes,
-                auth_token: native::auth::configured_token(
-                    config.native.auth_token.as_ref(),
-                    config
-                        .native
-                        .auth_token_file
-                        .as_ref()
-                        .map(|file| config.resolve(file))
-                        .as_deref(),
-                )
-                .map_err(|message| StartError::AuthToken {
-                    file: config.file_name(),
-                    message,
-                })?,
+                tokens: tokens.clone(),
             };
-            if !bind.is_loopback() && settings.auth_token.is_none() {
+            if !bind.is_loopback() && tokens.is_empty() {
                 tracing::warn!(
-                    "native: listening on {address} without [native] auth_token_file: anyone who \
+                    "native: listening on {address} without [[auth.token]] or [native] \
+                     auth_token_file: anyone who \
                      can reach this port can read and change everything (docs/security.md)"
                 );
             }
@@ -254,7 +249,10 @@ impl Server {
         if config.http.enabled {
             let address = config.http.address(config.server.bind);
             let listener = bind_tcp("http", address).await?;
-            http::spawn(core.clone(), listener, &config.http, &shutdown);
+            // Only named tokens protect HTTP: a config with just the legacy native token
+            // keeps the page open as before (SPEC §10).
+            let http_tokens = (!config.auth.token.is_empty()).then(|| tokens.clone());
+            http::spawn(core.clone(), listener, &config.http, http_tokens, &shutdown);
         }
         if config.live_server.enabled {
             let address = config.live_server.address(config.server.bind);
@@ -268,6 +266,7 @@ impl Server {
             let settings = live_server::Settings {
                 max_datagram: config.limits.max_datagram,
                 max_series: config.live_server.max_series,
+                allow: config.live_server.allow.clone().map(Arc::new),
             };
             live_server::spawn(
                 core.clone(),

@@ -7,6 +7,8 @@
 //! gets its front end's refusal, in that front end's protocol, and is closed. A failing
 //! `accept` (usually EMFILE) backs off briefly instead of spinning. Each admitted
 //! connection counts in its front end's `status` connection count until it is dropped.
+//! A front end with an allow-list ([`Listener::allow`]) closes a connection from any other
+//! address at once, before it takes a slot, and counts it as denied.
 
 use std::future::Future;
 use std::io;
@@ -20,7 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::host_core::Core;
+use crate::access::{self, SharedAllowList};
+use crate::failure_log::FailureLog;
+use crate::host_core::{Core, Traffic};
 use crate::shutdown::Shutdown;
 
 /// How long a refused connection may take to be answered (and drained) before it is closed.
@@ -54,6 +58,10 @@ pub struct Listener {
     open: Arc<AtomicUsize>,
     refusal: Refusal,
     tasks: Shutdown,
+    allow: SharedAllowList,
+    traffic: Arc<Traffic>,
+    /// Denied connections are logged at a bounded rate: a scan must not fill the log.
+    denied_log: FailureLog,
 }
 
 /// An admitted connection's slot and place in its front end's connection count, both
@@ -81,15 +89,25 @@ impl Listener {
         let address = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let open = core.add_front_end(name, address);
         Listener {
             name,
-            open: core.add_front_end(name, address),
+            open,
+            traffic: core.traffic(name),
+            allow: None,
+            denied_log: FailureLog::default(),
             listener,
             slots: core.connection_slots.clone(),
             max_connections: core.max_connections,
             refusal,
             tasks: tasks.clone(),
         }
+    }
+
+    /// Serves only peers `allow` lists (none: every peer).
+    pub fn allow(mut self, allow: SharedAllowList) -> Self {
+        self.allow = allow;
+        self
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -108,6 +126,14 @@ impl Listener {
                     continue;
                 }
             };
+            if !access::allowed(self.allow.as_deref(), peer.ip()) {
+                self.traffic.deny();
+                let message = format!("{}: refused a connection from {peer}: not in allow", self.name);
+                if let Some(line) = self.denied_log.failed(std::time::Instant::now(), &message) {
+                    tracing::warn!("{line}");
+                }
+                continue;
+            }
             let Ok(slot) = self.slots.clone().try_acquire_owned() else {
                 self.refuse(stream, peer);
                 continue;

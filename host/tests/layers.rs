@@ -40,6 +40,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("dispatch", Layer::Core),
     ("tcp_listener", Layer::Core),
     ("annotations", Layer::Core),
+    ("access", Layer::Core),
     ("native", Layer::FrontEnd),
     ("pyminer", Layer::FrontEnd),
     ("pyexplabsys", Layer::FrontEnd),

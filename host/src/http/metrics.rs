@@ -147,6 +147,19 @@ fn render_core(core: &Core) -> String {
             front_end.traffic.errors() as f64,
         );
     }
+    let mut family = Family::new(
+        &mut out,
+        "labsocket_allow_list_denied_total",
+        "counter",
+        "Connections (TCP) or datagrams (UDP) per front end dropped because the peer is not in its allow list.",
+    );
+    for front_end in &front_ends {
+        family.sample(
+            "labsocket_allow_list_denied_total",
+            &[("front_end", &front_end.name)],
+            front_end.traffic.denied() as f64,
+        );
+    }
 
     let plugin_lost: u64 = core
         .registry

@@ -13,12 +13,15 @@
 //!   never slows the server or other clients.
 //! - [`listener`]: the shared TCP accept loop adapted to axum, with a `503` refusal.
 //! - [`origin`]: the Host and Origin checks that keep other web sites out.
+//! - [`auth`]: the bearer-token check on `/api/*`, `/metrics` and `/ws` once
+//!   `[[auth.token]]` is configured.
 //!
 //! Built on axum (hyper, tokio): well kept, small, and on the runtime the host already
 //! runs. It is on by default, on loopback: opening `http://127.0.0.1:8080` is the easiest
 //! way to see that a server works, and loopback exposes nothing to the network.
 
 pub mod api;
+pub mod auth;
 pub mod assets;
 pub mod listener;
 pub mod metrics;
@@ -88,8 +91,14 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-/// Serves HTTP on `listener` until shutdown.
-pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shutdown: &Shutdown) {
+/// Serves HTTP on `listener` until shutdown; with `tokens`, data needs a bearer token.
+pub fn spawn(
+    core: Arc<Core>,
+    listener: TcpListener,
+    section: &HttpSection,
+    tokens: Option<Arc<crate::access::Tokens>>,
+    shutdown: &Shutdown,
+) {
     let listener = listener::Limited::new(listener, &core, shutdown);
     core.set_heartbeat_secs("http", section.heartbeat_secs);
     let address = axum::serve::Listener::local_addr(&listener)
@@ -101,8 +110,15 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shut
     };
     let guard = origin::HostGuard::new(address.ip());
     let traffic = core.traffic("http");
+    let mut app = router(state);
+    if let Some(tokens) = tokens {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            auth::Guard::new(tokens),
+            auth::check,
+        ));
+    }
     // Outermost, so that requests the host check refuses are counted too.
-    let app = router(state)
+    let app = app
         .layer(axum::middleware::from_fn_with_state(
             guard,
             origin::check_host,

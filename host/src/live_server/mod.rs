@@ -44,6 +44,9 @@ pub struct LiveServerSection {
     pub bind: Option<IpAddr>,
     /// Most `host:codename` series kept at once.
     pub max_series: usize,
+    /// The peers served (`["10.1.2.0/24"]`): datagrams from any other address are
+    /// dropped, and counted. None: every peer.
+    pub allow: Option<crate::access::AllowList>,
 }
 
 impl Default for LiveServerSection {
@@ -53,6 +56,7 @@ impl Default for LiveServerSection {
             port: 9767,
             bind: None,
             max_series: 10_000,
+            allow: None,
         }
     }
 }
@@ -76,6 +80,8 @@ impl LiveServerSection {
 pub struct Settings {
     pub max_datagram: usize,
     pub max_series: usize,
+    /// The peers served; datagrams from others are dropped and counted (none: all).
+    pub allow: crate::access::SharedAllowList,
 }
 
 /// Registers the live server's `status` section and `views::LIVE_HOSTS` over `hosts`
@@ -106,6 +112,7 @@ pub fn spawn(
         // silently cuts what does not fit).
         let mut buffer = vec![0u8; settings.max_datagram + 1];
         let mut malformed_log = FailureLog::default();
+        let mut denied_log = FailureLog::default();
         loop {
             let received = tokio::select! {
                 _ = token.cancelled() => break,
@@ -119,6 +126,14 @@ pub fn spawn(
                     continue;
                 }
             };
+            if !crate::access::allowed(settings.allow.as_deref(), peer.ip()) {
+                traffic.deny();
+                let message = format!("dropped a datagram from {peer}: not in allow");
+                if let Some(line) = denied_log.failed(Instant::now(), &message) {
+                    tracing::warn!("live_server: {line}");
+                }
+                continue;
+            }
             traffic.request();
             let parsed = if len > settings.max_datagram {
                 Err(format!(

@@ -1,26 +1,31 @@
-//! Optional shared-secret authentication of native connections (docs/security.md).
+//! Authentication and authorisation of native connections (docs/security.md, SPEC §10).
 //!
-//! With `[native] auth_token_file` (or `auth_token`) set, a connection must first call
-//! `auth` with `{"token": "..."}`. Until it has, every other call gets a JSON-RPC error
-//! with code [`codes::AUTH_REQUIRED`] and nothing runs; after [`MAX_FAILURES`] wrong
-//! tokens or unauthenticated calls the connection is closed. The comparison is constant
-//! time, so response timing does not reveal how much of a guess was right.
+//! With tokens configured (`[[auth.token]]`, or the legacy `[native] auth_token*`, an admin
+//! token), a connection must first call `auth` with `{"token": "..."}`; the token it sends
+//! picks the connection's role ([`crate::access::Role`]). Until it has, every other call
+//! gets a JSON-RPC error with code [`codes::AUTH_REQUIRED`] and nothing runs; after
+//! [`MAX_FAILURES`] wrong tokens or unauthenticated calls the connection is closed. Once
+//! authenticated, each call is checked against the role
+//! ([`crate::access::needed_role`]); a call the role does not allow gets the same code,
+//! with a message naming the role it needs, and the log names the token (never its
+//! secret). The comparison is constant time, so response timing does not reveal how much
+//! of a guess was right.
 //!
-//! Without a token `auth` still answers (`{"authenticated": true, "required": false}`), so
+//! Without tokens `auth` still answers (`{"authenticated": true, "required": false}`), so
 //! a client configured with a token works against a server that needs none.
 //!
 //! Only the native protocol is covered: the PyMiner and PyExpLabSys protocols have no way
-//! to send a secret (their clients are fixed), so they must stay on loopback or a trusted
-//! network.
+//! to send a secret (their clients are fixed); they are restricted by address instead
+//! (`allow`).
 
-use std::path::Path;
 use std::sync::Arc;
-
-use serde::Deserialize;
-use subtle::ConstantTimeEq;
+use std::time::Instant;
 
 use super::rpc::{self, Incoming};
+use crate::access::{self, Role, Tokens};
 use crate::call::{self, CallError};
+use crate::failure_log::FailureLog;
+use crate::host_core::Core;
 use crate::pyjson::Value;
 use labsocket_plugin_api::codes;
 
@@ -29,76 +34,6 @@ pub const METHOD: &str = "auth";
 
 /// Wrong tokens plus calls made before authenticating, after which a connection closes.
 pub const MAX_FAILURES: u32 = 3;
-
-/// Shortest token accepted: shorter ones are guessable.
-pub const MIN_TOKEN_CHARS: usize = 16;
-
-/// The shared secret. `Debug` does not show it, so logging a config cannot leak it.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl Secret {
-    fn matches(&self, guess: &str) -> bool {
-        bool::from(self.0.as_bytes().ct_eq(guess.as_bytes()))
-    }
-}
-
-/// The token the configuration asks for: `[native] auth_token`, or the file of
-/// `auth_token_file` (`token_file`, already resolved against the config file's folder;
-/// read now); `None` when neither is set. The error is a `[native] key: what is wrong`
-/// message.
-pub fn configured_token(
-    token: Option<&Secret>,
-    token_file: Option<&Path>,
-) -> Result<Option<Arc<Secret>>, String> {
-    let secret = match (token, token_file) {
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => {
-            return Err(
-                "[native] auth_token, auth_token_file: set one of them, not both".to_owned(),
-            )
-        }
-        (Some(token), None) => token.0.clone(),
-        (None, Some(file)) => read_token_file(file)?,
-    };
-    if secret.chars().count() < MIN_TOKEN_CHARS {
-        return Err(format!(
-            "[native] auth token: must be at least {MIN_TOKEN_CHARS} characters (e.g. the \
-             output of `openssl rand -hex 32`)"
-        ));
-    }
-    Ok(Some(Arc::new(Secret(secret))))
-}
-
-/// The first line of `path`, trimmed. Refused if others may read or write the file: a
-/// secret everyone on the machine can read protects nothing.
-fn read_token_file(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let metadata = std::fs::metadata(path)
-            .map_err(|err| format!("[native] auth_token_file: cannot read {shown}: {err}"))?;
-        let mode = metadata.permissions().mode();
-        if mode & 0o007 != 0 {
-            return Err(format!(
-                "[native] auth_token_file: {shown} is accessible to every user (mode {:o}); \
-                 make it private with `chmod 600 {shown}`",
-                mode & 0o777
-            ));
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("[native] auth_token_file: cannot read {shown}: {err}"))?;
-    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
-}
 
 /// What the connection does with a request line after the gate.
 pub enum Gated {
@@ -112,27 +47,32 @@ pub enum Gated {
 
 /// One connection's authentication state.
 pub struct Gate {
-    token: Option<Arc<Secret>>,
-    passed: bool,
+    tokens: Arc<Tokens>,
+    /// The token the connection authenticated with (`None`: not yet, or no tokens).
+    token: Option<(String, Role)>,
     failures: u32,
+    /// Refusals are logged at a bounded rate: a client looping on one must not fill the log.
+    refusals: FailureLog,
 }
 
 impl Gate {
-    pub fn new(token: Option<Arc<Secret>>) -> Self {
+    pub fn new(tokens: Arc<Tokens>) -> Self {
         Self {
-            token,
-            passed: false,
+            tokens,
+            token: None,
             failures: 0,
+            refusals: FailureLog::default(),
         }
     }
 
     /// Lets `incoming` through, answers it, or closes the connection.
-    pub fn admit(&mut self, incoming: Incoming) -> Gated {
+    pub fn admit(&mut self, core: &Core, incoming: Incoming) -> Gated {
         match incoming {
             Incoming::Call { id, method, params } if method == METHOD => {
                 self.authenticate(id, &params)
             }
-            incoming if self.passed || self.token.is_none() => Gated::Admit(incoming),
+            incoming if self.tokens.is_empty() => Gated::Admit(incoming),
+            incoming if self.token.is_some() => self.authorise(core, incoming),
             Incoming::Invalid { .. } => Gated::Admit(incoming),
             Incoming::Call { id: None, .. } => Gated::Answer(None),
             Incoming::Call { id: Some(id), .. } => self.fail(
@@ -146,11 +86,70 @@ impl Gate {
         }
     }
 
+    /// Admits what the connection's role allows; a call it does not is answered with a
+    /// refusal (each member of a batch on its own).
+    fn authorise(&mut self, core: &Core, incoming: Incoming) -> Gated {
+        match incoming {
+            Incoming::Call { id, method, params } => match self.refusal(core, &method) {
+                None => Gated::Admit(Incoming::Call { id, method, params }),
+                Some(error) => Gated::Answer(id.map(|id| rpc::reply_line(&id, &Err(error)))),
+            },
+            Incoming::Batch(items) => {
+                let items = items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Incoming::Call { id, method, params } => {
+                            match (self.refusal(core, &method), id) {
+                                (None, id) => Some(Incoming::Call { id, method, params }),
+                                (Some(error), Some(id)) => Some(Incoming::Invalid { id, error }),
+                                // A refused notification gets no reply, as any notification.
+                                (Some(_), None) => None,
+                            }
+                        }
+                        other => Some(other),
+                    })
+                    .collect::<Vec<_>>();
+                if items.is_empty() {
+                    Gated::Answer(None)
+                } else {
+                    Gated::Admit(Incoming::Batch(items))
+                }
+            }
+            invalid @ Incoming::Invalid { .. } => Gated::Admit(invalid),
+        }
+    }
+
+    /// The error for a call of `method` the connection's role does not allow.
+    fn refusal(&mut self, core: &Core, method: &str) -> Option<CallError> {
+        let (name, role) = self.token.as_ref()?;
+        if *role == Role::Admin {
+            return None;
+        }
+        let needed = access::needed_role(core, method);
+        if needed <= *role {
+            return None;
+        }
+        let (needed, role) = (needed.as_str(), role.as_str());
+        let logged = format!(
+            "native: token '{name}' (role {role}) refused '{method}': it needs the {needed} role"
+        );
+        if let Some(line) = self.refusals.failed(Instant::now(), &logged) {
+            tracing::warn!("{line}");
+        }
+        Some(CallError::new(
+            codes::AUTH_REQUIRED,
+            format!(
+                "permission denied: '{method}' needs a token with the {needed} role; this \
+                 connection's token has the {role} role"
+            ),
+        ))
+    }
+
     fn authenticate(&mut self, id: Option<Value>, params: &Value) -> Gated {
         let reply_id = id.clone().unwrap_or(Value::Null);
-        let Some(token) = &self.token else {
-            return answer(id, Ok(authenticated(false)));
-        };
+        if self.tokens.is_empty() {
+            return answer(id, Ok(authenticated(false, Role::Admin)));
+        }
         let guess = match params {
             Value::Dict(fields) => fields.get("token"),
             Value::List(items) if items.len() == 1 => items.first(),
@@ -160,12 +159,13 @@ impl Gate {
             let error = CallError::invalid_params("expected {\"token\": \"...\"}");
             return answer(id, Err(error));
         };
-        if token.matches(guess) {
-            self.passed = true;
-            return answer(id, Ok(authenticated(true)));
+        if let Some(token) = self.tokens.find(guess) {
+            tracing::debug!("native: authenticated with token '{}'", token.name);
+            self.token = Some((token.name.clone(), token.role));
+            return answer(id, Ok(authenticated(true, token.role)));
         }
         // A wrong token revokes an earlier success: the client is confused or hostile.
-        self.passed = false;
+        self.token = None;
         self.fail(reply_id, "authentication failed: wrong token")
     }
 
@@ -183,10 +183,11 @@ impl Gate {
     }
 }
 
-fn authenticated(required: bool) -> Value {
+fn authenticated(required: bool, role: Role) -> Value {
     call::object([
         ("authenticated", Value::Bool(true)),
         ("required", Value::Bool(required)),
+        ("role", Value::Str(role.as_str().to_owned())),
     ])
 }
 
@@ -198,11 +199,29 @@ fn answer(id: Option<Value>, outcome: Result<Value, CallError>) -> Gated {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Secret;
+    use crate::commands::core_commands;
+    use crate::dispatch::tests::core_with;
+    use crate::host_core::Extensions;
 
     const TOKEN: &str = "0123456789abcdef-secret";
+    const READER: &str = "reader-0123456789abcdef";
+
+    fn core() -> Core {
+        let mut extensions = Extensions::default();
+        extensions.commands(core_commands());
+        core_with(extensions)
+    }
 
     fn gate() -> Gate {
-        Gate::new(Some(Arc::new(Secret(TOKEN.to_owned()))))
+        let mut tokens = Tokens::default();
+        tokens
+            .add("k", "admin", Role::Admin, Secret::new(TOKEN))
+            .unwrap();
+        tokens
+            .add("k", "reader", Role::Read, Secret::new(READER))
+            .unwrap();
+        Gate::new(Arc::new(tokens))
     }
 
     fn line(text: &str) -> Incoming {
@@ -219,14 +238,14 @@ mod tests {
 
     #[test]
     fn calls_before_auth_are_refused_then_the_connection_closes() {
-        let mut gate = gate();
+        let (core, mut gate) = (core(), gate());
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-        let refused = answered(gate.admit(line(ping)));
+        let refused = answered(gate.admit(&core, line(ping)));
         assert!(refused.contains("-32003"), "{refused}");
         assert!(refused.contains("authentication required"), "{refused}");
         let wrong = r#"{"jsonrpc":"2.0","id":2,"method":"auth","params":{"token":"nope"}}"#;
-        assert!(answered(gate.admit(line(wrong))).contains("wrong token"));
-        match gate.admit(line(ping)) {
+        assert!(answered(gate.admit(&core, line(wrong))).contains("wrong token"));
+        match gate.admit(&core, line(ping)) {
             Gated::Close(line) => assert!(line.contains("closing the connection"), "{line}"),
             _ => panic!("the third failure closes"),
         }
@@ -234,39 +253,59 @@ mod tests {
 
     #[test]
     fn the_right_token_opens_the_connection() {
-        let mut gate = gate();
+        let (core, mut gate) = (core(), gate());
         let auth = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"auth","params":["{TOKEN}"]}}"#);
-        let ok = answered(gate.admit(line(&auth)));
+        let ok = answered(gate.admit(&core, line(&auth)));
         assert_eq!(
             ok,
-            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"authenticated\":true,\"required\":true}}\n"
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"authenticated\":true,\"required\":true,\"role\":\"admin\"}}\n"
         );
         let batch = r#"[{"jsonrpc":"2.0","id":2,"method":"ping"}]"#;
-        assert!(matches!(gate.admit(line(batch)), Gated::Admit(_)));
+        assert!(matches!(gate.admit(&core, line(batch)), Gated::Admit(_)));
+    }
+
+    #[test]
+    fn a_read_token_is_refused_writes_alone_and_in_batches() {
+        let (core, mut gate) = (core(), gate());
+        let auth = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"auth","params":["{READER}"]}}"#);
+        assert!(answered(gate.admit(&core, line(&auth))).contains("\"role\":\"read\""));
+        let get = r#"{"jsonrpc":"2.0","id":2,"method":"get_point","params":["a"]}"#;
+        assert!(matches!(gate.admit(&core, line(get)), Gated::Admit(_)));
+        let set = r#"{"jsonrpc":"2.0","id":3,"method":"set_point_now","params":["a",1]}"#;
+        let refused = answered(gate.admit(&core, line(set)));
+        assert!(refused.contains("-32003"), "{refused}");
+        assert!(refused.contains("needs a token with the write role"), "{refused}");
+        let notification = r#"{"jsonrpc":"2.0","method":"set_point_now","params":["a",1]}"#;
+        assert_eq!(answered(gate.admit(&core, line(notification))), "");
+        let batch = r#"[{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","id":5,"method":"set_point_now","params":["a",1]},{"jsonrpc":"2.0","method":"set_point_now","params":["a",1]}]"#;
+        let Gated::Admit(Incoming::Batch(items)) = gate.admit(&core, line(batch)) else {
+            panic!("a batch with an allowed call is admitted");
+        };
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(matches!(&items[0], Incoming::Call { method, .. } if method == "ping"));
+        assert!(
+            matches!(&items[1], Incoming::Invalid { error, .. } if error.code == codes::AUTH_REQUIRED)
+        );
+        // Refusals are not failed authentications: the connection stays open.
+        assert!(answered(gate.admit(&core, line(set))).contains("-32003"));
+        assert!(matches!(gate.admit(&core, line(get)), Gated::Admit(_)));
     }
 
     #[test]
     fn without_a_token_everything_passes_and_auth_says_so() {
-        let mut gate = Gate::new(None);
+        let core = core();
+        let mut gate = Gate::new(Arc::default());
         let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-        assert!(matches!(gate.admit(line(ping)), Gated::Admit(_)));
+        assert!(matches!(gate.admit(&core, line(ping)), Gated::Admit(_)));
         let auth = r#"{"jsonrpc":"2.0","id":1,"method":"auth","params":{"token":"x"}}"#;
-        assert!(answered(gate.admit(line(auth))).contains("\"required\":false"));
+        assert!(answered(gate.admit(&core, line(auth))).contains("\"required\":false"));
     }
 
     #[test]
     fn invalid_lines_get_their_own_error_and_notifications_nothing() {
-        let mut gate = gate();
-        assert!(matches!(gate.admit(line("{")), Gated::Admit(_)));
+        let (core, mut gate) = (core(), gate());
+        assert!(matches!(gate.admit(&core, line("{")), Gated::Admit(_)));
         let notification = r#"{"jsonrpc":"2.0","method":"set_point_now","params":["a",1]}"#;
-        assert_eq!(answered(gate.admit(line(notification))), "");
-    }
-
-    #[test]
-    fn secrets_are_not_printed() {
-        assert_eq!(
-            format!("{:?}", Secret(TOKEN.to_owned())),
-            "Secret(<redacted>)"
-        );
+        assert_eq!(answered(gate.admit(&core, line(notification))), "");
     }
 }

@@ -55,8 +55,8 @@ const WRITE_BATCH_BYTES: usize = 64 * 1024;
 pub struct Settings {
     pub heartbeat: Option<Duration>,
     pub max_line_bytes: usize,
-    /// The shared secret connections must send first (`None`: no authentication).
-    pub auth_token: Option<Arc<super::auth::Secret>>,
+    /// The tokens connections must authenticate with first (empty: no authentication).
+    pub tokens: Arc<crate::access::Tokens>,
 }
 
 type PendingReply = BoxFuture<'static, Option<String>>;
@@ -77,7 +77,7 @@ pub async fn serve(
     let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let mut subscription = Subscription::default();
-    let mut gate = super::auth::Gate::new(settings.auth_token.clone());
+    let mut gate = super::auth::Gate::new(settings.tokens.clone());
     let mut heartbeat = settings.heartbeat.map(|period| {
         let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -299,7 +299,7 @@ fn take_lines(
             continue;
         }
         traffic.request();
-        let reply = match gate.admit(rpc::parse_line(line)) {
+        let reply = match gate.admit(core, rpc::parse_line(line)) {
             Gated::Admit(incoming) => answer(core, traffic, incoming, subscription),
             Gated::Answer(reply) => {
                 traffic.error();

@@ -57,6 +57,10 @@ pub struct PullSocketConfig {
     pub check_activity: bool,
     #[serde(default = "activity_timeout")]
     pub activity_timeout: f64,
+    /// The peers served (`["10.1.2.0/24"]`): datagrams from any other address are
+    /// dropped unanswered, and counted. None: every peer.
+    #[serde(default)]
+    pub allow: Option<crate::access::AllowList>,
 }
 
 impl PullSocketConfig {
@@ -170,6 +174,10 @@ pub struct PushSocketConfig {
     pub check_activity: bool,
     #[serde(default = "activity_timeout")]
     pub activity_timeout: f64,
+    /// The peers served (`["10.1.2.0/24"]`): datagrams from any other address are
+    /// dropped unanswered, and counted. None: every peer.
+    #[serde(default)]
+    pub allow: Option<crate::access::AllowList>,
 }
 
 impl PushSocketConfig {
@@ -383,6 +391,7 @@ mod tests {
             timeout: None,
             check_activity: true,
             activity_timeout: 900.0,
+            allow: None,
         }
     }
 

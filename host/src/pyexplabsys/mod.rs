@@ -35,7 +35,9 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
+use crate::access::{self, SharedAllowList};
 use crate::call;
+use crate::failure_log::FailureLog;
 use crate::host_core::{views, Core, Extensions, Traffic};
 use crate::pyjson::Value;
 use crate::shutdown::Shutdown;
@@ -290,6 +292,7 @@ pub async fn start(
         );
         let (core, directory, shutdown_for_task) =
             (core.clone(), directory.clone(), shutdown.clone());
+        let allow = push_config.allow.clone().map(Arc::new);
         shutdown.spawn(async move {
             serve_push(
                 core,
@@ -299,6 +302,7 @@ pub async fn start(
                 Limits {
                     max_datagram,
                     traffic,
+                    allow,
                 },
                 shutdown_for_task,
             )
@@ -320,6 +324,7 @@ pub async fn start(
                 timeout: None,
                 check_activity: true,
                 activity_timeout: 900.0,
+                allow: None,
             };
             spawn_pull(
                 core,
@@ -418,6 +423,7 @@ fn spawn_pull(
         Role::Pull(pull.clone()),
     );
     let (core, directory, tasks) = (core.clone(), directory.clone(), shutdown.clone());
+    let allow = config.allow.clone().map(Arc::new);
     let runtime = tokio::runtime::Handle::current();
     shutdown.tracker.spawn_blocking(move || {
         serve_pull(
@@ -428,6 +434,7 @@ fn spawn_pull(
             Limits {
                 max_datagram,
                 traffic,
+                allow,
             },
             tasks,
             runtime,
@@ -440,11 +447,27 @@ fn spawn_pull(
 /// How often a pull socket's thread, blocked in `recv_from`, looks for shutdown.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 
-/// What a socket's loop is given besides its socket: the request size limit and where it
-/// counts its requests.
+/// What a socket's loop is given besides its socket: the request size limit, where it
+/// counts its requests, and the peers it serves.
 struct Limits {
     max_datagram: usize,
     traffic: Arc<Traffic>,
+    allow: SharedAllowList,
+}
+
+/// Whether a datagram from `peer` is served; if not it is counted as denied (and logged
+/// at a bounded rate), and dropped without a reply: an answer would tell a scanner the
+/// port is open.
+fn admitted(limits: &Limits, peer: SocketAddr, log: &mut FailureLog, socket: &str) -> bool {
+    if access::allowed(limits.allow.as_deref(), peer.ip()) {
+        return true;
+    }
+    limits.traffic.deny();
+    let message = format!("{socket}: dropped a datagram from {peer}: not in allow");
+    if let Some(line) = log.failed(std::time::Instant::now(), &message) {
+        tracing::warn!("{line}");
+    }
+    false
 }
 
 fn serve_pull(
@@ -456,10 +479,8 @@ fn serve_pull(
     shutdown: Shutdown,
     runtime: tokio::runtime::Handle,
 ) {
-    let Limits {
-        max_datagram,
-        traffic,
-    } = limits;
+    let (max_datagram, traffic) = (limits.max_datagram, limits.traffic.clone());
+    let mut denied_log = FailureLog::default();
     let mut batch = datagram_batch::Batch::new(max_datagram);
     let mut reply = String::new();
     // Oversized requests are logged at most once a minute: a flood must not fill the log.
@@ -480,6 +501,9 @@ fn serve_pull(
         let now = labsocket_plugin_api::unix_now();
         for i in 0..count {
             let (request, peer) = batch.datagram(i);
+            if !admitted(&limits, peer, &mut denied_log, "pull") {
+                continue;
+            }
             traffic.request();
             if request.len() > max_datagram {
                 traffic.error();
@@ -554,12 +578,13 @@ async fn serve_push(
     limits: Limits,
     shutdown: Shutdown,
 ) {
-    let Limits {
-        max_datagram,
-        traffic,
-    } = limits;
+    let (max_datagram, traffic) = (limits.max_datagram, limits.traffic.clone());
+    let mut denied_log = FailureLog::default();
     let mut buffer = vec![0u8; max_datagram + 1];
     while let Some((length, peer)) = receive(&socket, &mut buffer, &shutdown).await {
+        if !admitted(&limits, peer, &mut denied_log, "push") {
+            continue;
+        }
         traffic.request();
         if length > max_datagram {
             traffic.error();

@@ -249,6 +249,7 @@ mod tests {
             timeout: None,
             check_activity: true,
             activity_timeout: 900.0,
+            allow: None,
         };
         PullSocket::new(&config, PointTable::new(EventBus::new()))
     }

@@ -40,6 +40,9 @@ pub struct PyMinerSection {
     pub bind: Option<std::net::IpAddr>,
     /// Seconds between `Are you alive?` broadcasts to long connections; 0 turns them off.
     pub heartbeat_secs: f64,
+    /// The peers served (`["127.0.0.1/32", "10.1.2.0/24"]`): a connection from any other
+    /// address is closed at accept, and counted. None: every peer.
+    pub allow: Option<crate::access::AllowList>,
 }
 
 impl Default for PyMinerSection {
@@ -49,6 +52,7 @@ impl Default for PyMinerSection {
             port: 12306,
             bind: None,
             heartbeat_secs: 10.0,
+            allow: None,
         }
     }
 }
@@ -83,7 +87,8 @@ pub fn spawn(
         message: busy_frame,
         drain: false,
     };
-    let listener = tcp_listener::Listener::new("pyminer", listener, &core, refusal, shutdown);
+    let listener = tcp_listener::Listener::new("pyminer", listener, &core, refusal, shutdown)
+        .allow(section.allow.clone().map(Arc::new));
     core.set_heartbeat_secs("pyminer", section.heartbeat_secs);
     let shared = Arc::new(connection::Shared {
         core: core.clone(),
