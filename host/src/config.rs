@@ -581,6 +581,56 @@ mod tests {
     }
 
     #[test]
+    fn allow_lists_parse_and_a_bad_entry_names_the_key() {
+        let config = Config::parse(
+            "[pyminer]\nallow = [\"127.0.0.1/32\", \"10.1.2.0/24\"]\n\
+             [live_server]\nallow = [\"::1\"]\n\
+             [[pull_socket]]\nname = \"p\"\ncodenames = []\nallow = [\"127.0.0.1\"]\n\
+             [[push_socket]]\nname = \"q\"\nallow = []\n",
+            "f",
+        )
+        .unwrap();
+        let allow = config.pyminer.allow.unwrap();
+        assert!(allow.allows("10.1.2.9".parse().unwrap()));
+        assert!(!allow.allows("10.1.3.9".parse().unwrap()));
+        assert!(config.live_server.allow.unwrap().allows("::1".parse().unwrap()));
+        assert!(config.pull_socket[0].allow.is_some());
+        assert!(!config.push_socket[0]
+            .allow
+            .as_ref()
+            .unwrap()
+            .allows("127.0.0.1".parse().unwrap()));
+        for (text, key) in [
+            ("[pyminer]\nallow = [\"10.1.2.0/33\"]\n", "[pyminer] allow"),
+            ("[live_server]\nallow = [\"lab\"]\n", "[live_server] allow"),
+            (
+                "[[pull_socket]]\nname = \"p\"\ncodenames = []\nallow = [\"1.2.3\"]\n",
+                "[[pull_socket]] allow",
+            ),
+        ] {
+            let err = Config::parse(text, "lab.toml").unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+            assert!(err.contains("CIDR"), "{err}");
+        }
+    }
+
+    #[test]
+    fn token_names_must_be_unique_and_roles_known() {
+        let token = |name: &str, role: &str| {
+            format!("[[auth.token]]\nname = \"{name}\"\ntoken_file = \"t\"\nrole = \"{role}\"\n")
+        };
+        let config = Config::parse(&token("alice", "read"), "f").unwrap();
+        assert_eq!(config.auth.token[0].role, crate::access::Role::Read);
+        let twice = format!("{}{}", token("a", "read"), token("a", "admin"));
+        let err = Config::parse(&twice, "f").unwrap_err().to_string();
+        assert!(err.contains("[[auth.token]] #2 name: 'a' is used twice"), "{err}");
+        let err = Config::parse(&token("a", "root"), "f").unwrap_err().to_string();
+        assert!(err.contains("role") && err.contains("root"), "{err}");
+        let err = Config::parse(&token(" ", "read"), "f").unwrap_err().to_string();
+        assert!(err.contains("[[auth.token]] #1 name"), "{err}");
+    }
+
+    #[test]
     fn event_buffer_has_a_default_and_a_range() {
         assert_eq!(
             Config::default().limits.event_buffer,

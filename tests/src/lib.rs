@@ -42,7 +42,7 @@ pub use build::{
 pub use rpc::RpcClient;
 pub use server::{Server, TempDir};
 pub use udp::{UdpClient, UdpListener};
-pub use web::{http_get, LiveViewClient};
+pub use web::{http_get, http_get_with, LiveViewClient};
 
 /// How long any single wait in a test may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

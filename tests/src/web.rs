@@ -33,14 +33,20 @@ impl HttpResponse {
 
 /// `GET path` with `Host: <addr>` (or `host`), HTTP/1.1, `Connection: close`.
 pub fn http_get(addr: SocketAddr, path: &str, host: Option<&str>) -> HttpResponse {
+    let host = host.map_or_else(|| addr.to_string(), str::to_owned);
+    http_get_with(addr, path, &[("Host", &host)])
+}
+
+/// `GET path` with exactly `headers` (give `Host`), HTTP/1.1, `Connection: close`.
+pub fn http_get_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("the http front end accepts");
     stream.set_read_timeout(Some(WAIT)).unwrap();
-    let host = host.map_or_else(|| addr.to_string(), str::to_owned);
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("a complete response");
     let text = String::from_utf8(raw).expect("a UTF-8 response");

@@ -14,7 +14,14 @@
 // Selection, window and normalisation live in the URL (?plot=, ?live=, ?window=, ?end=,
 // ?normalise=1), so a link reproduces the view and the back button undoes a view change.
 //
-// For tests and scripts, <body> carries data-ws (connection state), data-messages
+// A server with named tokens ([[auth.token]]) answers the API and /ws with 401 until the
+// page sends a token: the page then asks once (a small form), keeps the token in
+// sessionStorage (this tab only, gone when it closes), sends it as a Bearer header on every
+// fetch and as ?access_token= on the WebSocket (browsers cannot set its headers), and asks
+// again if the server refuses it.
+//
+// For tests and scripts, <body> carries data-auth ("needed" while the token form shows),
+// data-ws (connection state), data-messages
 // (messages received), data-updates (plot redraws with new data) and data-plotted (points
 // drawn in the last redraw); window.labsocket.debug() describes the plot (see its comment).
 
@@ -232,10 +239,62 @@ function onEvent({ topic, ts, data }) {
   }
 }
 
+// ---- the access token ----------------------------------------------------------------
+
+const TOKEN_KEY = "labsocket.token";
+let tokenAsked = null;       // the pending answer while the form shows
+
+function storedToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch {
+    return "";
+  }
+}
+
+// Shows the token form (once, however many requests were refused) and resolves when the
+// user has given a token. `refused`: the token the server just refused, if any.
+function askToken(refused) {
+  if (refused && storedToken() === refused) sessionStorage.removeItem(TOKEN_KEY);
+  if (tokenAsked) return tokenAsked;
+  const form = $("token-form");
+  $("token-error").textContent = refused ? "the server refused that token: try again" : "";
+  form.hidden = false;
+  body.dataset.auth = "needed";
+  $("token-input").focus();
+  tokenAsked = new Promise((resolve) => {
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      const token = $("token-input").value.trim();
+      if (!token) return;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $("token-input").value = "";
+      form.hidden = true;
+      body.dataset.auth = "given";
+      tokenAsked = null;
+      retryMs = 500;
+      resolve();
+    };
+  });
+  return tokenAsked;
+}
+
+// fetch() with the token; a 401 asks for a (new) token and tries again.
+async function apiFetch(path) {
+  for (;;) {
+    const token = storedToken();
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const response = await fetch(path, { cache: "no-store", headers });
+    if (response.status !== 401) return response;
+    // Another request may have brought a new token meanwhile: use it before asking.
+    if (storedToken() === token) await askToken(token);
+  }
+}
+
 // ---- loading from the JSON API -------------------------------------------------------
 
 async function getJson(path) {
-  const response = await fetch(path, { cache: "no-store" });
+  const response = await apiFetch(path);
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response.json();
 }
@@ -660,7 +719,7 @@ async function loadHistory() {
   stored.requests++;
   stored.last = { codenames: keys.map(keyLabel), from, to, max_points: maxPoints, status: 0 };
   try {
-    const response = await fetch("/api/history?" + params, { cache: "no-store" });
+    const response = await apiFetch("/api/history?" + params);
     stored.last.status = response.status;
     const reply = await response.json().catch(() => null);
     if (!response.ok) {
@@ -1008,8 +1067,12 @@ let openedBefore = false;
 function connect() {
   setConnection("connecting…", "wait", "connecting");
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const socket = new WebSocket(scheme + location.host + "/ws");
+  const token = storedToken();
+  const query = token ? "?access_token=" + encodeURIComponent(token) : "";
+  const socket = new WebSocket(scheme + location.host + "/ws" + query);
+  let opened = false;
   socket.onopen = () => {
+    opened = true;
     retryMs = 500;
     // Points set while we were away are in history, not in the stream: load the window again.
     if (openedBefore) {
@@ -1030,8 +1093,14 @@ function connect() {
   };
   socket.onclose = () => {
     setConnection("disconnected · retrying", "bad", "closed");
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 5000);
+    const retry = () => {
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+    if (opened) return retry();
+    // A refused handshake looks like any other failure to a page: the API says whether a
+    // token is missing or wrong (apiFetch then asks for one and returns once it works).
+    apiFetch("/api/status").then(retry, retry);
   };
 }
 
