@@ -54,7 +54,10 @@ fn calls_wait_for_the_token_and_three_failures_close_the_connection() {
     // The right token opens the connection; the refused write never happened.
     let mut rpc = server.rpc();
     let ok = rpc.call("auth", json!({"token": TOKEN}));
-    assert_eq!(ok, json!({"authenticated": true, "required": true}));
+    assert_eq!(
+        ok,
+        json!({"authenticated": true, "required": true, "role": "admin"})
+    );
     let missing = rpc.request("get_point", json!(["leak"]));
     assert_eq!(error_code(&missing), -32004, "{missing}");
     assert_eq!(rpc.call("echo", json!([1])), json!([1]));
@@ -138,7 +141,7 @@ fn each_tcp_front_end_can_have_its_own_bind_address() {
     assert_eq!(server.address("http").ip().to_string(), "127.0.0.1");
     assert_eq!(server.rpc().call("ping", json!([])), "pong");
     assert!(
-        !server.stderr().contains("without [native] auth_token_file"),
+        !server.stderr().contains("without [[auth.token]]"),
         "no warning for a loopback address"
     );
 }
