@@ -158,8 +158,8 @@ pub fn read_token_file(key: &str, path: &Path) -> Result<Secret, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let metadata = std::fs::metadata(path)
-            .map_err(|err| format!("{key}: cannot read {shown}: {err}"))?;
+        let metadata =
+            std::fs::metadata(path).map_err(|err| format!("{key}: cannot read {shown}: {err}"))?;
         let mode = metadata.permissions().mode();
         if mode & 0o007 != 0 {
             return Err(format!(
@@ -169,8 +169,8 @@ pub fn read_token_file(key: &str, path: &Path) -> Result<Secret, String> {
             ));
         }
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|err| format!("{key}: cannot read {shown}: {err}"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("{key}: cannot read {shown}: {err}"))?;
     let secret = Secret(text.lines().next().unwrap_or_default().trim().to_owned());
     if secret.len_chars() < MIN_TOKEN_CHARS {
         return Err(format!(
@@ -237,8 +237,20 @@ mod tests {
     #[test]
     fn allow_lists_match_networks_hosts_and_mapped_addresses() {
         let allow = list(&["127.0.0.1/32", "10.1.2.0/24", "::1", "fd00::/8"]).unwrap();
-        let yes = ["127.0.0.1", "10.1.2.200", "::1", "fd12::5", "::ffff:10.1.2.3"];
-        let no = ["127.0.0.2", "10.1.3.1", "::2", "fe80::1", "::ffff:127.0.0.2"];
+        let yes = [
+            "127.0.0.1",
+            "10.1.2.200",
+            "::1",
+            "fd12::5",
+            "::ffff:10.1.2.3",
+        ];
+        let no = [
+            "127.0.0.2",
+            "10.1.3.1",
+            "::2",
+            "fe80::1",
+            "::ffff:127.0.0.2",
+        ];
         for peer in yes {
             assert!(allow.allows(peer.parse().unwrap()), "{peer}");
         }
@@ -246,7 +258,10 @@ mod tests {
             assert!(!allow.allows(peer.parse().unwrap()), "{peer}");
         }
         assert!(allowed(None, "192.0.2.1".parse().unwrap()));
-        assert!(!allowed(Some(&list(&[]).unwrap()), "127.0.0.1".parse().unwrap()));
+        assert!(!allowed(
+            Some(&list(&[]).unwrap()),
+            "127.0.0.1".parse().unwrap()
+        ));
     }
 
     #[test]
@@ -262,13 +277,21 @@ mod tests {
         let mut tokens = Tokens::default();
         assert!(tokens.is_empty());
         tokens
-            .add("k", "alice", Role::Read, Secret::new("alice-0123456789abcdef"))
+            .add(
+                "k",
+                "alice",
+                Role::Read,
+                Secret::new("alice-0123456789abcdef"),
+            )
             .unwrap();
         tokens
             .add("k", "bob", Role::Admin, Secret::new("bob-0123456789abcdef"))
             .unwrap();
         assert_eq!(tokens.find("alice-0123456789abcdef").unwrap().name, "alice");
-        assert_eq!(tokens.find("bob-0123456789abcdef").unwrap().role, Role::Admin);
+        assert_eq!(
+            tokens.find("bob-0123456789abcdef").unwrap().role,
+            Role::Admin
+        );
         assert!(tokens.find("bob-0123456789abcde").is_none());
         assert!(tokens.find("").is_none());
         let err = tokens
@@ -276,7 +299,12 @@ mod tests {
             .unwrap_err();
         assert!(err.starts_with("[[auth.token]] #3: "), "{err}");
         let err = tokens
-            .add("k", "carol", Role::Write, Secret::new("alice-0123456789abcdef"))
+            .add(
+                "k",
+                "carol",
+                Role::Write,
+                Secret::new("alice-0123456789abcdef"),
+            )
             .unwrap_err();
         assert!(err.contains("'carol'") && err.contains("'alice'"), "{err}");
     }

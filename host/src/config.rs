@@ -335,9 +335,12 @@ impl Config {
                     "[native] auth_token, auth_token_file: set one of them, not both".to_owned(),
                 )
             }
-            (Some(secret), None) => {
-                tokens.add("[native] auth_token", LEGACY_TOKEN, Role::Admin, secret.clone())?
-            }
+            (Some(secret), None) => tokens.add(
+                "[native] auth_token",
+                LEGACY_TOKEN,
+                Role::Admin,
+                secret.clone(),
+            )?,
             (None, Some(file)) => {
                 let key = "[native] auth_token_file";
                 let secret = read_token_file(key, &self.resolve(file))?;
@@ -593,7 +596,11 @@ mod tests {
         let allow = config.pyminer.allow.unwrap();
         assert!(allow.allows("10.1.2.9".parse().unwrap()));
         assert!(!allow.allows("10.1.3.9".parse().unwrap()));
-        assert!(config.live_server.allow.unwrap().allows("::1".parse().unwrap()));
+        assert!(config
+            .live_server
+            .allow
+            .unwrap()
+            .allows("::1".parse().unwrap()));
         assert!(config.pull_socket[0].allow.is_some());
         assert!(!config.push_socket[0]
             .allow
@@ -623,10 +630,17 @@ mod tests {
         assert_eq!(config.auth.token[0].role, crate::access::Role::Read);
         let twice = format!("{}{}", token("a", "read"), token("a", "admin"));
         let err = Config::parse(&twice, "f").unwrap_err().to_string();
-        assert!(err.contains("[[auth.token]] #2 name: 'a' is used twice"), "{err}");
-        let err = Config::parse(&token("a", "root"), "f").unwrap_err().to_string();
+        assert!(
+            err.contains("[[auth.token]] #2 name: 'a' is used twice"),
+            "{err}"
+        );
+        let err = Config::parse(&token("a", "root"), "f")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("role") && err.contains("root"), "{err}");
-        let err = Config::parse(&token(" ", "read"), "f").unwrap_err().to_string();
+        let err = Config::parse(&token(" ", "read"), "f")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("[[auth.token]] #1 name"), "{err}");
     }
 

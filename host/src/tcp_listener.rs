@@ -128,7 +128,10 @@ impl Listener {
             };
             if !access::allowed(self.allow.as_deref(), peer.ip()) {
                 self.traffic.deny();
-                let message = format!("{}: refused a connection from {peer}: not in allow", self.name);
+                let message = format!(
+                    "{}: refused a connection from {peer}: not in allow",
+                    self.name
+                );
                 if let Some(line) = self.denied_log.failed(std::time::Instant::now(), &message) {
                     tracing::warn!("{line}");
                 }

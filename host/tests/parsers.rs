@@ -296,6 +296,7 @@ mod pull_commands {
             timeout: None,
             check_activity: true,
             activity_timeout: 900.0,
+            allow: None,
         };
         let points = PointTable::new(EventBus::new());
         points.set("a", Value::Float(1.5), Value::Int(7), Some(1.0));

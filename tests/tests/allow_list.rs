@@ -125,9 +125,17 @@ fn pyminer_refuses_connections_from_unlisted_addresses_at_accept() {
     let mut established = [0u8; 16];
     listed.read_exact(&mut established).unwrap();
     assert_eq!(&established, b"conn_established");
-    assert_eq!(metric(&server, "labsocket_allow_list_denied_total", "native"), 0.0);
-    assert_eq!(metric(&server, "labsocket_allow_list_denied_total", "pyminer"), 1.0);
-    assert!(server.stderr().contains("pyminer: refused a connection from 127.0.0.2"));
+    assert_eq!(
+        metric(&server, "labsocket_allow_list_denied_total", "native"),
+        0.0
+    );
+    assert_eq!(
+        metric(&server, "labsocket_allow_list_denied_total", "pyminer"),
+        1.0
+    );
+    assert!(server
+        .stderr()
+        .contains("pyminer: refused a connection from 127.0.0.2"));
 }
 
 #[test]
@@ -157,11 +165,12 @@ fn pull_and_push_sockets_drop_datagrams_from_unlisted_addresses() {
     listed.send_to(br#"json_wn#{"b": 2}"#, push).unwrap();
     let (length, _) = listed.recv_from(&mut buffer).unwrap();
     assert_eq!(&buffer[..length], b"ACK#{'b': 2}");
-    let state = server
-        .rpc()
-        .call("push_state", json!([push.port()]));
+    let state = server.rpc().call("push_state", json!([push.port()]));
     assert_eq!(state["last"], json!({"b": 2}), "{state}");
-    assert_eq!(metric(&server, "labsocket_allow_list_denied_total", "pull.0"), 2.0);
+    assert_eq!(
+        metric(&server, "labsocket_allow_list_denied_total", "pull.0"),
+        2.0
+    );
 }
 
 #[test]
@@ -186,8 +195,14 @@ fn the_live_server_drops_datagrams_from_unlisted_addresses() {
     };
     assert_eq!(hosts["lab"]["c"]["y"], 2.0, "{hosts}");
     assert!(hosts.get("intruder").is_none(), "{hosts}");
-    assert_eq!(metric(&server, "labsocket_requests_total", "live_server"), 1.0);
-    assert_eq!(metric(&server, "labsocket_allow_list_denied_total", "live_server"), 1.0);
+    assert_eq!(
+        metric(&server, "labsocket_requests_total", "live_server"),
+        1.0
+    );
+    assert_eq!(
+        metric(&server, "labsocket_allow_list_denied_total", "live_server"),
+        1.0
+    );
 }
 
 #[test]
@@ -197,7 +212,9 @@ fn an_invalid_network_stops_the_start_naming_the_key() {
         .expect_err("an invalid CIDR is refused");
     assert!(
         failure.stderr.contains("[pyminer] allow")
-            && failure.stderr.contains("'10.1.2.0/33' is not an address or a network"),
+            && failure
+                .stderr
+                .contains("'10.1.2.0/33' is not an address or a network"),
         "{}",
         failure.stderr
     );

@@ -94,20 +94,32 @@ fn commands() -> Vec<(&'static str, Value, Role)> {
         ("workspace.get", json!({"name": "v"}), Read),
         ("workspace.meta", json!({"name": "v"}), Read),
         ("history.codenames", json!({}), Read),
-        ("history.query", json!({"codenames": ["roles.a"], "from": 0}), Read),
+        (
+            "history.query",
+            json!({"codenames": ["roles.a"], "from": 0}),
+            Read,
+        ),
         ("settings.get", json!({}), Read),
         ("push_state", json!([1]), Read),
         // A plugin command declared read-only.
         ("hello.greet", json!({"name": "Ada"}), Read),
         ("set_point_now", json!(["roles.a", 1]), Write),
         ("set_point", json!(["roles.a", 1.0, 2]), Write),
-        ("set_stale", json!({"prefix": "roles.", "stale": false}), Write),
+        (
+            "set_stale",
+            json!({"prefix": "roles.", "stale": false}),
+            Write,
+        ),
         ("workspace.set", json!({"name": "v", "value": 1}), Write),
         ("workspace.delete", json!({"name": "v"}), Write),
         ("push_take", json!([1, 1]), Write),
         ("history.flush", json!({}), Write),
         // A plugin command not declared read-only.
-        ("hello.measure", json!({"codename": "roles.b", "value": 1}), Write),
+        (
+            "hello.measure",
+            json!({"codename": "roles.b", "value": 1}),
+            Write,
+        ),
         ("settings.set", json!({"name": "nope", "value": 1}), Admin),
         ("set_settings_param", json!(["nope", 1]), Admin),
         ("live_reset", json!([["roles.a"]]), Admin),
@@ -201,13 +213,21 @@ fn batches_are_checked_call_by_call_and_a_wrong_token_drops_the_role() {
     );
     let replies = rpc.read_json();
     let replies = replies.as_array().expect("a batch reply");
-    assert_eq!(replies.len(), 2, "no reply for the notification: {replies:?}");
+    assert_eq!(
+        replies.len(),
+        2,
+        "no reply for the notification: {replies:?}"
+    );
     assert_eq!(replies[0]["result"], "pong");
     assert_eq!(replies[1]["id"], 2);
     assert_eq!(error_code(&replies[1]), Some(-32003));
     let mut writer = connect_as(&server, WRITER, Role::Write);
     let missing = writer.request("get_point", json!(["b"]));
-    assert_eq!(error_code(&missing), Some(-32004), "nothing was set: {missing}");
+    assert_eq!(
+        error_code(&missing),
+        Some(-32004),
+        "nothing was set: {missing}"
+    );
 
     // Re-authenticating with a wrong token leaves the connection without a role.
     let wrong = rpc.request("auth", json!({"token": "wrong-wrong-wrong-wrong"}));
@@ -219,7 +239,10 @@ fn batches_are_checked_call_by_call_and_a_wrong_token_drops_the_role() {
         .contains("authentication required"));
     // And a write token picks the write role on the same connection.
     let mut again = connect_as(&server, WRITER, Role::Write);
-    assert_eq!(error_code(&again.request("set_point_now", json!(["b", 3]))), None);
+    assert_eq!(
+        error_code(&again.request("set_point_now", json!(["b", 3]))),
+        None
+    );
 }
 
 #[test]
@@ -238,17 +261,25 @@ fn http_needs_a_bearer_token_once_tokens_are_named() {
     for path in ["/api/status", "/api/points", "/api/variables", "/metrics"] {
         let none = get(path, None);
         assert_eq!(none.status, 401, "{path} without a token: {}", none.body);
-        assert!(none.header("www-authenticate").unwrap().starts_with("Bearer"));
+        assert!(none
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer"));
         assert_eq!(none.json()["error"]["code"], -32003);
         let wrong = get(path, Some("wrong-wrong-wrong-wrong"));
         assert_eq!(wrong.status, 401, "{path} with a wrong token");
-        assert!(wrong.header("www-authenticate").unwrap().contains("invalid_token"));
+        assert!(wrong
+            .header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token"));
         for token in [READER, WRITER, ADMIN, LEGACY] {
             let ok = get(path, Some(token));
             assert_eq!(ok.status, 200, "{path} with {token}: {}", ok.body);
         }
     }
-    assert!(get("/metrics", Some(READER)).body.contains("labsocket_uptime_seconds"));
+    assert!(get("/metrics", Some(READER))
+        .body
+        .contains("labsocket_uptime_seconds"));
     // The page itself loads without a token (it asks for one).
     let page = get("/", None);
     assert_eq!(page.status, 200);
@@ -347,13 +378,19 @@ fn bad_token_files_stop_the_start_naming_the_file() {
         token_dir(),
         "[[auth.token]]\nname = \"x\"\ntoken_file = \"reader.token\"\nrole = \"root\"\n",
     );
-    assert!(bad_role.contains("role") && bad_role.contains("root"), "{bad_role}");
+    assert!(
+        bad_role.contains("role") && bad_role.contains("root"),
+        "{bad_role}"
+    );
     let twice = failure(
         token_dir(),
         "[[auth.token]]\nname = \"x\"\ntoken_file = \"reader.token\"\nrole = \"read\"\n\
          [[auth.token]]\nname = \"x\"\ntoken_file = \"writer.token\"\nrole = \"read\"\n",
     );
-    assert!(twice.contains("[[auth.token]] #2 name: 'x' is used twice"), "{twice}");
+    assert!(
+        twice.contains("[[auth.token]] #2 name: 'x' is used twice"),
+        "{twice}"
+    );
 }
 
 #[test]
@@ -366,7 +403,9 @@ fn the_page_asks_for_a_token_once_and_again_when_it_is_wrong() {
                        shown: !document.getElementById('token-form')?.hidden, \
                        error: document.getElementById('token-error')?.textContent, \
                        ws: document.body?.dataset.ws})";
-    let asked = browser.wait_for(&tab, form_shown, |v| v["auth"] == "needed" && v["shown"] == true);
+    let asked = browser.wait_for(&tab, form_shown, |v| {
+        v["auth"] == "needed" && v["shown"] == true
+    });
     assert_eq!(asked["error"], "", "{asked}");
     let submit = |token: &str| {
         format!(
@@ -383,7 +422,9 @@ fn the_page_asks_for_a_token_once_and_again_when_it_is_wrong() {
     assert_eq!(again["shown"], true);
     // The right one: the form goes, the WebSocket opens, the data loads.
     browser.eval(&tab, &submit(READER));
-    let opened = browser.wait_for(&tab, form_shown, |v| v["auth"] == "given" && v["ws"] == "open");
+    let opened = browser.wait_for(&tab, form_shown, |v| {
+        v["auth"] == "given" && v["ws"] == "open"
+    });
     assert_eq!(opened["shown"], false);
     let stored = browser.eval(&tab, "sessionStorage.getItem('labsocket.token')");
     assert_eq!(stored, READER);

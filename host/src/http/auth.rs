@@ -84,7 +84,10 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
             request.method(),
             needed.as_str()
         );
-        let message = format!("permission denied: this needs a token with the {} role", needed.as_str());
+        let message = format!(
+            "permission denied: this needs a token with the {} role",
+            needed.as_str()
+        );
         return refuse(
             StatusCode::FORBIDDEN,
             "Bearer realm=\"labsocket\", error=\"insufficient_scope\"",
@@ -126,9 +129,10 @@ fn refuse(status: StatusCode, challenge: &'static str, message: &str) -> Respons
         body.to_string(),
     )
         .into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
     response
 }
 
@@ -157,10 +161,16 @@ mod tests {
         };
         let token = |uri, auth| presented_token(&request(uri, auth));
         assert_eq!(token("/api/status", Some("Bearer abc")), Some("abc".into()));
-        assert_eq!(token("/api/status", Some("bearer  abc ")), Some("abc".into()));
+        assert_eq!(
+            token("/api/status", Some("bearer  abc ")),
+            Some("abc".into())
+        );
         assert_eq!(token("/api/status", Some("Basic abc")), None);
         assert_eq!(token("/api/status?access_token=abc", None), None);
-        assert_eq!(token("/ws?topics=*&access_token=a%2Bb", None), Some("a+b".into()));
+        assert_eq!(
+            token("/ws?topics=*&access_token=a%2Bb", None),
+            Some("a+b".into())
+        );
         assert_eq!(token("/ws", None), None);
     }
 }

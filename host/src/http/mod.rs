@@ -21,8 +21,8 @@
 //! way to see that a server works, and loopback exposes nothing to the network.
 
 pub mod api;
-pub mod auth;
 pub mod assets;
+pub mod auth;
 pub mod listener;
 pub mod metrics;
 pub mod origin;

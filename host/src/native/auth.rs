@@ -274,7 +274,10 @@ mod tests {
         let set = r#"{"jsonrpc":"2.0","id":3,"method":"set_point_now","params":["a",1]}"#;
         let refused = answered(gate.admit(&core, line(set)));
         assert!(refused.contains("-32003"), "{refused}");
-        assert!(refused.contains("needs a token with the write role"), "{refused}");
+        assert!(
+            refused.contains("needs a token with the write role"),
+            "{refused}"
+        );
         let notification = r#"{"jsonrpc":"2.0","method":"set_point_now","params":["a",1]}"#;
         assert_eq!(answered(gate.admit(&core, line(notification))), "");
         let batch = r#"[{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","id":5,"method":"set_point_now","params":["a",1]},{"jsonrpc":"2.0","method":"set_point_now","params":["a",1]}]"#;

@@ -21,6 +21,7 @@ fn socket(kind: PullKind) -> PullSocket {
         timeout: None,
         check_activity: true,
         activity_timeout: 900.0,
+        allow: None,
     };
     let points = PointTable::new(EventBus::new());
     points.set(
