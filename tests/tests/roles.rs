@@ -434,10 +434,15 @@ fn the_page_asks_for_a_token_once_and_again_when_it_is_wrong() {
         |v| v.as_str().is_some_and(|s| !s.is_empty()),
     );
     // A reload in the same tab keeps the token: no second question.
-    browser.eval(&tab, "window.beforeReload = true; location.reload(), true");
+    // Navigating again in the same tab keeps the token: no second question.
+    browser.call(
+        Some(&tab),
+        "Page.navigate",
+        json!({"url": format!("http://{http}/?window=30")}),
+    );
     let reloaded = browser.wait_for(
         &tab,
-        &format!("window.beforeReload ? {{}} : {form_shown}"),
+        &format!("location.search.includes('window=30') ? {form_shown} : {{}}"),
         |v| v["ws"] == "open",
     );
     assert_ne!(reloaded["auth"], "needed", "{reloaded}");
