@@ -81,7 +81,8 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
-    pub fn new(text: impl Into<String>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(text: impl Into<String>) -> Self {
         Self(text.into())
     }
 

@@ -1,7 +1,8 @@
 //! The native front end: JSON-RPC 2.0 over TCP, one JSON object per line (SPEC §5).
 //!
 //! - [`rpc`]: request parsing and reply rendering; [`plain_request`]: its fast path.
-//! - [`auth`]: the optional shared-secret check every connection passes first.
+//! - [`auth`]: the optional token check every connection passes first, and the role
+//!   check of every call after it.
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
 //! - [`client`]: the client the CLI uses.
 //!
