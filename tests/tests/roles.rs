@@ -298,6 +298,27 @@ fn http_needs_a_bearer_token_once_tokens_are_named() {
         LiveViewClient::try_connect(http, "/ws?topics=*", &[("authorization", &bearer)]).unwrap();
     assert_eq!(by_header.next_message()["type"], "snapshot");
 
+    // A write over HTTP (there is none yet) would need the write role: a read token is
+    // refused before routing, a write token reaches the router (which has no POST).
+    let post = |token: &str| {
+        let mut stream = std::net::TcpStream::connect(http).unwrap();
+        let request = format!(
+            "POST /api/status HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut reply).unwrap();
+        reply
+    };
+    let refused = post(READER);
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(
+        refused.contains("needs a token with the write role"),
+        "{refused}"
+    );
+    assert!(post(WRITER).starts_with("HTTP/1.1 405"));
+
     // Refused requests count as HTTP errors in /metrics.
     let metrics = get("/metrics", Some(ADMIN)).body;
     let errors = metrics

@@ -22,18 +22,32 @@ use axum::response::{IntoResponse, Response};
 use crate::access::{Role, Tokens};
 use crate::failure_log::FailureLog;
 
-/// What the check needs: the tokens, and a bounded log of wrong ones.
+/// What the check needs: the tokens, and a bounded log of refusals (wrong tokens, roles
+/// too low): a client looping on one must not fill the log.
 pub struct Guard {
     tokens: Arc<Tokens>,
-    wrong_log: Mutex<FailureLog>,
+    refusals: Mutex<FailureLog>,
 }
 
 impl Guard {
     pub fn new(tokens: Arc<Tokens>) -> Arc<Self> {
         Arc::new(Self {
             tokens,
-            wrong_log: Mutex::default(),
+            refusals: Mutex::default(),
         })
+    }
+}
+
+impl Guard {
+    fn log(&self, message: &str) {
+        let logged = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed(Instant::now(), message);
+        if let Some(line) = logged {
+            tracing::warn!("{line}");
+        }
     }
 }
 
@@ -57,15 +71,10 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         );
     };
     let Some(token) = guard.tokens.find(&guess) else {
-        let message = format!("http: wrong token for {} {path}", request.method());
-        let logged = guard
-            .wrong_log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .failed(Instant::now(), &message);
-        if let Some(line) = logged {
-            tracing::warn!("{line}");
-        }
+        guard.log(&format!(
+            "http: wrong token for {} {path}",
+            request.method()
+        ));
         return refuse(
             StatusCode::UNAUTHORIZED,
             "Bearer realm=\"labsocket\", error=\"invalid_token\"",
@@ -77,13 +86,13 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         _ => Role::Write,
     };
     if token.role < needed {
-        tracing::warn!(
+        guard.log(&format!(
             "http: token '{}' (role {}) refused {} {path}: it needs the {} role",
             token.name,
             token.role.as_str(),
             request.method(),
             needed.as_str()
-        );
+        ));
         let message = format!(
             "permission denied: this needs a token with the {} role",
             needed.as_str()
