@@ -36,9 +36,7 @@ impl Guard {
             refusals: Mutex::default(),
         })
     }
-}
 
-impl Guard {
     fn log(&self, message: &str) {
         let logged = self
             .refusals
