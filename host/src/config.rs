@@ -265,18 +265,18 @@ impl Config {
     /// first-party subsystems are included under their plugin's name: `[mqtt]` as the
     /// `mqtt` plugin's, `[history]` as the `history` plugin's.
     pub fn plugin_tables_json(&self) -> BTreeMap<String, serde_json::Value> {
-        let top_level = self.mqtt.as_ref().map(|table| ("mqtt", table));
         let mut tables: BTreeMap<String, serde_json::Value> = self
             .plugins
             .tables
             .iter()
-            .map(|(name, table)| (name.as_str(), table))
-            .chain(top_level)
             .map(|(name, table)| {
                 let json = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
                 (name.to_owned(), json)
             })
             .collect();
+        if let Some(mqtt) = self.mqtt_json() {
+            tables.insert("mqtt".to_owned(), mqtt);
+        }
         if let Some(history) = self.history_json() {
             tables.insert(HISTORY_PLUGIN.to_owned(), history);
         }
@@ -286,13 +286,26 @@ impl Config {
     /// `[history]` as JSON, with a relative `password_file` resolved against the config
     /// file's folder (like every other path in the file).
     fn history_json(&self) -> Option<serde_json::Value> {
-        let mut json = serde_json::to_value(self.history.as_ref()?).ok()?;
-        if let Some(file) = json.get_mut("password_file") {
-            if let Some(path) = file.as_str() {
-                *file = self.resolve(Path::new(path)).display().to_string().into();
+        let json = serde_json::to_value(self.history.as_ref()?).ok()?;
+        Some(self.resolve_keys(json, &["password_file"]))
+    }
+
+    /// `[mqtt]` as JSON, with its relative file paths resolved like `[history]`'s.
+    fn mqtt_json(&self) -> Option<serde_json::Value> {
+        let json = serde_json::to_value(self.mqtt.as_ref()?).ok()?;
+        Some(self.resolve_keys(json, &["password_file", "ca_file", "cert_file", "key_file"]))
+    }
+
+    /// `table` with the string values of `keys` resolved against the config file's folder.
+    fn resolve_keys(&self, mut table: serde_json::Value, keys: &[&str]) -> serde_json::Value {
+        for key in keys {
+            if let Some(file) = table.get_mut(*key) {
+                if let Some(path) = file.as_str() {
+                    *file = self.resolve(Path::new(path)).display().to_string().into();
+                }
             }
         }
-        Some(json)
+        table
     }
 
     /// The checks types cannot express. Re-run after command-line overrides.
@@ -349,7 +362,7 @@ impl Config {
                         .to_owned(),
                 );
             }
-            mqtt::check_config(serde_json::to_value(mqtt).unwrap_or_default())?;
+            mqtt::check_config(self.mqtt_json().unwrap_or_default())?;
         }
         if self.history.is_some() && self.plugins.tables.contains_key(HISTORY_PLUGIN) {
             return Err(
