@@ -216,27 +216,37 @@ impl Config {
             file: file.clone(),
             message: format!("cannot read the file: {err}"),
         })?;
-        let mut config = Self::parse(&text, &file)?;
+        let mut config = Self::from_toml(&text, &file)?;
         config.base_dir = path
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         config.file = Some(path.to_owned());
+        // After base_dir: the checks read files named relative to the config file.
+        config.validate().map_err(|message| ConfigError {
+            file: file.clone(),
+            message,
+        })?;
         Ok(config)
     }
 
     /// Parses and validates TOML text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|err| ConfigError {
-            file: file.to_owned(),
-            message: toml_errors::describe(text, &err),
-        })?;
+        let config = Self::from_toml(text, file)?;
         config.validate().map_err(|message| ConfigError {
             file: file.to_owned(),
             message,
         })?;
         Ok(config)
+    }
+
+    /// TOML text as a config, not yet validated.
+    fn from_toml(text: &str, file: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError {
+            file: file.to_owned(),
+            message: toml_errors::describe(text, &err),
+        })
     }
 
     /// The file name for messages (`<built-in default>` without one).

@@ -182,7 +182,7 @@ impl Mosquitto {
 
 /// A throw-away lab PKI made with the `openssl` CLI: a CA, a broker certificate for
 /// `127.0.0.1`/`localhost` signed by it, a client certificate signed by it, and an
-/// unrelated second CA (the "wrong CA" of a misconfigured host). Keys are P-256, mode 600.
+/// unrelated second CA (the "wrong CA" of a misconfigured host). Keys are P-256.
 pub struct Pki {
     dir: TempDir,
 }
@@ -200,6 +200,9 @@ impl Pki {
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth",
         );
         pki.signed("client", "pc1", "extendedKeyUsage=clientAuth");
+        // The broker's key must be readable: Mosquitto started as root reads it after
+        // switching to its own user (openssl writes keys with mode 600).
+        pki.set_mode("server.key", 0o644);
         pki
     }
 
@@ -237,7 +240,6 @@ impl Pki {
             .arg(format!("{name}.key"))
             .arg("-out")
             .arg(format!("{name}.crt")));
-        self.private(name);
     }
 
     fn signed(&self, name: &str, common_name: &str, extensions: &str) {
@@ -276,17 +278,12 @@ impl Pki {
             .arg(&ext)
             .arg("-out")
             .arg(format!("{name}.crt")));
-        self.private(name);
     }
 
-    /// Keys are private (labsocket refuses a key file other users can read).
-    fn private(&self, name: &str) {
+    fn set_mode(&self, name: &str, mode: u32) {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            self.file(&format!("{name}.key")),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .expect("key mode");
+        std::fs::set_permissions(self.file(name), std::fs::Permissions::from_mode(mode))
+            .expect("key mode");
     }
 }
 

@@ -567,10 +567,12 @@ fn poll_loop(shared: &Shared, mut connection: Connection) {
 /// A connection failure as `mqtt.status` and the log say it: what went wrong and what to
 /// check.
 fn describe(err: &ConnectionError) -> String {
+    if is_tls_failure(err) {
+        return format!(
+            "TLS with the broker failed: {err} (check [mqtt] ca_file: it must be the CA that signed the broker's certificate, whose name must match the url's host; a broker that requires client certificates needs cert_file and key_file)"
+        );
+    }
     match err {
-        ConnectionError::Tls(tls) => format!(
-            "TLS with the broker failed: {tls} (check [mqtt] ca_file: it must be the CA that signed the broker's certificate, whose name must match the url's host)"
-        ),
         ConnectionError::ConnectionRefused(
             code @ (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized),
         ) => format!(
@@ -585,10 +587,30 @@ fn describe(err: &ConnectionError) -> String {
 
 /// Whether `err` is the broker (or its certificate) refusing us, not an outage.
 fn refused(err: &ConnectionError) -> bool {
-    matches!(
-        err,
-        ConnectionError::Tls(_) | ConnectionError::ConnectionRefused(_)
-    )
+    is_tls_failure(err) || matches!(err, ConnectionError::ConnectionRefused(_))
+}
+
+/// Whether `err` is TLS failing: the handshake (`ConnectionError::Tls`), or a TLS alert
+/// the broker sends after it (TLS 1.3 refuses a missing client certificate only then),
+/// which rumqttc reports as a read error. Its error chain drops the rustls error there,
+/// so the alert is recognised by rustls' wording.
+fn is_tls_failure(err: &ConnectionError) -> bool {
+    if matches!(err, ConnectionError::Tls(_)) {
+        return true;
+    }
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = current {
+        let io_inner = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if error.is::<rustls::Error>() || io_inner.is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    let text = err.to_string();
+    text.contains("received fatal alert") || text.contains("peer certificate")
 }
 
 /// A new connection: subscribe (No Local) and let the publisher resync.
