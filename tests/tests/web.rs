@@ -76,13 +76,19 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
         .iter()
         .map(|row| row[0].as_str().unwrap())
         .collect();
-    assert!(local.contains(&"sine") && local.contains(&"local_t"), "{groups}");
+    assert!(
+        local.contains(&"sine") && local.contains(&"local_t"),
+        "{groups}"
+    );
     assert!(!local.iter().any(|c| c.contains('/')), "{groups}");
     assert_eq!(
         groups[1],
         json!({"host": "pcA", "rows": [["pcA/pressure", "pressure"], ["pcA/temp", "temp"]]})
     );
-    assert_eq!(groups[2], json!({"host": "pcB", "rows": [["pcB/flow", "flow"]]}));
+    assert_eq!(
+        groups[2],
+        json!({"host": "pcB", "rows": [["pcB/flow", "flow"]]})
+    );
     // The value moves and the plot is redrawn with new data, more than once.
     let later = browser.wait_for(
         &tab,
