@@ -67,7 +67,13 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
                     else if (groups.length) groups[groups.length - 1].rows.push( \
                       [tr.querySelector('td.value').dataset.codename, tr.querySelector('td.codename').textContent]); \
                   } return groups; })()",
-        |v| v.as_array().is_some_and(|g| g.len() == 3),
+        // Every row is there (the four points may reach the page in any order).
+        |v| {
+            v.as_array().is_some_and(|g| g.len() == 3)
+                && v.to_string().contains("\"local_t\"")
+                && v.to_string().contains("\"pcA/temp\"")
+                && v.to_string().contains("\"pcA/pressure\"")
+        },
     );
     assert_eq!(groups[0]["host"], "", "this host first: {groups}");
     let local: Vec<&str> = groups[0]["rows"]
