@@ -116,7 +116,8 @@ mod tests {
             metrics_commands(&core),
             [
                 ("hello".to_owned(), "hello.stats".to_owned()),
-                ("history".to_owned(), "history.stats".to_owned())
+                ("history".to_owned(), "history.stats".to_owned()),
+                ("mqtt".to_owned(), "mqtt.stats".to_owned())
             ]
         );
     }

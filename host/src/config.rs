@@ -242,27 +242,37 @@ impl Config {
             file: file.clone(),
             message: format!("cannot read the file: {err}"),
         })?;
-        let mut config = Self::parse(&text, &file)?;
+        let mut config = Self::from_toml(&text, &file)?;
         config.base_dir = path
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         config.file = Some(path.to_owned());
+        // After base_dir: the checks read files named relative to the config file.
+        config.validate().map_err(|message| ConfigError {
+            file: file.clone(),
+            message,
+        })?;
         Ok(config)
     }
 
     /// Parses and validates TOML text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|err| ConfigError {
-            file: file.to_owned(),
-            message: toml_errors::describe(text, &err),
-        })?;
+        let config = Self::from_toml(text, file)?;
         config.validate().map_err(|message| ConfigError {
             file: file.to_owned(),
             message,
         })?;
         Ok(config)
+    }
+
+    /// TOML text as a config, not yet validated.
+    fn from_toml(text: &str, file: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError {
+            file: file.to_owned(),
+            message: toml_errors::describe(text, &err),
+        })
     }
 
     /// The file name for messages (`<built-in default>` without one).
@@ -291,18 +301,18 @@ impl Config {
     /// first-party subsystems are included under their plugin's name: `[mqtt]` as the
     /// `mqtt` plugin's, `[history]` as the `history` plugin's.
     pub fn plugin_tables_json(&self) -> BTreeMap<String, serde_json::Value> {
-        let top_level = self.mqtt.as_ref().map(|table| ("mqtt", table));
         let mut tables: BTreeMap<String, serde_json::Value> = self
             .plugins
             .tables
             .iter()
-            .map(|(name, table)| (name.as_str(), table))
-            .chain(top_level)
             .map(|(name, table)| {
                 let json = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
                 (name.to_owned(), json)
             })
             .collect();
+        if let Some(mqtt) = self.mqtt_json() {
+            tables.insert("mqtt".to_owned(), mqtt);
+        }
         if let Some(history) = self.history_json() {
             tables.insert(HISTORY_PLUGIN.to_owned(), history);
         }
@@ -312,13 +322,26 @@ impl Config {
     /// `[history]` as JSON, with a relative `password_file` resolved against the config
     /// file's folder (like every other path in the file).
     fn history_json(&self) -> Option<serde_json::Value> {
-        let mut json = serde_json::to_value(self.history.as_ref()?).ok()?;
-        if let Some(file) = json.get_mut("password_file") {
-            if let Some(path) = file.as_str() {
-                *file = self.resolve(Path::new(path)).display().to_string().into();
+        let json = serde_json::to_value(self.history.as_ref()?).ok()?;
+        Some(self.resolve_keys(json, &["password_file"]))
+    }
+
+    /// `[mqtt]` as JSON, with its relative file paths resolved like `[history]`'s.
+    fn mqtt_json(&self) -> Option<serde_json::Value> {
+        let json = serde_json::to_value(self.mqtt.as_ref()?).ok()?;
+        Some(self.resolve_keys(json, &["password_file", "ca_file", "cert_file", "key_file"]))
+    }
+
+    /// `table` with the string values of `keys` resolved against the config file's folder.
+    fn resolve_keys(&self, mut table: serde_json::Value, keys: &[&str]) -> serde_json::Value {
+        for key in keys {
+            if let Some(file) = table.get_mut(*key) {
+                if let Some(path) = file.as_str() {
+                    *file = self.resolve(Path::new(path)).display().to_string().into();
+                }
             }
         }
-        Some(json)
+        table
     }
 
     /// Every token the server accepts, token files read now: the legacy `[native]
@@ -421,7 +444,7 @@ impl Config {
                         .to_owned(),
                 );
             }
-            mqtt::check_config(serde_json::to_value(mqtt).unwrap_or_default())?;
+            mqtt::check_config(self.mqtt_json().unwrap_or_default())?;
         }
         if self.history.is_some() && self.plugins.tables.contains_key(HISTORY_PLUGIN) {
             return Err(

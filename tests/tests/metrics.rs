@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use labsocket_e2e::{http_get, Server, UdpClient};
+use labsocket_e2e::mosquitto::Mosquitto;
+use labsocket_e2e::{http_get, Server, UdpClient, WAIT};
 use serde_json::json;
 
 /// Samples by `name{label="value",...}` (labels sorted), from a body that must follow the
@@ -228,4 +229,69 @@ params = { s = 1.0 }
     assert!(
         value(&after, "labsocket_uptime_seconds") >= value(&before, "labsocket_uptime_seconds")
     );
+    assert!(
+        !after.keys().any(|name| name.starts_with("labsocket_mqtt_")),
+        "no federation, no mqtt family"
+    );
+}
+
+/// Scrapes `server` until `ready` holds for the samples, failing with them after WAIT.
+fn scrape_until(
+    server: &Server,
+    what: &str,
+    ready: impl Fn(&HashMap<String, f64>) -> bool,
+) -> HashMap<String, f64> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let samples = scrape(server);
+        if ready(&samples) {
+            return samples;
+        }
+        assert!(Instant::now() < deadline, "no {what} in {samples:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn federation_state_messages_and_outbox_are_exported() {
+    let broker = Mosquitto::start();
+    let host = |id: &str| {
+        Server::start(&format!(
+            "[mqtt]\nurl = \"{}\"\nlab = \"lab1\"\nhost = \"{id}\"\nkeepalive_secs = 1\n",
+            broker.url()
+        ))
+    };
+    let a = host("pcA");
+    let b = host("pcB");
+    let get = |samples: &HashMap<String, f64>, name: &str| {
+        samples.get(&format!("labsocket_mqtt_{name}")).copied()
+    };
+    scrape_until(&b, "B connected with A online", |s| {
+        get(s, "connected") == Some(1.0) && get(s, "remote_hosts_online") == Some(1.0)
+    });
+    let before = scrape(&b);
+    a.rpc().call("set_point", json!(["t", 1795238169.0, 2.0]));
+    scrape_until(&b, "B's messages_in_total moving", |s| {
+        get(s, "messages_in_total") > get(&before, "messages_in_total")
+            && get(s, "points_received_total") >= Some(1.0)
+    });
+    let on_a = scrape(&a);
+    assert!(
+        get(&on_a, "messages_out_total") >= Some(2.0),
+        "birth, pt, batch"
+    );
+    assert_eq!(get(&on_a, "outbox_batches"), Some(0.0), "acknowledged");
+
+    // Broker gone: A says so, and its changes wait in the outbox.
+    let mut broker = broker;
+    broker.kill();
+    scrape_until(&a, "A disconnected", |s| get(s, "connected") == Some(0.0));
+    a.rpc().call("set_point", json!(["t", 1795238170.0, 3.0]));
+    scrape_until(&a, "A's outbox holding the change", |s| {
+        get(s, "outbox_batches") >= Some(1.0)
+    });
+    // B no longer hears A's status: A counts as offline within 3 keepalives.
+    scrape_until(&b, "A offline on B", |s| {
+        get(s, "remote_hosts_online") == Some(0.0)
+    });
 }

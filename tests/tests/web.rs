@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use labsocket_e2e::browser::{decode_png, Chromium, Rect};
 use labsocket_e2e::points::{now, PointSetter};
 use labsocket_e2e::Server;
+use serde_json::json;
 
 /// The first plotted series' colour (the page's palette starts with it).
 const FIRST_SERIES_RGB: [u8; 3] = [0x1f, 0x77, 0xb4];
@@ -52,6 +53,48 @@ fn page_shows_live_values_a_plot_that_updates_and_live_server_hosts() {
         |v| v["ws"] == "open" && v["sine"].as_str().is_some_and(|s| s.parse::<f64>().is_ok()),
     );
     let first_sine = first["sine"].as_str().unwrap().to_owned();
+    // Points of other lab hosts (federation names them `<host>/<codename>`) are grouped
+    // under their host, after this host's own; a row shows the codename without the host.
+    let mut rpc = server.rpc();
+    for codename in ["pcB/flow", "pcA/temp", "pcA/pressure", "local_t"] {
+        rpc.call("set_point", json!([codename, now(), 1.5]));
+    }
+    let groups = browser.wait_for(
+        &tab,
+        "(() => { const groups = []; \
+                  for (const tr of document.querySelectorAll('#points tbody tr')) { \
+                    if (tr.classList.contains('group')) groups.push({host: tr.dataset.host ?? null, rows: []}); \
+                    else if (groups.length) groups[groups.length - 1].rows.push( \
+                      [tr.querySelector('td.value').dataset.codename, tr.querySelector('td.codename').textContent]); \
+                  } return groups; })()",
+        // Every row is there (the four points may reach the page in any order).
+        |v| {
+            v.as_array().is_some_and(|g| g.len() == 3)
+                && v.to_string().contains("\"local_t\"")
+                && v.to_string().contains("\"pcA/temp\"")
+                && v.to_string().contains("\"pcA/pressure\"")
+        },
+    );
+    assert_eq!(groups[0]["host"], "", "this host first: {groups}");
+    let local: Vec<&str> = groups[0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].as_str().unwrap())
+        .collect();
+    assert!(
+        local.contains(&"sine") && local.contains(&"local_t"),
+        "{groups}"
+    );
+    assert!(!local.iter().any(|c| c.contains('/')), "{groups}");
+    assert_eq!(
+        groups[1],
+        json!({"host": "pcA", "rows": [["pcA/pressure", "pressure"], ["pcA/temp", "temp"]]})
+    );
+    assert_eq!(
+        groups[2],
+        json!({"host": "pcB", "rows": [["pcB/flow", "flow"]]})
+    );
     // The value moves and the plot is redrawn with new data, more than once.
     let later = browser.wait_for(
         &tab,

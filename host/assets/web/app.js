@@ -434,25 +434,34 @@ function valueCell(attribute, name) {
   return cell;
 }
 
-function pointRow(codename, socket) {
+function pointRow(codename, socket, label = codename) {
   const key = pointKey(codename);
   const tr = element("tr");
   const value = valueCell("data-codename", codename);
   const age = element("td", "age");
-  tr.append(plotCheckbox(key), codenameCell(key, codename), value, age);
+  const name = codenameCell(key, label);
+  name.title = codename;
+  tr.append(plotCheckbox(key), name, value, age);
   const rows = pointRows.get(codename) || [];
   rows.push({ tr, value, age, socket });
   pointRows.set(codename, rows);
   return tr;
 }
 
-function groupRow(title, detail) {
+function groupRow(title, detail, host) {
   const tr = element("tr", "group");
+  if (host !== undefined) tr.dataset.host = host;
   const cell = element("td", "", title);
   cell.colSpan = 4;
   if (detail) cell.append(element("span", "subtle", detail));
   tr.append(cell);
   return tr;
+}
+
+// The lab host a codename came from: `<host>/<codename>` (SPEC §9), else null (this host).
+function hostOf(codename) {
+  const slash = codename.indexOf("/");
+  return slash > 0 ? codename.slice(0, slash) : null;
 }
 
 function buildPointTable() {
@@ -468,9 +477,28 @@ function buildPointTable() {
       rows.push(pointRow(codename, socket));
     }
   }
+  // Points no pull socket lists: this host's own first, then each other host of the lab
+  // (federation names their points `<host>/<codename>`), under its name.
   const others = [...state.points.keys()].filter((c) => !listed.has(c)).sort();
-  if (others.length && state.sockets.length) rows.push(groupRow("Other points", "not in a pull socket"));
-  for (const codename of others) rows.push(pointRow(codename, null));
+  const local = others.filter((c) => hostOf(c) === null);
+  const remote = new Map(); // host -> its codenames
+  for (const codename of others) {
+    const host = hostOf(codename);
+    if (host === null) continue;
+    if (!remote.has(host)) remote.set(host, []);
+    remote.get(host).push(codename);
+  }
+  if (local.length && (state.sockets.length || remote.size)) {
+    rows.push(state.sockets.length
+      ? groupRow("Other points", "not in a pull socket", "")
+      : groupRow("This host", "", ""));
+  }
+  for (const codename of local) rows.push(pointRow(codename, null));
+  for (const host of [...remote.keys()].sort()) {
+    const codenames = remote.get(host);
+    rows.push(groupRow(host, `other host · ${plural(codenames.length, "codename")}`, host));
+    for (const codename of codenames) rows.push(pointRow(codename, null, codename.slice(host.length + 1)));
+  }
   tbody.replaceChildren(...rows);
   $("points-count").textContent = plural(state.points.size, "codename");
   updatePointRows(null);

@@ -38,7 +38,7 @@ use tokio::net::UdpSocket;
 use crate::access::{self, SharedAllowList};
 use crate::call;
 use crate::failure_log::FailureLog;
-use crate::host_core::{views, Core, Extensions, Traffic};
+use crate::host_core::{views, Command, Core, Extensions, Traffic};
 use crate::pyjson::Value;
 use crate::shutdown::Shutdown;
 
@@ -161,6 +161,38 @@ impl Directory {
         )
     }
 
+    /// `point_meta`: what the pull sockets say of each codename they list, `{codename:
+    /// {"timeout": seconds or null, "kind": "date"|"data"}}`. A codename several sockets
+    /// list gets the longest timeout (a point is fresh for someone as long as that) and
+    /// that socket's kind; without any timeout, the first listing socket's kind.
+    pub fn point_meta(&self) -> Value {
+        let mut meta: Vec<(String, Option<f64>, PullKind)> = Vec::new();
+        for (_, socket) in self.pull_sockets() {
+            for (codename, timeout) in socket.timeouts() {
+                match meta.iter_mut().find(|(name, _, _)| name == codename) {
+                    Some(entry) => {
+                        if timeout > entry.1 {
+                            entry.1 = timeout;
+                            entry.2 = socket.kind;
+                        }
+                    }
+                    None => meta.push((codename.to_owned(), timeout, socket.kind)),
+                }
+            }
+        }
+        Value::Dict(
+            meta.into_iter()
+                .map(|(codename, timeout, kind)| {
+                    let entry = call::object([
+                        ("timeout", timeout.map_or(Value::Null, Value::Float)),
+                        ("kind", Value::Str(kind.as_str().to_owned())),
+                    ]);
+                    (codename, entry)
+                })
+                .collect(),
+        )
+    }
+
     /// `socket_server_status`: `{port: {"name","type","status","since_last_activity"}}`.
     ///
     /// As in PyExpLabSys, requests never count as activity: a pull socket is active when
@@ -221,11 +253,22 @@ pub struct BindError {
 }
 
 /// Registers what these front ends own on the core to be built: `push_state`,
-/// `push_take`, `live_reset` and the `views::PULL_SOCKETS` view, all over `directory`
+/// `push_take`, `live_reset`, `point_meta` and the `views::PULL_SOCKETS` view, all over `directory`
 /// (which [`start`] then fills).
 pub fn register(extensions: &mut Extensions, directory: &Arc<Directory>) {
     extensions.commands(push::commands(directory));
     extensions.commands(live::commands(directory));
+    // Read by the federation plugin for `meta/<codename>` and the `pt` message expiry:
+    // plugins see only commands, never this directory.
+    let meta_directory = directory.clone();
+    extensions.commands([Command::now(
+        "point_meta",
+        "What the pull sockets say of each codename they list: the longest timeout and its socket's kind",
+        "[]",
+        move |_, _| Ok(meta_directory.point_meta()),
+    )
+    .returns("{codename: {\"timeout\": seconds | null, \"kind\": \"date\" | \"data\"}}")
+    .read_only()]);
     let directory = directory.clone();
     extensions.view(views::PULL_SOCKETS, move || directory.pull_sockets_value());
 }

@@ -2,6 +2,11 @@
 //!
 //! No `[mqtt]` table means federation is off: the plugin loads and idles. Unknown keys are
 //! errors and every error names the key (`[mqtt] keepalive_secs: ...`).
+//!
+//! Paths (`password_file`, `ca_file`, `cert_file`, `key_file`) arrive resolved against the
+//! config file's folder: the host does that for every path of the file. The files
+//! themselves are read by [`Config::check_files`], which the host's config check runs too,
+//! so a missing CA or a password file others can read stops the start with the key named.
 
 use std::path::PathBuf;
 
@@ -15,7 +20,7 @@ pub(crate) const SHAREABLE: &[&str] = &["points", "events", "workspace"];
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    /// `mqtt://host:port` (port 1883 when left out).
+    /// `mqtt://host:port` (port 1883 when left out) or `mqtts://host:port` (TLS, 8883).
     pub(crate) url: String,
     /// The lab: the topic namespace shared by every host of the lab.
     pub(crate) lab: String,
@@ -27,6 +32,16 @@ pub(crate) struct Config {
     /// A file whose first line is the broker password.
     #[serde(default)]
     pub(crate) password_file: Option<PathBuf>,
+    /// `mqtts://` only: the PEM certificate(s) of the CA that signed the broker's
+    /// certificate; without it the system's trust store is used.
+    #[serde(default)]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// `mqtts://` only: a client certificate (PEM chain) for brokers that require one.
+    #[serde(default)]
+    pub(crate) cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `cert_file`.
+    #[serde(default)]
+    pub(crate) key_file: Option<PathBuf>,
     /// What this host publishes.
     #[serde(default = "default_share")]
     pub(crate) share: Vec<String>,
@@ -63,6 +78,8 @@ fn default_outbox_max_batches() -> u64 {
 pub(crate) struct Broker {
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// `mqtts://`: the connection speaks TLS.
+    pub(crate) tls: bool,
 }
 
 impl Config {
@@ -74,7 +91,20 @@ impl Config {
         Config::parse(value).map(Some)
     }
 
-    /// A table that must configure federation (the host's check of a `[mqtt]` table).
+    /// The host's check of a `[mqtt]` table: its keys, then the files it names.
+    pub(crate) fn check(value: Value) -> Result<(), String> {
+        Config::parse(value)?.check_files()
+    }
+
+    /// Reads the files the table names (password, CA, client certificate and key), so
+    /// that a missing or unsafe one is reported at start, with its key.
+    pub(crate) fn check_files(&self) -> Result<(), String> {
+        self.password()?;
+        crate::tls::client_config(self)?;
+        Ok(())
+    }
+
+    /// A table that must configure federation.
     pub(crate) fn parse(value: Value) -> Result<Config, String> {
         let config: Config = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
@@ -116,21 +146,37 @@ impl Config {
         if self.password_file.is_some() && self.username.is_none() {
             return Err("[mqtt] password_file: needs a username".to_owned());
         }
+        if !self.broker()?.tls {
+            let tls_keys = [
+                ("ca_file", &self.ca_file),
+                ("cert_file", &self.cert_file),
+                ("key_file", &self.key_file),
+            ];
+            if let Some((key, _)) = tls_keys.iter().find(|(_, path)| path.is_some()) {
+                return Err(format!(
+                    "[mqtt] {key}: only used with TLS (url = \"mqtts://...\"); the url is '{}'",
+                    self.url
+                ));
+            }
+        }
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => return Err("[mqtt] cert_file: needs key_file".to_owned()),
+            (None, Some(_)) => return Err("[mqtt] key_file: needs cert_file".to_owned()),
+            _ => {}
+        }
         Ok(())
     }
 
     /// Host and port of `url`.
     pub(crate) fn broker(&self) -> Result<Broker, String> {
         let url = &self.url;
-        let rest = if let Some(rest) = url.strip_prefix("mqtt://") {
-            rest
-        } else if url.starts_with("mqtts://") {
-            return Err(format!(
-                "[mqtt] url: '{url}': TLS (mqtts://) is not supported by this build yet; use mqtt:// on a trusted network"
-            ));
+        let (rest, tls, default_port) = if let Some(rest) = url.strip_prefix("mqtt://") {
+            (rest, false, 1883)
+        } else if let Some(rest) = url.strip_prefix("mqtts://") {
+            (rest, true, 8883)
         } else {
             return Err(format!(
-                "[mqtt] url: '{url}' must start with mqtt:// (e.g. mqtt://127.0.0.1:1883)"
+                "[mqtt] url: '{url}' must start with mqtt:// or mqtts:// (e.g. mqtt://127.0.0.1:1883)"
             ));
         };
         let rest = rest.trim_end_matches('/');
@@ -141,7 +187,7 @@ impl Config {
                 })?;
                 (host, port)
             }
-            _ => (rest, 1883),
+            _ => (rest, default_port),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() || host.contains('/') || port == 0 {
@@ -150,6 +196,7 @@ impl Config {
         Ok(Broker {
             host: host.to_owned(),
             port,
+            tls,
         })
     }
 
@@ -163,17 +210,13 @@ impl Config {
         self.hosts.iter().any(|h| h == "*" || h == host)
     }
 
-    /// The broker password (first line of `password_file`), if any.
+    /// The broker password (first line of `password_file`), if any. A file other users
+    /// may read is refused: a password everyone on the machine can read protects nothing.
     pub(crate) fn password(&self) -> Result<Option<String>, String> {
         let Some(path) = &self.password_file else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            format!(
-                "[mqtt] password_file: cannot read {}: {err}",
-                path.display()
-            )
-        })?;
+        let text = read_private("password_file", path)?;
         Ok(Some(text.lines().next().unwrap_or("").to_owned()))
     }
 
@@ -192,6 +235,26 @@ impl Config {
             "[mqtt] host: the machine's hostname is unknown; set host = \"...\"".to_owned()
         })
     }
+}
+
+/// The text of a secret file (`key` names it in errors), refused when other users may
+/// read or write it.
+pub(crate) fn read_private(key: &str, path: &std::path::Path) -> Result<String, String> {
+    let shown = path.display();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = std::fs::metadata(path)
+            .map_err(|err| format!("[mqtt] {key}: cannot read {shown}: {err}"))?;
+        let mode = metadata.permissions().mode();
+        if mode & 0o007 != 0 {
+            return Err(format!(
+                "[mqtt] {key}: {shown} is accessible to every user (mode {:o}); make it private with `chmod 600 {shown}`",
+                mode & 0o777
+            ));
+        }
+    }
+    std::fs::read_to_string(path).map_err(|err| format!("[mqtt] {key}: cannot read {shown}: {err}"))
 }
 
 #[cfg(test)]
@@ -222,9 +285,15 @@ mod tests {
             config.broker().unwrap(),
             Broker {
                 host: "127.0.0.1".into(),
-                port: 1884
+                port: 1884,
+                tls: false,
             }
         );
+        let config = parse(json!({"url": "mqtts://broker.lab", "lab": "l"}))
+            .unwrap()
+            .unwrap();
+        let broker = config.broker().unwrap();
+        assert!(broker.tls && broker.port == 8883, "{broker:?}");
         let config = parse(json!({"url": "mqtt://broker", "lab": "l", "hosts": ["a"]}))
             .unwrap()
             .unwrap();
@@ -248,7 +317,18 @@ mod tests {
                 "keepalive_secs",
             ),
             (json!({"url": "http://a", "lab": "l"}), "url"),
-            (json!({"url": "mqtts://a", "lab": "l"}), "TLS"),
+            (
+                json!({"url": "mqtt://a", "lab": "l", "ca_file": "ca.pem"}),
+                "ca_file",
+            ),
+            (
+                json!({"url": "mqtts://a", "lab": "l", "cert_file": "c.pem"}),
+                "key_file",
+            ),
+            (
+                json!({"url": "mqtts://a", "lab": "l", "key_file": "k.pem"}),
+                "cert_file",
+            ),
             (json!({"url": "mqtt://a:99999", "lab": "l"}), "port"),
             (json!({"url": "mqtt://a", "lab": ""}), "lab"),
             (
@@ -266,5 +346,31 @@ mod tests {
             assert!(err.starts_with("[mqtt]"), "{err}");
             assert!(err.contains(key), "{table}: {err}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_password_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mqtt.password");
+        std::fs::write(&file, "secret\nignored\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let table = json!({"url": "mqtt://a", "lab": "l", "username": "u", "password_file": file});
+        let err = Config::check(table.clone()).unwrap_err();
+        assert!(
+            err.contains("password_file") && err.contains("chmod 600"),
+            "{err}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Config::check(table.clone()).unwrap();
+        let config = Config::parse(table).unwrap();
+        assert_eq!(config.password().unwrap().as_deref(), Some("secret"));
+        let missing = json!({"url": "mqtt://a", "lab": "l", "username": "u", "password_file": dir.path().join("nope")});
+        let err = Config::check(missing).unwrap_err();
+        assert!(
+            err.contains("password_file") && err.contains("nope"),
+            "{err}"
+        );
     }
 }

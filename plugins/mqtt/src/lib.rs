@@ -11,17 +11,21 @@
 //! - `config`: the `[mqtt]` table (no table: federation off, the plugin idles).
 //! - `topic`: topic names and the percent-encoding of a level.
 //! - `outbox`: the bounded SQLite outbox of batches not yet acknowledged by the broker.
+//! - `tls`: the rustls client configuration of `mqtts://` (CA, client certificate).
 //! - `link`: the rumqttc client, its poll thread and the publisher thread.
 //!
-//! Command: `mqtt.status` → the link's state and counters (`{"enabled": false}` when off).
+//! Commands: `mqtt.status` → the link's state and counters (`{"enabled": false}` when off);
+//! `mqtt.stats` → the same numbers flat, for `/metrics` (annotated `{"metrics": true}`).
 //!
-//! Not yet implemented (docs/user-guide.md, Federation): workspace variables (`ws/`), TLS,
-//! MQTT message expiry on `pt` (the plugin API offers no way to learn pull-socket
-//! timeouts, so `meta` says `"timeout": null` and `pt` has no expiry).
+//! `meta/<codename>` and the MQTT message expiry of `pt/<codename>` come from the host's
+//! pull sockets (core command `point_meta`): the longest timeout of the sockets listing
+//! the codename. The broker connection may use TLS (`mqtts://`, module `tls`) and a
+//! username with a password file.
 
 mod config;
 mod link;
 mod outbox;
+mod tls;
 mod topic;
 
 use labsocket_plugin_api::{json, plugin, CommandError, Ctx, NoParams, Value};
@@ -44,14 +48,19 @@ plugin! {
         "mqtt.status" => status_command [read_only]
             (result: "{\"enabled\", \"host\", \"connected\", \"phase\", \"error\", \"remote_hosts\", ...}"):
             "State of the federation link: connection, phase (federating, duplicate, ...), counters, remote hosts",
+        "mqtt.stats" => stats_command [read_only]
+            (result: "{\"connected\", \"messages_in_total\", \"messages_out_total\", \"outbox_batches\", \"remote_hosts_online\", ...}",
+             annotations: "{\"metrics\": true}"):
+            "The federation link's numbers for /metrics: connection state, MQTT messages in/out, outbox rows, remote hosts online ({} when federation is off)",
     }
 }
 
-/// Checks a `[mqtt]` table (as JSON) without starting anything: the host calls it while
-/// validating its config, so a bad table stops the start with the key named instead of
-/// only failing the plugin's init.
+/// Checks a `[mqtt]` table (as JSON, paths resolved) without starting anything, reading
+/// the files it names: the host calls it while validating its config, so a bad table or
+/// an unusable password/CA/key file stops the start with the key named instead of only
+/// failing the plugin's init.
 pub fn check_config(table: Value) -> Result<(), String> {
-    Config::parse(table).map(|_| ())
+    Config::check(table)
 }
 
 /// Reads `[mqtt]` and starts the link; without the table the plugin idles.
@@ -68,6 +77,15 @@ fn shutdown(mqtt: &Mqtt, _ctx: &Ctx) {
     if let Some(link) = &mqtt.link {
         link.stop();
     }
+}
+
+/// Flat numbers (not `mqtt.status`, whose per-host map would make one metric name per
+/// host); nothing when federation is off, so `/metrics` has no `mqtt` family then.
+fn stats_command(mqtt: &Mqtt, _ctx: &Ctx, _params: NoParams) -> Result<Value, CommandError> {
+    Ok(match &mqtt.link {
+        Some(link) => link.stats(),
+        None => json!({}),
+    })
 }
 
 fn status_command(mqtt: &Mqtt, _ctx: &Ctx, _params: NoParams) -> Result<Value, CommandError> {

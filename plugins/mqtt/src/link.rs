@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 
 use labsocket_plugin_api::{json, unix_now, Ctx, Event, Level, Value};
 use rumqttc::v5::mqttbytes::v5::{
-    Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
+    ConnectReturnCode, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
 };
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Connection, ConnectionError, Event as MqttEvent, MqttOptions};
-use rumqttc::Outgoing;
+use rumqttc::{Outgoing, TlsConfiguration, Transport};
 
 use crate::config::Config;
 use crate::outbox::{self, Outbox};
@@ -100,6 +100,9 @@ struct State {
     dirty: HashSet<String>,
     /// Codenames seen before (their `meta` was published).
     known: HashSet<String>,
+    /// What the host's pull sockets say of each codename (core `point_meta`):
+    /// `(timeout in seconds, kind)`; a codename no pull socket lists is absent.
+    meta: HashMap<String, (Option<f64>, String)>,
     /// Codenames this plugin set from remote messages: never published.
     received: HashSet<String>,
     /// Local events to publish as `ev/<topic>`: `(topic, payload JSON)`.
@@ -132,6 +135,9 @@ struct State {
     last_error: Option<String>,
     outbox_rows: u64,
     outbox_dropped: u64,
+    /// MQTT PUBLISH packets received from / written to the broker (any topic).
+    messages_in: u64,
+    messages_out: u64,
 }
 
 struct Shared {
@@ -207,6 +213,9 @@ impl Link {
         options.set_max_packet_size(Some(16 * 1024 * 1024));
         if let Some(username) = &config.username {
             options.set_credentials(username.clone(), password.unwrap_or_default());
+        }
+        if let Some(tls) = crate::tls::client_config(&config)? {
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
         }
         let offline = json!({
             "state": "offline",
@@ -307,6 +316,8 @@ impl Link {
             .collect();
         json!({
             "enabled": true,
+            "broker": shared.config.url,
+            "tls": shared.config.url.starts_with("mqtts://"),
             "lab": shared.config.lab,
             "host": shared.host,
             "boot_id": shared.boot_id,
@@ -325,6 +336,28 @@ impl Link {
             "outbox_batches": state.outbox_rows,
             "outbox_dropped": state.outbox_dropped,
             "remote_hosts": remotes,
+        })
+    }
+
+    /// `mqtt.stats`: the numbers `/metrics` exports (flat; counters end in `_total`).
+    pub(crate) fn stats(&self) -> Value {
+        let state = self.shared.lock();
+        let online = state.remotes.values().filter(|r| !r.stale).count();
+        json!({
+            "connected": state.connected,
+            "federating": state.connected && state.phase == Some(Phase::Federating),
+            "messages_in_total": state.messages_in,
+            "messages_out_total": state.messages_out,
+            "connects_total": state.connects,
+            "batches_sent_total": state.batches_sent,
+            "points_published_total": state.points_published,
+            "points_received_total": state.points_received,
+            "events_published_total": state.events_published,
+            "events_received_total": state.events_received,
+            "outbox_batches": state.outbox_rows,
+            "outbox_dropped_total": state.outbox_dropped,
+            "remote_hosts_online": online,
+            "remote_hosts_known": state.remotes.len(),
         })
     }
 
@@ -477,7 +510,11 @@ fn poll_loop(shared: &Shared, mut connection: Connection) {
                 outage_logged = false;
                 on_connack(shared);
             }
-            Ok(Ok(MqttEvent::Incoming(Packet::Publish(publish)))) => on_publish(shared, &publish),
+            Ok(Ok(MqttEvent::Incoming(Packet::Publish(publish)))) => {
+                shared.lock().messages_in += 1;
+                on_publish(shared, &publish);
+            }
+            Ok(Ok(MqttEvent::Outgoing(Outgoing::Publish(_)))) => shared.lock().messages_out += 1,
             Ok(Ok(MqttEvent::Incoming(Packet::PubAck(_)))) => {
                 let mut state = shared.lock();
                 if let Some((seq, _)) = state.in_flight.take() {
@@ -492,23 +529,31 @@ fn poll_loop(shared: &Shared, mut connection: Connection) {
             }
             Ok(Ok(_)) => {}
             Ok(Err(err)) => {
-                let was_connected = {
+                let problem = describe(&err);
+                let (was_connected, new_problem) = {
                     let mut state = shared.lock();
                     let was = state.connected;
                     state.connected = false;
                     state.in_flight = None;
-                    state.last_error = Some(format!("broker: {err}"));
-                    was
+                    let new_problem = state.last_error.as_deref() != Some(problem.as_str());
+                    state.last_error = Some(problem.clone());
+                    (was, new_problem)
                 };
                 if shared.stop.load(Ordering::SeqCst)
                     || matches!(err, ConnectionError::RequestsDone)
                 {
                     return;
                 }
-                if was_connected || !outage_logged {
+                if was_connected || !outage_logged || new_problem {
+                    // A refusal (TLS, credentials) needs the operator; an outage heals.
+                    let level = if refused(&err) {
+                        Level::Error
+                    } else {
+                        Level::Warn
+                    };
                     shared.log(
-                        Level::Warn,
-                        &format!("mqtt: broker unreachable ({err}); serving locally, changes wait in the outbox"),
+                        level,
+                        &format!("mqtt: {problem}; serving locally, changes wait in the outbox"),
                     );
                     outage_logged = true;
                 }
@@ -517,6 +562,55 @@ fn poll_loop(shared: &Shared, mut connection: Connection) {
         }
         check_probe(shared);
     }
+}
+
+/// A connection failure as `mqtt.status` and the log say it: what went wrong and what to
+/// check.
+fn describe(err: &ConnectionError) -> String {
+    if is_tls_failure(err) {
+        return format!(
+            "TLS with the broker failed: {err} (check [mqtt] ca_file: it must be the CA that signed the broker's certificate, whose name must match the url's host; a broker that requires client certificates needs cert_file and key_file)"
+        );
+    }
+    match err {
+        ConnectionError::ConnectionRefused(
+            code @ (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized),
+        ) => format!(
+            "the broker refused the connection ({code:?}): check [mqtt] username and password_file"
+        ),
+        ConnectionError::ConnectionRefused(code) => {
+            format!("the broker refused the connection ({code:?})")
+        }
+        other => format!("broker unreachable ({other})"),
+    }
+}
+
+/// Whether `err` is the broker (or its certificate) refusing us, not an outage.
+fn refused(err: &ConnectionError) -> bool {
+    is_tls_failure(err) || matches!(err, ConnectionError::ConnectionRefused(_))
+}
+
+/// Whether `err` is TLS failing: the handshake (`ConnectionError::Tls`), or a TLS alert
+/// the broker sends after it (TLS 1.3 refuses a missing client certificate only then),
+/// which rumqttc reports as a read error. Its error chain drops the rustls error there,
+/// so the alert is recognised by rustls' wording.
+fn is_tls_failure(err: &ConnectionError) -> bool {
+    if matches!(err, ConnectionError::Tls(_)) {
+        return true;
+    }
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = current {
+        let io_inner = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if error.is::<rustls::Error>() || io_inner.is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    let text = err.to_string();
+    text.contains("received fatal alert") || text.contains("peer certificate")
 }
 
 /// A new connection: subscribe (No Local) and let the publisher resync.
@@ -828,6 +922,8 @@ fn publish_round(
     }
     let client = &shared.client;
     if resync || last_birth.is_none_or(|at| at.elapsed() >= shared.keepalive()) {
+        // Pull sockets start after plugins: the meta is read again every keepalive.
+        refresh_meta(shared);
         if client
             .try_publish(
                 shared.topics.status(),
@@ -851,6 +947,68 @@ fn publish_round(
     send_batch(shared, outbox)
 }
 
+/// Reads the pull sockets' timeouts and kinds (core `point_meta`); a shared codename
+/// whose meta changed gets its `meta` (and `pt`, whose expiry follows it) republished.
+fn refresh_meta(shared: &Shared) {
+    let fresh = match shared.ctx.call("point_meta", &Value::Null) {
+        Ok(Value::Object(map)) => map,
+        Ok(other) => {
+            shared.log(
+                Level::Warn,
+                &format!("mqtt: point_meta answered {other}, not an object"),
+            );
+            return;
+        }
+        Err(err) => {
+            shared.log(
+                Level::Warn,
+                &format!("mqtt: point_meta: {} (meta without timeouts)", err.message),
+            );
+            return;
+        }
+    };
+    let fresh: HashMap<String, (Option<f64>, String)> = fresh
+        .into_iter()
+        .map(|(codename, entry)| {
+            let timeout = entry.get("timeout").and_then(Value::as_f64);
+            let kind = entry
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("date")
+                .to_owned();
+            (codename, (timeout, kind))
+        })
+        .collect();
+    let mut state = shared.lock();
+    if state.meta == fresh {
+        return;
+    }
+    let changed: Vec<String> = state
+        .latest
+        .keys()
+        .filter(|codename| state.meta.get(*codename) != fresh.get(*codename))
+        .cloned()
+        .collect();
+    for codename in changed {
+        state.known.remove(&codename);
+        state.dirty.insert(codename);
+    }
+    state.meta = fresh;
+}
+
+/// The retained `meta/<codename>` payload and the `pt` message expiry (whole seconds,
+/// rounded up) of `codename`.
+fn meta_of(state: &State, codename: &str) -> (String, Option<u32>) {
+    match state.meta.get(codename) {
+        Some((timeout, kind)) => (
+            json!({"timeout": timeout, "kind": kind}).to_string(),
+            // A timeout of 0.2 s still lives 1 s on the broker: MQTT counts whole seconds.
+            timeout.map(|t| (t.ceil() as u32).max(1)),
+        ),
+        None => (json!({"timeout": null, "kind": null}).to_string(), None),
+    }
+}
+
 /// The retained `pt/<codename>` (and `meta/<codename>` of new codenames) of what changed.
 fn publish_points(shared: &Shared) {
     let mut state = shared.lock();
@@ -863,8 +1021,8 @@ fn publish_points(shared: &Shared) {
             state.dirty.remove(&codename);
             continue;
         };
+        let (meta, expiry) = meta_of(&state, &codename);
         if !state.known.contains(&codename) {
-            let meta = json!({"timeout": null, "kind": null}).to_string();
             if shared
                 .client
                 .try_publish(shared.topics.meta(&codename), QoS::AtMostOnce, true, meta)
@@ -882,7 +1040,10 @@ fn publish_points(shared: &Shared) {
                 QoS::AtMostOnce,
                 true,
                 payload,
-                PublishProperties::default(),
+                PublishProperties {
+                    message_expiry_interval: expiry,
+                    ..PublishProperties::default()
+                },
             )
             .is_err()
         {
