@@ -42,6 +42,12 @@ pub struct Meta {
     /// Insertion position: variables are listed in first-write order, also after a
     /// restart. Internal, not shown to clients.
     pub position: u64,
+    /// The workspace-wide write counter at this value's write: it only grows, also
+    /// across restarts and deletes, so federation (`ws/<name>`, SPEC §9) can order the
+    /// values of one variable. 0 for values stored before it existed. Not in
+    /// [`Meta::to_json`].
+    #[serde(default)]
+    pub rev: u64,
 }
 
 impl Meta {
@@ -152,6 +158,7 @@ mod tests {
             created: 1.5,
             modified: 2.5,
             position: 7,
+            rev: 9,
         };
         assert_eq!(
             meta.to_json().to_string(),
