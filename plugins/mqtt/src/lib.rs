@@ -12,10 +12,13 @@
 //! - `topic`: topic names and the percent-encoding of a level.
 //! - `outbox`: the bounded SQLite outbox of batches not yet acknowledged by the broker.
 //! - `link`: the rumqttc client, its poll thread and the publisher thread.
+//! - `ws`: workspace variables across hosts (`ws/<name>`, `ws-set`/`ws-get` requests).
 //!
-//! Command: `mqtt.status` → the link's state and counters (`{"enabled": false}` when off).
+//! Commands: `mqtt.status` → the link's state and counters (`{"enabled": false}` when
+//! off); `mqtt.ws_set` → a write of another host's variable, answered once that host
+//! stored it (called by the workspace plugin).
 //!
-//! Not yet implemented (docs/user-guide.md, Federation): workspace variables (`ws/`), TLS,
+//! Not yet implemented (docs/user-guide.md, Federation): TLS,
 //! MQTT message expiry on `pt` (the plugin API offers no way to learn pull-socket
 //! timeouts, so `meta` says `"timeout": null` and `pt` has no expiry).
 
@@ -23,6 +26,7 @@ mod config;
 mod link;
 mod outbox;
 mod topic;
+mod ws;
 
 use labsocket_plugin_api::{json, plugin, CommandError, Ctx, NoParams, Value};
 
@@ -36,7 +40,7 @@ pub struct Mqtt {
 
 plugin! {
     name: "mqtt",
-    description: "Federation through an MQTT 5 broker: shares points and events, takes in other hosts' points as <host>/<codename>",
+    description: "Federation through an MQTT 5 broker: shares points, events and workspace variables, takes in other hosts' as <host>/<codename> and <host>/<name>",
     state: Mqtt,
     init: init,
     shutdown: shutdown,
@@ -44,6 +48,9 @@ plugin! {
         "mqtt.status" => status_command [read_only]
             (result: "{\"enabled\", \"host\", \"connected\", \"phase\", \"error\", \"remote_hosts\", ...}"):
             "State of the federation link: connection, phase (federating, duplicate, ...), counters, remote hosts",
+        "mqtt.ws_set" => ws_set_command
+            (params: "{name: \"<host>/<name>\", encoding, value | data (base64), provider?, type_hint?}", result: "{rev, meta}")
+            : "Federation (used by the workspace plugin): writes another host's variable; answers once that host stored it durably",
     }
 }
 
@@ -75,4 +82,14 @@ fn status_command(mqtt: &Mqtt, _ctx: &Ctx, _params: NoParams) -> Result<Value, C
         Some(link) => link.status(),
         None => json!({"enabled": false}),
     })
+}
+
+fn ws_set_command(mqtt: &Mqtt, _ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+    match &mqtt.link {
+        Some(link) => link.ws_set(params),
+        None => Err(CommandError::new(format!(
+            "cannot write {}: federation is off on this host (no [mqtt] table)",
+            params.get("name").unwrap_or(&Value::Null)
+        ))),
+    }
 }

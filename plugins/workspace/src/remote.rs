@@ -83,7 +83,9 @@ pub fn meta_from_json(name: &str, rev: u64, json: &Value) -> Result<Meta, Comman
         json.get(key)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| CommandError::invalid_params(format!("meta.{key}: a string is required")))
+            .ok_or_else(|| {
+                CommandError::invalid_params(format!("meta.{key}: a string is required"))
+            })
     };
     let number = |key: &str| json.get(key).and_then(Value::as_f64).unwrap_or(0.0);
     let encoding = text("encoding")?;

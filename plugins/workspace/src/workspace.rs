@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(ws.meta("z").unwrap().rev, 4);
         let metas = ws.set_many(vec![value("a", b"6")], "p").unwrap();
         assert_eq!(metas[0].version, 1, "a was deleted: a new variable");
-        assert_eq!(metas[0].rev, 5, "revs only grow, across restarts and deletes");
+        assert_eq!(
+            metas[0].rev, 5,
+            "revs only grow, across restarts and deletes"
+        );
         ws.set_many(vec![value("n", b"5")], "p").unwrap();
         assert_eq!(ws.names(), ["z", "m", "a", "n"]);
     }

@@ -100,9 +100,8 @@ pub fn mirror(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Valu
         0,
     )?;
     let name = params.str(0, "name")?;
-    let (host, _) = remote::split(name).ok_or_else(|| {
-        CommandError::invalid_params(format!("'{name}' is not <host>/<name>"))
-    })?;
+    let (host, _) = remote::split(name)
+        .ok_or_else(|| CommandError::invalid_params(format!("'{name}' is not <host>/<name>")))?;
     if params.field("deleted") == Some(&Value::Bool(true)) {
         let changed = ws.remotes().remove(name);
         if changed {

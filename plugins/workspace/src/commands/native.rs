@@ -149,7 +149,11 @@ pub fn list(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value
     Params::new(&params, "workspace.list {}", 0)?;
     let remote = ws.remotes().metas();
     Ok(Value::Array(
-        ws.metas().iter().chain(&remote).map(Meta::to_json).collect(),
+        ws.metas()
+            .iter()
+            .chain(&remote)
+            .map(Meta::to_json)
+            .collect(),
     ))
 }
 
