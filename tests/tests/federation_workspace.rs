@@ -344,3 +344,16 @@ fn a_value_above_max_value_bytes_travels_by_ws_get() {
     assert_eq!(ws_status(&mut rpc_b)["fetches_sent"], json!(2));
     assert_eq!(ws_status(&mut rpc_a)["gets_served"], json!(2));
 }
+
+#[test]
+fn without_federation_a_remote_write_says_federation_is_off() {
+    let server = Server::start("");
+    let mut rpc = server.rpc();
+    let err = rpc.call_err("workspace.set", json!({"name": "pcA/x", "value": 1}));
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("pcA/x") && message.contains("federation is off"),
+        "{err}"
+    );
+    assert!(get(&mut rpc, "pcA/x").is_err());
+}
