@@ -139,7 +139,7 @@ fn variables_cross_hosts_to_every_client_and_a_late_joiner_without_loops() {
 
     // The Python client.
     let script = format!(
-        "import labsocket\nc = labsocket.Client(port={})\nassert c.get('pcA/gain') == 2.5, c.get('pcA/gain')\nprint('OK')\n",
+        "import labsocket\nc = labsocket.Client(port={})\nassert c.get('pcA/gain') == 2.5, c.get('pcA/gain')\nc.set('pcA/from_python', [1, 2])\nassert c.get('pcA/from_python') == [1, 2]\nprint('OK')\n",
         b.native().port()
     );
     let output = Command::new(interpreter())
@@ -151,6 +151,11 @@ fn variables_cross_hosts_to_every_client_and_a_late_joiner_without_loops() {
         String::from_utf8_lossy(&output.stdout).contains("OK"),
         "python client: {}",
         String::from_utf8_lossy(&output.stderr)
+    );
+
+    assert_eq!(
+        get(&mut rpc_a, "from_python").unwrap()["value"],
+        json!([1, 2])
     );
 
     // A late joiner gets the retained variables.
