@@ -324,20 +324,34 @@ fn a_value_above_max_value_bytes_travels_by_ws_get() {
     let big = "z".repeat(5000);
     rpc_a.call("workspace.set", json!({"name": "small", "value": 1}));
     rpc_a.call("workspace.set", json!({"name": "big", "value": big}));
-    let data: String = (0..3000)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
-    let data = base64::engine::general_purpose::STANDARD.encode(data.as_bytes());
+    // Above the default max_value_bytes too.
+    let size = 2 * 1024 * 1024;
+    let data: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+    let data = base64::engine::general_purpose::STANDARD.encode(&data);
     rpc_a.call(
         "workspace.set",
         json!({"name": "blob", "encoding": "npy", "data": data}),
     );
 
     wait_value(&mut rpc_b, "pcA/big", &json!(big));
-    let blob = wait_for(WAIT, "pcA/blob on B", || get(&mut rpc_b, "pcA/blob").ok());
+    let deadline = Instant::now() + WAIT;
+    let blob = loop {
+        if let Ok(blob) = get(&mut rpc_b, "pcA/blob") {
+            break blob;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pcA/blob never reached B ({} / {})\nA's log:\n{}\nB's log:\n{}",
+            ws_status(&mut a.rpc()),
+            ws_status(&mut b.rpc()),
+            a.stderr(),
+            b.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(blob["data"], json!(data));
     assert_eq!(blob["encoding"], "npy");
-    assert_eq!(blob["meta"]["size"], 3000);
+    assert_eq!(blob["meta"]["size"], size);
     wait_value(&mut rpc_b, "pcA/small", &json!(1));
     // read_p (inline on B) serves the fetched value too.
     let read = g1_call(b.pyminer(), "read_p", json!(["pcA/big"]));

@@ -40,6 +40,8 @@ use crate::topic::{Incoming, RequestKind};
 
 /// The share of the writer's timeout the owner has to store a write.
 const DEADLINE_SHARE: f64 = 0.8;
+/// How many request timeouts the answer to a fetch is waited for.
+const FETCH_KEPT: f64 = 12.0;
 
 /// A request from another host, for the worker thread.
 pub(crate) struct Job {
@@ -67,8 +69,8 @@ struct State {
     lost: bool,
     /// Our requests waiting for an answer, by correlation data.
     pending: HashMap<Vec<u8>, Pending>,
-    /// The rev of each remote variable mirrored or being fetched (`<host>/<name>`).
-    revs: HashMap<String, u64>,
+    /// The rev of each remote variable mirrored (`<host>/<name>`).
+    mirrored: HashMap<String, u64>,
     published: u64,
     received: u64,
     fetches_sent: u64,
@@ -102,7 +104,7 @@ impl Ws {
         json!({
             "published": state.published,
             "received": state.received,
-            "remote_variables": state.revs.len(),
+            "remote_variables": state.mirrored.len(),
             "fetches_sent": state.fetches_sent,
             "writes_sent": state.writes_sent,
             "sets_served": state.sets_served,
@@ -217,7 +219,7 @@ pub(crate) fn publish(shared: &Shared, resync: bool) {
 pub(crate) fn on_variable(shared: &Shared, host: &str, name: &str, payload: &[u8]) {
     let local = format!("{host}/{name}");
     if payload.is_empty() {
-        shared.ws.lock().revs.remove(&local);
+        shared.ws.lock().mirrored.remove(&local);
         mirror(shared, json!({"name": local, "deleted": true}));
         return;
     }
@@ -234,14 +236,23 @@ pub(crate) fn on_variable(shared: &Shared, host: &str, name: &str, payload: &[u8
     {
         let mut state = shared.ws.lock();
         state.received += 1;
-        if state.revs.get(&local).is_some_and(|held| *held >= rev) {
-            return; // held already (or being fetched)
+        if state.mirrored.get(&local).is_some_and(|held| *held >= rev) {
+            return; // held already
         }
-        state.revs.insert(local.clone(), rev);
+        // A fetch of it still in time is answered with the latest value anyway.
+        let timeout = Duration::from_secs_f64(shared.config.request_timeout_secs);
+        let in_flight = state.pending.values().any(|pending| {
+            matches!(pending, Pending::Fetch { name, since } if *name == local && since.elapsed() < timeout)
+        });
+        if in_flight && !message.contains_key("value") {
+            return;
+        }
     }
     if message.contains_key("value") {
-        message.insert("name".to_owned(), Value::from(local));
-        mirror(shared, Value::Object(message));
+        message.insert("name".to_owned(), Value::from(local.as_str()));
+        if mirror(shared, Value::Object(message)) {
+            shared.ws.lock().mirrored.insert(local, rev);
+        }
     } else {
         fetch(shared, host, name, local);
     }
@@ -270,8 +281,7 @@ fn fetch(shared: &Shared, host: &str, name: &str, local: String) {
     if sent {
         state.fetches_sent += 1;
     } else {
-        state.pending.remove(&correlation);
-        state.revs.remove(&local); // the next ws/<name> tries again
+        state.pending.remove(&correlation); // the next ws/<name> tries again
     }
 }
 
@@ -307,13 +317,17 @@ fn send_request(
         .is_ok()
 }
 
-/// Hands a `ws/` payload (or a delete) to the workspace's mirror.
-fn mirror(shared: &Shared, params: Value) {
-    if let Err(err) = shared.ctx.call("workspace.mirror", &params) {
-        shared.log(
-            Level::Warn,
-            &format!("mqtt: cannot mirror {}: {}", params["name"], err.message),
-        );
+/// Hands a `ws/` payload (or a delete) to the workspace's mirror; whether it took it.
+fn mirror(shared: &Shared, params: Value) -> bool {
+    match shared.ctx.call("workspace.mirror", &params) {
+        Ok(_) => true,
+        Err(err) => {
+            shared.log(
+                Level::Warn,
+                &format!("mqtt: cannot mirror {}: {}", params["name"], err.message),
+            );
+            false
+        }
     }
 }
 
@@ -383,14 +397,18 @@ pub(crate) fn on_reply(shared: &Shared, publish: &Publish) {
         }
         Pending::Fetch { name, .. } => {
             if answer["ok"] == true {
+                let rev = answer["rev"].as_u64().unwrap_or(0);
                 let mut params = answer;
                 if let Some(object) = params.as_object_mut() {
                     object.remove("ok");
                 }
-                params["name"] = Value::from(name);
-                mirror(shared, params);
+                params["name"] = Value::from(name.as_str());
+                if mirror(shared, params) {
+                    let mut state = shared.ws.lock();
+                    let held = state.mirrored.entry(name).or_insert(rev);
+                    *held = rev.max(*held);
+                }
             } else {
-                shared.ws.lock().revs.remove(&name);
                 shared.log(
                     Level::Warn,
                     &format!("mqtt: fetching {name} failed: {}", answer["error"]),
@@ -400,24 +418,16 @@ pub(crate) fn on_reply(shared: &Shared, publish: &Publish) {
     }
 }
 
-/// Forgets fetches that got no answer in time, so the next `ws/<name>` tries again.
+/// Forgets fetches that got no answer for [`FETCH_KEPT`] request timeouts. A fetch older
+/// than one timeout no longer holds back a new one (the next `ws/<name>`, such as the
+/// owner's republication when it reconnects, asks again), but its answer is still taken
+/// meanwhile: a large value may take longer than a timeout to travel.
 pub(crate) fn expire_fetches(shared: &Shared) {
-    let timeout = Duration::from_secs_f64(shared.config.request_timeout_secs);
-    let mut state = shared.ws.lock();
-    let expired: Vec<(Vec<u8>, String)> = state
-        .pending
-        .iter()
-        .filter_map(|(correlation, pending)| match pending {
-            Pending::Fetch { name, since } if since.elapsed() > timeout => {
-                Some((correlation.clone(), name.clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    for (correlation, name) in expired {
-        state.pending.remove(&correlation);
-        state.revs.remove(&name);
-    }
+    let kept = Duration::from_secs_f64(shared.config.request_timeout_secs * FETCH_KEPT);
+    shared.ws.lock().pending.retain(|_, pending| match pending {
+        Pending::Fetch { since, .. } => since.elapsed() <= kept,
+        Pending::Waiter(_) => true,
+    });
 }
 
 /// The worker thread: serves other hosts' requests in order, until the link stops.
