@@ -376,3 +376,79 @@ fn without_federation_a_remote_write_says_federation_is_off() {
     );
     assert!(get(&mut rpc, "pcA/x").is_err());
 }
+
+#[test]
+fn malformed_workspace_messages_change_nothing_and_break_nothing() {
+    let broker = Mosquitto::start();
+    let a = host(&broker, "pcA", "");
+    let b = host(&broker, "pcB", "");
+    wait_online(&b, "pcA");
+    let mut rpc_a = a.rpc();
+    let mut rpc_b = b.rpc();
+    rpc_a.call("workspace.set", json!({"name": "x", "value": "original"}));
+    wait_value(&mut rpc_b, "pcA/x", &json!("original"));
+
+    // A third-party MQTT client sends requests and variables no labsocket host sends.
+    let script = format!(
+        r#"
+import time
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+lab = "labsocket/v1/lab1"
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+c.connect("127.0.0.1", {port})
+c.loop_start()
+
+def request(payload, response_topic):
+    props = Properties(PacketTypes.PUBLISH)
+    if response_topic is not None:
+        props.ResponseTopic = response_topic
+        props.CorrelationData = b"c1"
+    c.publish(lab + "/pcA/ws-set/x", payload, qos=1, properties=props).wait_for_publish()
+
+future = time.time() + 60
+request('[1, 2]', lab + "/pcB/reply")
+request('"text"', lab + "/pcB/reply")
+request('not json', lab + "/pcB/reply")
+request('{{"deadline": %f, "encoding": "json", "value": "evil"}}' % future, "elsewhere/topic")
+request('{{"deadline": %f, "encoding": "json", "value": "evil"}}' % future, None)
+request('{{"deadline": 1, "encoding": "json", "value": "expired"}}', lab + "/pcB/reply")
+for payload in ['not json', '[1]', '{{"rev": "a"}}',
+                '{{"rev": 1, "encoding": "npy", "meta": {{}}, "value": "!!"}}',
+                '{{"rev": 1, "encoding": "json", "meta": {{"encoding": "json"}}, "value": 1}}']:
+    c.publish(lab + "/pcX/ws/y", payload, qos=1).wait_for_publish()
+good = '{{"rev": 1, "encoding": "json", "meta": {{"encoding": "json", "type_hint": "numeric", "provider": "paho"}}, "value": 7}}'
+c.publish(lab + "/pcX/ws/z", good, qos=1).wait_for_publish()
+c.publish(lab + "/pcB/reply", '{{"ok": true}}', qos=1).wait_for_publish()
+c.loop_stop()
+print("OK")
+"#,
+        port = broker.address().port()
+    );
+    let output = Command::new(interpreter())
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python runs");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("OK"),
+        "paho: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Only the well-formed expired request reached the worker, and it was dropped.
+    wait_for(WAIT, "A to drop the expired request", || {
+        (ws_status(&mut rpc_a)["requests_expired"] == 1).then_some(())
+    });
+    assert_eq!(ws_status(&mut rpc_a)["sets_served"], 0);
+    assert_eq!(get(&mut rpc_a, "x").unwrap()["value"], "original");
+    // Both hosts still federate: a real write goes through.
+    rpc_b.call("workspace.set", json!({"name": "pcA/x", "value": "real"}));
+    assert_eq!(get(&mut rpc_a, "x").unwrap()["value"], "real");
+    // The well-formed variable after the malformed ones arrives; none of those does.
+    wait_value(&mut rpc_b, "pcX/z", &json!(7));
+    let listed = names(&rpc_b.call("workspace.list", json!({})));
+    assert!(!listed.contains(&"pcX/y".to_owned()), "{listed:?}");
+}

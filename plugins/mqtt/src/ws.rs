@@ -360,7 +360,8 @@ pub(crate) fn on_request(shared: &Shared, publish: &Publish, kind: RequestKind, 
     let Some(correlation) = correlation_of(publish) else {
         return;
     };
-    let Ok(payload) = serde_json::from_slice::<Value>(&publish.payload) else {
+    // Requests are JSON objects; anything else is not a labsocket host's.
+    let Ok(payload @ Value::Object(_)) = serde_json::from_slice::<Value>(&publish.payload) else {
         return;
     };
     let job = Job {
