@@ -240,6 +240,13 @@ impl Link {
         options.set_clean_start(false);
         options.set_session_expiry_interval(Some(SESSION_EXPIRY_SECS));
         options.set_max_packet_size(Some(MAX_PACKET_BYTES));
+        // Small messages go out at once: with Nagle's algorithm a request or answer behind
+        // an unacknowledged packet waits for the peer's delayed ACK (~40 ms). Measured on
+        // loopback, a remote workspace write took p50 43 ms; 3.7 ms with this and the
+        // broker's `set_tcp_nodelay true` (docs/user-guide.md), 38 ms with only the latter.
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        options.set_network_options(network);
         if let Some(username) = &config.username {
             options.set_credentials(username.clone(), password.unwrap_or_default());
         }
