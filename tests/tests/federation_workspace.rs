@@ -256,6 +256,9 @@ fn a_remote_write_is_durable_on_its_host_before_it_is_acknowledged_and_deletes_p
 fn a_write_to_an_offline_or_hung_host_fails_in_time_naming_it_and_is_never_applied() {
     let broker = Mosquitto::start();
     let timeout = 2.0;
+    // What the client sees beyond the server's timeout: a loaded 2-core test machine
+    // (several test binaries at once) adds up to about a second.
+    let slack = 1.5;
     let extra = format!("request_timeout_secs = {timeout}");
     let a = host(&broker, "pcA", &extra);
     let b = host(&broker, "pcB", &extra);
@@ -276,7 +279,7 @@ fn a_write_to_an_offline_or_hung_host_fails_in_time_naming_it_and_is_never_appli
     unsafe { libc::kill(a.pid() as libc::pid_t, libc::SIGCONT) };
     assert!(err["message"].as_str().unwrap().contains("pcA"), "{err}");
     assert!(
-        took <= Duration::from_secs_f64(timeout + 0.5),
+        took <= Duration::from_secs_f64(timeout + slack),
         "failed after {took:?}"
     );
     wait_for(WAIT, "A to drop the expired request", || {
@@ -290,7 +293,7 @@ fn a_write_to_an_offline_or_hung_host_fails_in_time_naming_it_and_is_never_appli
     let started = Instant::now();
     let err = rpc_b.call_err("workspace.set", json!({"name": "pcA/x", "value": "lost"}));
     assert!(err["message"].as_str().unwrap().contains("pcA"), "{err}");
-    assert!(started.elapsed() <= Duration::from_secs_f64(timeout + 0.5));
+    assert!(started.elapsed() <= Duration::from_secs_f64(timeout + slack));
     wait_for(WAIT, "B to see A offline", || {
         let status = rpc_b.call("mqtt.status", json!({}));
         (status["remote_hosts"]["pcA"]["online"] == false).then_some(())
@@ -305,8 +308,8 @@ fn a_write_to_an_offline_or_hung_host_fails_in_time_naming_it_and_is_never_appli
         "{err}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "known offline: at once"
+        started.elapsed() < Duration::from_secs_f64(timeout),
+        "known offline: at once, not after the timeout"
     );
     let (_, err) = g2_call(b.pyminer(), "write_p", json!(["pcZ/x", PICKLED_42]));
     assert_eq!(err["message"], "failed", "{err}");
@@ -451,4 +454,31 @@ print("OK")
     wait_value(&mut rpc_b, "pcX/z", &json!(7));
     let listed = names(&rpc_b.call("workspace.list", json!({})));
     assert!(!listed.contains(&"pcX/y".to_owned()), "{listed:?}");
+}
+
+#[test]
+fn a_host_back_without_a_variable_clears_what_it_had_published() {
+    let broker = Mosquitto::start();
+    let a = host(&broker, "pcA", "");
+    let b = host(&broker, "pcB", "");
+    let mut rpc_b = b.rpc();
+    a.rpc()
+        .call("workspace.set", json!({"name": "gone", "value": 1}));
+    a.rpc()
+        .call("workspace.set", json!({"name": "kept", "value": 2}));
+    wait_value(&mut rpc_b, "pcA/gone", &json!(1));
+    wait_value(&mut rpc_b, "pcA/kept", &json!(2));
+
+    // pcA comes back on a workspace without `gone` (here: a fresh data directory; in a
+    // lab, a variable deleted while the server was stopped, or a restored backup).
+    let _old = a.kill9();
+    let a = host(&broker, "pcA", "");
+    a.rpc()
+        .call("workspace.set", json!({"name": "kept", "value": 3}));
+    wait_value(&mut rpc_b, "pcA/kept", &json!(3));
+    wait_for(WAIT, "B to forget pcA/gone", || {
+        get(&mut rpc_b, "pcA/gone")
+            .err()
+            .filter(|err| err["code"] == NOT_FOUND)
+    });
 }

@@ -141,7 +141,7 @@ struct State {
 pub(crate) struct Shared {
     pub(crate) ctx: Ctx,
     pub(crate) config: Config,
-    host: String,
+    pub(crate) host: String,
     boot_id: String,
     pub(crate) topics: Topics,
     pub(crate) client: Client,
@@ -652,7 +652,13 @@ fn on_publish(shared: &Shared, publish: &Publish) {
     // Workspace messages first: an empty `ws/` payload is a delete, not noise.
     match &incoming {
         Incoming::Variable { host, name } => {
-            if *host != shared.host && shared.config.takes_in(host) && federating(shared) {
+            if *host == shared.host {
+                // What the broker retains under our name (from an earlier boot) is checked
+                // against the workspace: a variable gone meanwhile is cleared.
+                if publish.retain && !publish.payload.is_empty() {
+                    ws::recheck(shared, name);
+                }
+            } else if shared.config.takes_in(host) && federating(shared) {
                 ws::on_variable(shared, host, name, &publish.payload);
             }
             return;

@@ -6,7 +6,9 @@
 //!   retained on `ws/<name>` as `{"rev", "encoding", "meta", "value"}` (`value` left out
 //!   above `max_value_bytes`), or clears the retained message (empty payload) when the
 //!   variable is gone. Every (re)connect marks every local variable dirty. Names with a
-//!   `/` are other hosts' variables and are never published (no loops).
+//!   `/` are other hosts' variables and are never published (no loops). The retained
+//!   `ws/` of this host's own id is checked too, so what an earlier boot left there for
+//!   a variable that is gone now is cleared.
 //! - Taking in: another host's `ws/<name>` is mirrored into the workspace as
 //!   `<host>/<name>` (`workspace.mirror`; why a mirror: see the workspace plugin's
 //!   `commands::federation`). A message without `value` is fetched with a `ws-get`
@@ -126,6 +128,7 @@ pub(crate) fn filters(shared: &Shared) -> Vec<String> {
         .collect();
     filters.push(shared.topics.reply());
     if shared.config.shares("workspace") {
+        filters.push(shared.topics.variables_of(&shared.host));
         filters.push(shared.topics.requests_to_self(RequestKind::Set));
         filters.push(shared.topics.requests_to_self(RequestKind::Get));
     }
@@ -149,6 +152,15 @@ pub(crate) fn on_data_event(shared: &Shared, event: Event) {
     }
     drop(state);
     shared.wake.notify_all();
+}
+
+/// A retained `ws/<name>` of this host: published again (or cleared, if the variable is
+/// gone, e.g. deleted while this host was stopped).
+pub(crate) fn recheck(shared: &Shared, name: &str) {
+    if shared.config.shares("workspace") {
+        shared.ws.lock().dirty.insert(name.to_owned());
+        shared.wake.notify_all();
+    }
 }
 
 /// Publishes the dirty variables (all of them after a (re)connect: `resync`); called by

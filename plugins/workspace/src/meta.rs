@@ -42,10 +42,11 @@ pub struct Meta {
     /// Insertion position: variables are listed in first-write order, also after a
     /// restart. Internal, not shown to clients.
     pub position: u64,
-    /// The workspace-wide write counter at this value's write: it only grows, also
-    /// across restarts and deletes, so federation (`ws/<name>`, SPEC §9) can order the
-    /// values of one variable. 0 for values stored before it existed. Not in
-    /// [`Meta::to_json`].
+    /// The workspace-wide revision of this value's write: above every earlier one, also
+    /// across restarts and deletes (a durable counter) and, clocks permitting, above what
+    /// an earlier workspace of the same host published (it follows the clock in
+    /// microseconds), so federation (`ws/<name>`, SPEC §9) can order the values of one
+    /// variable. 0 for values stored before it existed. Not in [`Meta::to_json`].
     #[serde(default)]
     pub rev: u64,
 }

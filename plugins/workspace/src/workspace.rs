@@ -122,6 +122,11 @@ impl Workspace {
         let now = labsocket_plugin_api::unix_now();
         let mut position = writer.next_position;
         let mut rev = writer.last_rev;
+        // Revs follow the clock in microseconds, and the durable counter where the clock
+        // went back: they grow across restarts and deletes (the counter), and a host back
+        // on a fresh or restored workspace still outranks what it published before (the
+        // clock), which other hosts' mirrors rely on.
+        let clock_rev = (now * 1e6) as u64;
         let metas: Vec<Meta> = {
             let index = self.index.read().unwrap_or_else(|e| e.into_inner());
             values
@@ -142,7 +147,7 @@ impl Workspace {
                             position - 1
                         }),
                         rev: {
-                            rev += 1;
+                            rev = (rev + 1).max(clock_rev);
                             rev
                         },
                     }
@@ -286,22 +291,24 @@ mod tests {
     #[test]
     fn order_and_metadata_survive_reopening() {
         let dir = TempFolder::new("ws-reopen");
+        let mut revs = Vec::new();
         {
             let ws = Workspace::open(dir.path()).unwrap();
-            ws.set_many(vec![value("z", b"1")], "p").unwrap();
-            ws.set_many(vec![value("a", b"2")], "p").unwrap();
-            ws.set_many(vec![value("m", b"3")], "p").unwrap();
+            for (name, bytes) in [("z", b"1"), ("a", b"2"), ("m", b"3")] {
+                revs.push(ws.set_many(vec![value(name, bytes)], "p").unwrap()[0].rev);
+            }
             ws.delete(&["a"]).unwrap();
-            ws.set_many(vec![value("z", b"4")], "q").unwrap();
+            revs.push(ws.set_many(vec![value("z", b"4")], "q").unwrap()[0].rev);
         }
+        assert!(revs.windows(2).all(|w| w[0] < w[1]), "{revs:?}");
         let ws = Workspace::open(dir.path()).unwrap();
         assert_eq!(ws.names(), ["z", "m"]);
         assert_eq!(ws.meta("z").unwrap().version, 2);
-        assert_eq!(ws.meta("z").unwrap().rev, 4);
+        assert_eq!(ws.meta("z").unwrap().rev, revs[3]);
         let metas = ws.set_many(vec![value("a", b"6")], "p").unwrap();
         assert_eq!(metas[0].version, 1, "a was deleted: a new variable");
-        assert_eq!(
-            metas[0].rev, 5,
+        assert!(
+            metas[0].rev > revs[3],
             "revs only grow, across restarts and deletes"
         );
         ws.set_many(vec![value("n", b"5")], "p").unwrap();
