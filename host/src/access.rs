@@ -25,8 +25,15 @@ pub const MIN_TOKEN_CHARS: usize = 16;
 
 /// The commands only an admin token may call: they change how the server behaves for
 /// everyone (settings) or act on other machines (`live_reset` makes remote live views
-/// drop their data).
-pub const ADMIN_COMMANDS: [&str; 3] = ["settings.set", "set_settings_param", "live_reset"];
+/// drop their data), or forge what other hosts own (`workspace.mirror` is how the mqtt
+/// plugin installs another host's variable; plugins call it through the host, which no
+/// token check stands in front of, so only a client needs admin for it).
+pub const ADMIN_COMMANDS: [&str; 4] = [
+    "settings.set",
+    "set_settings_param",
+    "live_reset",
+    "workspace.mirror",
+];
 
 /// What a token may do; each role includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]

@@ -55,6 +55,14 @@ pub(crate) struct Config {
     /// are dropped (counted in `mqtt.status`), so the disk use stays bounded.
     #[serde(default = "default_outbox_max_batches")]
     pub(crate) outbox_max_batches: u64,
+    /// Workspace variables larger than this (stored bytes) are published in `ws/<name>`
+    /// without their value; readers fetch it with a `ws-get` request.
+    #[serde(default = "default_max_value_bytes")]
+    pub(crate) max_value_bytes: u64,
+    /// How long a write of another host's variable (`ws-set`) or a fetch (`ws-get`) waits
+    /// for the owner's answer, in seconds.
+    #[serde(default = "default_request_timeout_secs")]
+    pub(crate) request_timeout_secs: f64,
 }
 
 fn default_share() -> Vec<String> {
@@ -71,6 +79,14 @@ fn default_keepalive_secs() -> u64 {
 
 fn default_outbox_max_batches() -> u64 {
     100_000
+}
+
+fn default_max_value_bytes() -> u64 {
+    1024 * 1024
+}
+
+fn default_request_timeout_secs() -> f64 {
+    5.0
 }
 
 /// The broker's address, from `url`.
@@ -142,6 +158,12 @@ impl Config {
         }
         if self.outbox_max_batches == 0 {
             return Err("[mqtt] outbox_max_batches: must be at least 1".to_owned());
+        }
+        if !(self.request_timeout_secs > 0.0 && self.request_timeout_secs <= 3600.0) {
+            return Err(format!(
+                "[mqtt] request_timeout_secs: must be a number of seconds above 0 and at most 3600, not {}",
+                self.request_timeout_secs
+            ));
         }
         if self.password_file.is_some() && self.username.is_none() {
             return Err("[mqtt] password_file: needs a username".to_owned());
@@ -279,6 +301,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(config.keepalive_secs, 5);
+        assert_eq!(config.max_value_bytes, 1024 * 1024);
+        assert_eq!(config.request_timeout_secs, 5.0);
         assert!(config.shares("points") && config.shares("events") && config.shares("workspace"));
         assert!(config.takes_in("anything"));
         assert_eq!(
@@ -328,6 +352,14 @@ mod tests {
             (
                 json!({"url": "mqtts://a", "lab": "l", "key_file": "k.pem"}),
                 "cert_file",
+            ),
+            (
+                json!({"url": "mqtt://a", "lab": "l", "request_timeout_secs": 0}),
+                "request_timeout_secs",
+            ),
+            (
+                json!({"url": "mqtt://a", "lab": "l", "max_value_bytes": -1}),
+                "max_value_bytes",
             ),
             (json!({"url": "mqtt://a:99999", "lab": "l"}), "port"),
             (json!({"url": "mqtt://a", "lab": ""}), "lab"),

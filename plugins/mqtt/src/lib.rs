@@ -13,9 +13,12 @@
 //! - `outbox`: the bounded SQLite outbox of batches not yet acknowledged by the broker.
 //! - `tls`: the rustls client configuration of `mqtts://` (CA, client certificate).
 //! - `link`: the rumqttc client, its poll thread and the publisher thread.
+//! - `ws`: workspace variables across hosts (`ws/<name>`, `ws-set`/`ws-get` requests).
 //!
 //! Commands: `mqtt.status` → the link's state and counters (`{"enabled": false}` when off);
-//! `mqtt.stats` → the same numbers flat, for `/metrics` (annotated `{"metrics": true}`).
+//! `mqtt.stats` → the same numbers flat, for `/metrics` (annotated `{"metrics": true}`);
+//! `mqtt.ws_set` → a write of another host's variable, answered once that host stored it
+//! (called by the workspace plugin).
 //!
 //! `meta/<codename>` and the MQTT message expiry of `pt/<codename>` come from the host's
 //! pull sockets (core command `point_meta`): the longest timeout of the sockets listing
@@ -27,6 +30,7 @@ mod link;
 mod outbox;
 mod tls;
 mod topic;
+mod ws;
 
 use labsocket_plugin_api::{json, plugin, CommandError, Ctx, NoParams, Value};
 
@@ -40,7 +44,7 @@ pub struct Mqtt {
 
 plugin! {
     name: "mqtt",
-    description: "Federation through an MQTT 5 broker: shares points and events, takes in other hosts' points as <host>/<codename>",
+    description: "Federation through an MQTT 5 broker: shares points, events and workspace variables, takes in other hosts' as <host>/<codename> and <host>/<name>",
     state: Mqtt,
     init: init,
     shutdown: shutdown,
@@ -52,6 +56,9 @@ plugin! {
             (result: "{\"connected\", \"messages_in_total\", \"messages_out_total\", \"outbox_batches\", \"remote_hosts_online\", ...}",
              annotations: "{\"metrics\": true}"):
             "The federation link's numbers for /metrics: connection state, MQTT messages in/out, outbox rows, remote hosts online ({} when federation is off)",
+        "mqtt.ws_set" => ws_set_command
+            (params: "{name: \"<host>/<name>\", encoding, value | data (base64), provider?, type_hint?}", result: "{rev, meta}")
+            : "Federation (used by the workspace plugin): writes another host's variable; answers once that host stored it durably",
     }
 }
 
@@ -93,4 +100,14 @@ fn status_command(mqtt: &Mqtt, _ctx: &Ctx, _params: NoParams) -> Result<Value, C
         Some(link) => link.status(),
         None => json!({"enabled": false}),
     })
+}
+
+fn ws_set_command(mqtt: &Mqtt, _ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+    match &mqtt.link {
+        Some(link) => link.ws_set(params),
+        None => Err(CommandError::new(format!(
+            "cannot write {}: federation is off on this host (no [mqtt] table)",
+            params.get("name").unwrap_or(&Value::Null)
+        ))),
+    }
 }

@@ -69,8 +69,41 @@ pub(crate) enum Incoming {
         host: String,
         topic: String,
     },
+    /// `ws/<name>`: a workspace variable (retained).
+    Variable {
+        host: String,
+        name: String,
+    },
+    /// `ws-set/<name>` or `ws-get/<name>`: a request to `host`, the variable's owner.
+    Request {
+        host: String,
+        kind: RequestKind,
+        name: String,
+    },
+    /// `reply`: answers to `host`'s requests.
+    Reply {
+        host: String,
+    },
     /// A topic of ours that this plugin does not take in (`meta/...`, `ev/...`, ...).
     Other,
+}
+
+/// What a workspace request asks of the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    /// `ws-set`: store this value.
+    Set,
+    /// `ws-get`: send the value.
+    Get,
+}
+
+impl RequestKind {
+    fn level(self) -> &'static str {
+        match self {
+            RequestKind::Set => "ws-set",
+            RequestKind::Get => "ws-get",
+        }
+    }
 }
 
 impl Topics {
@@ -103,6 +136,42 @@ impl Topics {
     /// This host's `ev/<topic>`.
     pub(crate) fn event(&self, topic: &str) -> String {
         format!("{}/ev/{}", self.own, encode(topic))
+    }
+
+    /// This host's retained `ws/<name>`.
+    pub(crate) fn variable(&self, name: &str) -> String {
+        format!("{}/ws/{}", self.own, encode(name))
+    }
+
+    /// A request to `host` about its variable `name`.
+    pub(crate) fn request(&self, host: &str, kind: RequestKind, name: &str) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.lab,
+            encode(host),
+            kind.level(),
+            encode(name)
+        )
+    }
+
+    /// Where this host's requests are answered (their MQTT 5 response topic).
+    pub(crate) fn reply(&self) -> String {
+        format!("{}/reply", self.own)
+    }
+
+    /// The filter of `host`'s (`"*"`: every host's) variables, `ws/+`.
+    pub(crate) fn variables_of(&self, host: &str) -> String {
+        let host = if host == "*" {
+            "+".to_owned()
+        } else {
+            encode(host)
+        };
+        format!("{}/{host}/ws/+", self.lab)
+    }
+
+    /// The filter of the requests of one kind to this host.
+    pub(crate) fn requests_to_self(&self, kind: RequestKind) -> String {
+        format!("{}/{}/+", self.own, kind.level())
     }
 
     /// The filters that take in `host`'s (`"+"`: every host's) status, points, batches and
@@ -142,6 +211,21 @@ impl Topics {
                 host,
                 topic: decode(topic)?,
             },
+            ("ws", Some(name)) => Incoming::Variable {
+                host,
+                name: decode(name)?,
+            },
+            ("ws-set", Some(name)) => Incoming::Request {
+                host,
+                kind: RequestKind::Set,
+                name: decode(name)?,
+            },
+            ("ws-get", Some(name)) => Incoming::Request {
+                host,
+                kind: RequestKind::Get,
+                name: decode(name)?,
+            },
+            ("reply", None) => Incoming::Reply { host },
             _ => Incoming::Other,
         })
     }
@@ -204,6 +288,31 @@ mod tests {
             Some(Incoming::Event {
                 host: "pc2".into(),
                 topic: "lab.alarm/1".into()
+            })
+        );
+        assert_eq!(
+            topics.parse(&Topics::new("lab 1", "pc2").variable("x")),
+            Some(Incoming::Variable {
+                host: "pc2".into(),
+                name: "x".into()
+            })
+        );
+        assert_eq!(
+            topics.parse(&topics.request("pc2", RequestKind::Set, "x")),
+            Some(Incoming::Request {
+                host: "pc2".into(),
+                kind: RequestKind::Set,
+                name: "x".into()
+            })
+        );
+        assert_eq!(
+            topics.request("pc2", RequestKind::Get, "x"),
+            "labsocket/v1/lab 1/pc2/ws-get/x"
+        );
+        assert_eq!(
+            topics.parse(&topics.reply()),
+            Some(Incoming::Reply {
+                host: "pc/1".into()
             })
         );
         assert_eq!(topics.parse("labsocket/v1/other/pc2/batch"), None);

@@ -9,6 +9,8 @@
 //! - [`store`]: the durable redb store (why redb: see there).
 //! - [`meta`]: per-variable metadata and encodings; [`names`]: which names are allowed.
 //! - [`commands`]: the PyMiner and native commands; [`params`]: reading their params.
+//! - [`remote`]: other hosts' variables (`<host>/<name>`), mirrored in by the mqtt
+//!   plugin (federation, SPEC §9).
 //! - [`events`]: the topics published.
 //! - [`pickle`]: reading and writing pickles without ever executing one.
 
@@ -18,6 +20,7 @@ pub mod meta;
 pub mod names;
 pub mod params;
 pub mod pickle;
+pub mod remote;
 pub mod store;
 pub mod workspace;
 
@@ -26,7 +29,7 @@ mod test_support;
 
 use labsocket_plugin_api::{plugin, CommandError, Ctx, Level, Value};
 
-use crate::commands::{native, pyminer};
+use crate::commands::{federation, native, pyminer};
 use crate::workspace::Workspace;
 
 /// Opens the store in `<data_dir>/workspace/` and returns it as the plugin's state (the
@@ -94,6 +97,9 @@ handlers! {
     delete => native::delete,
     list => native::list,
     meta_of => native::meta,
+    mirror => federation::mirror,
+    export => federation::export,
+    store => federation::store,
 }
 
 // Annotations (a JSON object keyed by front end, read by the host's `annotations` module):
@@ -163,5 +169,14 @@ plugin! {
         "workspace.meta" => meta_of [read_only]
             (params: "{name}", result: "meta")
             : "A variable's metadata",
+        "workspace.mirror" => mirror
+            (params: "{name: \"<host>/<name>\", rev, encoding, meta, value} | {name, deleted: true}", result: "{name, changed}")
+            : "Federation (used by the mqtt plugin): holds or forgets another host's variable",
+        "workspace.export" => export [read_only]
+            (params: "{name, max_value_bytes?}", result: "{rev, encoding, meta, value?}")
+            : "Federation (used by the mqtt plugin): a variable as its ws/<name> payload",
+        "workspace.store" => store
+            (params: "{name, value} | {name, encoding, data (base64)}, provider?", result: "{rev, meta}")
+            : "Federation (used by the mqtt plugin): stores a write another host sent; returns its rev",
     }
 }

@@ -42,6 +42,13 @@ pub struct Meta {
     /// Insertion position: variables are listed in first-write order, also after a
     /// restart. Internal, not shown to clients.
     pub position: u64,
+    /// The workspace-wide revision of this value's write: above every earlier one, also
+    /// across restarts and deletes (a durable counter) and, clocks permitting, above what
+    /// an earlier workspace of the same host published (it follows the clock in
+    /// microseconds), so federation (`ws/<name>`, SPEC §9) can order the values of one
+    /// variable. 0 for values stored before it existed. Not in [`Meta::to_json`].
+    #[serde(default)]
+    pub rev: u64,
 }
 
 impl Meta {
@@ -152,6 +159,7 @@ mod tests {
             created: 1.5,
             modified: 2.5,
             position: 7,
+            rev: 9,
         };
         assert_eq!(
             meta.to_json().to_string(),

@@ -10,7 +10,9 @@
 //! second server on the same data directory is refused instead of corrupting it.
 //!
 //! Layout: two tables keyed by variable name, `meta` (the [`Meta`] as JSON, small, read
-//! at start-up) and `data` (the value's bytes, read only when a client asks for them).
+//! at start-up) and `data` (the value's bytes, read only when a client asks for them),
+//! and `counters` (`rev`: the highest [`Meta::rev`] ever written, kept in the same
+//! transaction as the values, so it survives deleting the variable that had it).
 //! Several variables written together (`write_var_dic`) are one transaction.
 //!
 //! After a failed write (a full disk, say) redb refuses every later operation with
@@ -27,6 +29,8 @@ use crate::meta::Meta;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DATA: TableDefinition<&str, &[u8]> = TableDefinition::new("data");
+const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+const REV: &str = "rev";
 
 /// File name of the database inside the workspace folder.
 pub const FILE_NAME: &str = "workspace.redb";
@@ -132,7 +136,18 @@ impl Store {
         let txn = db.begin_write().map_err(|e| self.fail(e))?;
         txn.open_table(META).map_err(|e| self.fail(e))?;
         txn.open_table(DATA).map_err(|e| self.fail(e))?;
+        txn.open_table(COUNTERS).map_err(|e| self.fail(e))?;
         txn.commit().map_err(|e| self.fail(e))
+    }
+
+    /// The highest [`Meta::rev`] ever written (0 for a new store).
+    pub fn last_rev(&self) -> Result<u64, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(|e| self.fail(e))?;
+            let table = txn.open_table(COUNTERS).map_err(|e| self.fail(e))?;
+            let rev = table.get(REV).map_err(|e| self.fail(e))?;
+            Ok(rev.map_or(0, |rev| rev.value()))
+        })
     }
 
     fn read_all_meta(&self, db: &Database) -> Result<Vec<Meta>, StoreError> {
@@ -163,6 +178,10 @@ impl Store {
         {
             let mut meta_table = txn.open_table(META).map_err(|e| self.fail(e))?;
             let mut data_table = txn.open_table(DATA).map_err(|e| self.fail(e))?;
+            if let Some(rev) = entries.iter().map(|(meta, _)| meta.rev).max() {
+                let mut counters = txn.open_table(COUNTERS).map_err(|e| self.fail(e))?;
+                counters.insert(REV, rev).map_err(|e| self.fail(e))?;
+            }
             for (meta, bytes) in entries {
                 let meta_json = serde_json::to_vec(meta).expect("Meta serialises");
                 meta_table
@@ -265,6 +284,7 @@ mod tests {
             created: 1.0,
             modified: 1.0,
             position,
+            rev: position + 1,
         }
     }
 
@@ -283,6 +303,7 @@ mod tests {
         let (store, metas) = Store::open(dir.path()).unwrap();
         let names: Vec<&str> = metas.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["b", "a"]);
+        assert_eq!(store.last_rev().unwrap(), 3, "c's rev outlives c");
         let mut seen = Vec::new();
         store
             .read_each(["a", "b", "c"], |meta, bytes| {

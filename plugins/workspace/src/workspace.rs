@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 
 use crate::meta::Meta;
 use crate::names;
+use crate::remote::Remotes;
 use crate::store::{Store, StoreError};
 
 /// A value to write.
@@ -45,8 +46,18 @@ pub struct Workspace {
     /// Largest value accepted, in bytes.
     max_variable_bytes: u64,
     index: RwLock<IndexMap<String, Meta>>,
-    /// Held by writers; the next free insertion position.
-    writer: Mutex<u64>,
+    /// Held by writers.
+    writer: Mutex<Writer>,
+    /// Other hosts' variables (`<host>/<name>`), in memory only.
+    remotes: Remotes,
+}
+
+/// What writers compute new metadata from.
+struct Writer {
+    /// The next free insertion position.
+    next_position: u64,
+    /// The highest [`Meta::rev`] given so far.
+    last_rev: u64,
 }
 
 impl Workspace {
@@ -54,6 +65,12 @@ impl Workspace {
     pub fn open(folder: &Path) -> Result<Workspace, StoreError> {
         let (store, metas) = Store::open(folder)?;
         let next_position = metas.last().map_or(0, |meta| meta.position + 1);
+        let last_rev = metas
+            .iter()
+            .map(|meta| meta.rev)
+            .max()
+            .unwrap_or(0)
+            .max(store.last_rev()?);
         let index = metas
             .into_iter()
             .map(|meta| (meta.name.clone(), meta))
@@ -62,7 +79,11 @@ impl Workspace {
             store,
             max_variable_bytes: DEFAULT_MAX_VARIABLE_BYTES,
             index: RwLock::new(index),
-            writer: Mutex::new(next_position),
+            writer: Mutex::new(Writer {
+                next_position,
+                last_rev,
+            }),
+            remotes: Remotes::default(),
         })
     }
 
@@ -97,9 +118,15 @@ impl Workspace {
         values.retain(|value| seen.insert(value.name.clone()));
         values.reverse();
 
-        let mut next_position = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let now = labsocket_plugin_api::unix_now();
-        let mut position = *next_position;
+        let mut position = writer.next_position;
+        let mut rev = writer.last_rev;
+        // Revs follow the clock in microseconds, and the durable counter where the clock
+        // went back: they grow across restarts and deletes (the counter), and a host back
+        // on a fresh or restored workspace still outranks what it published before (the
+        // clock), which other hosts' mirrors rely on.
+        let clock_rev = (now * 1e6) as u64;
         let metas: Vec<Meta> = {
             let index = self.index.read().unwrap_or_else(|e| e.into_inner());
             values
@@ -119,6 +146,10 @@ impl Workspace {
                             position += 1;
                             position - 1
                         }),
+                        rev: {
+                            rev = (rev + 1).max(clock_rev);
+                            rev
+                        },
                     }
                 })
                 .collect()
@@ -129,7 +160,8 @@ impl Workspace {
             .zip(values.iter().map(|value| value.bytes.as_slice()))
             .collect();
         self.store.write(&entries)?;
-        *next_position = position;
+        writer.next_position = position;
+        writer.last_rev = rev;
         let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
         for meta in &metas {
             match index.get_mut(&meta.name) {
@@ -194,6 +226,11 @@ impl Workspace {
             .collect()
     }
 
+    /// Other hosts' variables.
+    pub fn remotes(&self) -> &Remotes {
+        &self.remotes
+    }
+
     /// Reads each existing variable of `names` with its metadata, all from one snapshot
     /// of the store: `visit(meta, bytes)`.
     pub fn read_each<'n>(
@@ -254,19 +291,28 @@ mod tests {
     #[test]
     fn order_and_metadata_survive_reopening() {
         let dir = TempFolder::new("ws-reopen");
+        let mut revs = Vec::new();
         {
             let ws = Workspace::open(dir.path()).unwrap();
-            ws.set_many(vec![value("z", b"1")], "p").unwrap();
-            ws.set_many(vec![value("a", b"2")], "p").unwrap();
-            ws.set_many(vec![value("m", b"3")], "p").unwrap();
+            for (name, bytes) in [("z", b"1"), ("a", b"2"), ("m", b"3")] {
+                revs.push(ws.set_many(vec![value(name, bytes)], "p").unwrap()[0].rev);
+            }
             ws.delete(&["a"]).unwrap();
-            ws.set_many(vec![value("z", b"4")], "q").unwrap();
+            revs.push(ws.set_many(vec![value("z", b"4")], "q").unwrap()[0].rev);
         }
+        assert!(revs.windows(2).all(|w| w[0] < w[1]), "{revs:?}");
         let ws = Workspace::open(dir.path()).unwrap();
         assert_eq!(ws.names(), ["z", "m"]);
         assert_eq!(ws.meta("z").unwrap().version, 2);
+        assert_eq!(ws.meta("z").unwrap().rev, revs[3]);
+        let metas = ws.set_many(vec![value("a", b"6")], "p").unwrap();
+        assert_eq!(metas[0].version, 1, "a was deleted: a new variable");
+        assert!(
+            metas[0].rev > revs[3],
+            "revs only grow, across restarts and deletes"
+        );
         ws.set_many(vec![value("n", b"5")], "p").unwrap();
-        assert_eq!(ws.names(), ["z", "m", "n"]);
+        assert_eq!(ws.names(), ["z", "m", "a", "n"]);
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! - [`pyminer`]: PyMiner's socket-server commands (G1's ten and G2's additions), with
 //!   the reply shapes PyMiner clients parse.
 //! - [`native`]: `workspace.*`, JSON-first, for native clients.
+//! - [`federation`]: other hosts' variables (`<host>/<name>`) and the commands the mqtt
+//!   plugin uses to mirror them in and to publish this host's.
 //!
 //! Every command takes the workspace, an [`Events`](crate::events::Events) sink and the
 //! params, so it can be tested without a host.
 
+pub mod federation;
 pub mod native;
 pub mod pyminer;
 

@@ -8,27 +8,40 @@
 use labsocket_plugin_api::codes::NOT_FOUND;
 use labsocket_plugin_api::{json, CommandError, Value};
 
-use super::{b64_decode, b64_encode, check_pickled_value, store_error};
+use super::{b64_decode, b64_encode, check_pickled_value, federation, store_error};
 use crate::events::Events;
 use crate::meta::{self, Meta};
 use crate::params::Params;
 use crate::pickle;
+use crate::remote;
 use crate::workspace::{NewValue, Workspace};
 
 /// The provider of native writes and deletes unless the client names one.
 const DEFAULT_PROVIDER: &str = "native";
 
-fn not_found(name: &str) -> CommandError {
+pub(super) fn not_found(name: &str) -> CommandError {
     CommandError::new(format!("no variable named '{name}'")).with_code(NOT_FOUND)
 }
 
 /// `workspace.set {"name", "value"}` or `{"name", "encoding", "data"}`, optional
 /// `"provider"` and `"type_hint"` (see [`meta::resolve_type_hint`]) → the variable's
-/// metadata, once durable.
+/// metadata, once durable. A `<host>/<name>` goes to its host, which stores it durably
+/// before this returns (see [`federation::remote_write`]).
 pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
-    let params = Params::new(
-        &params,
-        "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"", 1)?;
+    let params = Params::new(&params, SET_USAGE, 1)?;
+    let (value, provider) = parse_set(&params)?;
+    if remote::is_remote(&value.name) {
+        return federation::remote_write(ws, events, value, provider).map(|meta| meta.to_json());
+    }
+    let metas = ws.set_many(vec![value], provider)?;
+    events.changed(&metas);
+    Ok(metas[0].to_json())
+}
+
+const SET_USAGE: &str = "workspace.set {\"name\", \"value\"} or {\"name\", \"encoding\", \"data\"}, optional \"provider\", \"type_hint\"";
+
+/// The value and provider of a `workspace.set` (also of `workspace.store`).
+pub(super) fn parse_set<'p>(params: &Params<'p>) -> Result<(NewValue, &'p str), CommandError> {
     let name = params.str(0, "name")?;
     let provider = params.field_str_or("provider", DEFAULT_PROVIDER)?;
     meta::check_label("provider", provider).map_err(CommandError::invalid_params)?;
@@ -84,30 +97,36 @@ pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, 
         type_hint,
         bytes,
     };
-    let metas = ws.set_many(vec![value], provider)?;
-    events.changed(&metas);
-    Ok(metas[0].to_json())
+    Ok((value, provider))
+}
+
+/// The reply of `workspace.get` for a stored value.
+fn get_reply(meta: &Meta, bytes: &[u8]) -> Result<Value, CommandError> {
+    let mut reply = json!({"name": meta.name, "encoding": meta.encoding});
+    if meta.encoding == meta::JSON {
+        let value = serde_json::from_slice::<Value>(bytes).map_err(|err| {
+            CommandError::new(format!(
+                "variable '{}' holds unreadable JSON: {err}",
+                meta.name
+            ))
+        })?;
+        reply["value"] = value;
+    } else {
+        reply["data"] = Value::from(b64_encode(bytes));
+    }
+    reply["meta"] = meta.to_json();
+    Ok(reply)
 }
 
 /// `workspace.get {"name"}` → `{"name", "encoding", "value" | "data", "meta"}`.
 pub fn get(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     let params = Params::new(&params, "workspace.get {\"name\"}", 1)?;
     let name = params.str(0, "name")?;
-    let found = ws
-        .read(name, |meta: &Meta, bytes| {
-            let mut reply = json!({"name": meta.name, "encoding": meta.encoding});
-            if meta.encoding == meta::JSON {
-                let value = serde_json::from_slice::<Value>(bytes).map_err(|err| {
-                    CommandError::new(format!("variable '{name}' holds unreadable JSON: {err}"))
-                })?;
-                reply["value"] = value;
-            } else {
-                reply["data"] = Value::from(b64_encode(bytes));
-            }
-            reply["meta"] = meta.to_json();
-            Ok(reply)
-        })
-        .map_err(store_error)?;
+    let found = if remote::is_remote(name) {
+        ws.remotes().read(name, get_reply)
+    } else {
+        ws.read(name, get_reply).map_err(store_error)?
+    };
     found.unwrap_or_else(|| Err(not_found(name)))
 }
 
@@ -116,6 +135,7 @@ pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Valu
     let params = Params::new(&params, "workspace.delete {\"name\", \"provider\"?}", 2)?;
     let name = params.str(0, "name")?;
     let provider = params.str_or(1, "provider", DEFAULT_PROVIDER)?;
+    federation::refuse_remote_delete(name)?;
     let deleted = ws.delete(&[name])?[0];
     if deleted {
         events.deleted(name, provider);
@@ -123,17 +143,29 @@ pub fn delete(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Valu
     Ok(json!({"name": name, "deleted": deleted}))
 }
 
-/// `workspace.list {}` → every variable's metadata in insertion order.
+/// `workspace.list {}` → every variable's metadata in insertion order, then other hosts'
+/// variables (`<host>/<name>`) in the order they were first seen.
 pub fn list(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     Params::new(&params, "workspace.list {}", 0)?;
-    Ok(Value::Array(ws.metas().iter().map(Meta::to_json).collect()))
+    let remote = ws.remotes().metas();
+    Ok(Value::Array(
+        ws.metas()
+            .iter()
+            .chain(&remote)
+            .map(Meta::to_json)
+            .collect(),
+    ))
 }
 
 /// `workspace.meta {"name"}` → the variable's metadata.
 pub fn meta(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     let params = Params::new(&params, "workspace.meta {\"name\"}", 1)?;
     let name = params.str(0, "name")?;
-    ws.meta(name)
-        .map(|meta| meta.to_json())
+    let meta = if remote::is_remote(name) {
+        ws.remotes().meta(name)
+    } else {
+        ws.meta(name)
+    };
+    meta.map(|meta| meta.to_json())
         .ok_or_else(|| not_found(name))
 }

@@ -16,12 +16,13 @@ use std::borrow::Cow;
 use labsocket_plugin_api::{CommandError, Value};
 use serde_json::Map;
 
-use super::{b64_decode, b64_encode, check_pickled_value, store_error};
+use super::{b64_decode, b64_encode, check_pickled_value, federation, store_error};
 use crate::events::Events;
 use crate::meta::{self, Meta};
 use crate::names::{self, BUILTIN_TYPES};
 use crate::params::Params;
 use crate::pickle;
+use crate::remote;
 use crate::workspace::{NewValue, Workspace};
 
 /// The provider PyMiner's socket writes default to.
@@ -115,11 +116,12 @@ pub fn read_p(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Val
             "a variable named 'message' cannot be read with read_p (its name is the reply's status key); use get_vars or workspace.get",
         ));
     }
-    let found = ws
-        .read(name, |meta, bytes| {
-            pickle_of(meta, bytes).map(|p| b64_encode(&p))
-        })
-        .map_err(store_error)?;
+    let encode = |meta: &Meta, bytes: &[u8]| pickle_of(meta, bytes).map(|p| b64_encode(&p));
+    let found = if remote::is_remote(name) {
+        ws.remotes().read(name, encode)
+    } else {
+        ws.read(name, encode).map_err(store_error)?
+    };
     match found {
         None => Ok(reply([(
             "message",
@@ -153,7 +155,12 @@ pub fn write_p(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Val
     let provider = write_provider(&params, 2)?;
     let bytes = b64_decode(data, "the value").map_err(CommandError::invalid_params)?;
     check_pickled_value(&bytes).map_err(CommandError::invalid_params)?;
-    let metas = ws.set_many(vec![pickled(name.to_owned(), bytes)], provider)?;
+    let value = pickled(name.to_owned(), bytes);
+    if remote::is_remote(name) {
+        federation::remote_write(ws, events, value, provider)?;
+        return Ok(reply([("message", Value::from("success"))]));
+    }
+    let metas = ws.set_many(vec![value], provider)?;
     events.changed(&metas);
     Ok(reply([("message", Value::from("success"))]))
 }
@@ -221,19 +228,25 @@ pub fn write_var_dic(
     }
 }
 
-/// `{"message": "succeeded", "var_dic": b64(pickle({name: value}))}` for `names`.
+/// `{"message": "succeeded", "var_dic": b64(pickle({name: value}))}` for `names`; other
+/// hosts' variables (`<host>/<name>`) among them come after the local ones.
 fn var_dic<'n>(
     ws: &Workspace,
     names: impl IntoIterator<Item = &'n str>,
 ) -> Result<Value, CommandError> {
     let mut pickles: Vec<(String, Vec<u8>)> = Vec::new();
-    ws.read_each(names, |meta, bytes| {
-        // Variables no Python client can unpickle are left out (see the module doc).
+    // Variables no Python client can unpickle are left out (see the module doc).
+    let mut keep = |meta: &Meta, bytes: &[u8]| {
         if let Ok(pickle) = pickle_of(meta, bytes) {
             pickles.push((meta.name.clone(), pickle.into_owned()));
         }
-    })
-    .map_err(store_error)?;
+    };
+    let (remote_names, local_names): (Vec<&str>, Vec<&str>) =
+        names.into_iter().partition(|name| remote::is_remote(name));
+    ws.read_each(local_names, &mut keep).map_err(store_error)?;
+    for name in remote_names {
+        ws.remotes().read(name, &mut keep);
+    }
     let entries: Vec<(&str, &[u8])> = pickles
         .iter()
         .map(|(name, pickle)| (name.as_str(), pickle.as_slice()))
@@ -335,6 +348,9 @@ pub fn delete_variable(
     let names = one_or_more_names(&params, 0, "name")?;
     let sent = params.required(0, "name")?;
     let provider = params.str_or(1, "provider", DEFAULT_DELETE_PROVIDER)?;
+    for name in &names {
+        federation::refuse_remote_delete(name)?;
+    }
     let existed = ws.delete(&names)?;
     for (name, existed) in names.iter().zip(existed) {
         if existed {

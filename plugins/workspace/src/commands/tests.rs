@@ -340,3 +340,130 @@ fn native_set_refuses_ambiguous_or_malformed_values() {
     }
     assert!(ws.names().is_empty());
 }
+
+mod federation {
+    use std::sync::Mutex;
+
+    use labsocket_plugin_api::{json, CommandError, Value};
+
+    use super::super::{federation, native, pyminer};
+    use super::{open, PICKLED_42};
+    use crate::events::Events;
+    use crate::test_support::Recorder;
+
+    /// A host whose `mqtt.ws_set` stores nothing and answers rev 7 with the owner's meta.
+    #[derive(Default)]
+    struct Owner {
+        events: Recorder,
+        calls: Mutex<Vec<(String, Value)>>,
+    }
+
+    impl Events for Owner {
+        fn emit(&self, topic: &str, payload: Value) {
+            self.events.emit(topic, payload);
+        }
+
+        fn call_command(&self, method: &str, params: &Value) -> Result<Value, CommandError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push((method.to_owned(), params.clone()));
+            Ok(json!({"rev": 7, "meta": {
+                "name": "x", "encoding": params["encoding"], "type_hint": "numeric",
+                "size": 2, "version": 3, "provider": params["provider"],
+                "created": 1.0, "modified": 2.0,
+            }}))
+        }
+    }
+
+    fn mirrored(name: &str, rev: u64, value: Value) -> Value {
+        json!({"name": name, "rev": rev, "encoding": "json", "value": value, "meta": {
+            "name": "x", "encoding": "json", "type_hint": "numeric", "size": 1,
+            "version": 1, "provider": "native", "created": 1.0, "modified": 1.0,
+        }})
+    }
+
+    #[test]
+    fn mirrored_variables_are_read_by_every_reader_but_not_listed_to_pyminer() {
+        let (_dir, ws, events) = open("fed-mirror");
+        let reply = federation::mirror(&ws, &events, mirrored("pcA/x", 3, json!(42))).unwrap();
+        assert_eq!(reply, json!({"name": "pcA/x", "changed": true}));
+        assert_eq!(
+            events.take(),
+            [(
+                "data_changed".to_owned(),
+                json!({"data_name": "pcA/x", "data_source": "native", "host": "pcA"})
+            )]
+        );
+        // An older rev changes nothing.
+        let reply = federation::mirror(&ws, &events, mirrored("pcA/x", 2, json!(1))).unwrap();
+        assert_eq!(reply["changed"], false);
+        let got = native::get(&ws, &events, json!({"name": "pcA/x"})).unwrap();
+        assert_eq!(got["value"], 42);
+        assert_eq!(got["meta"]["name"], "pcA/x");
+        let read = pyminer::read_p(&ws, &events, json!(["pcA/x"])).unwrap();
+        assert_eq!(read["message"], "success");
+        assert!(read["pcA/x"].is_string(), "{read}");
+        let list = native::list(&ws, &events, json!({})).unwrap();
+        assert_eq!(list[0]["name"], "pcA/x");
+        let names = pyminer::get_all_public_variable_names(&ws, &events, json!([])).unwrap();
+        assert_eq!(names["var_names"], json!([]));
+        // Deletes are the owner's: refused here; a mirrored delete forgets it.
+        let err = native::delete(&ws, &events, json!({"name": "pcA/x"})).unwrap_err();
+        assert!(err.message.contains("host 'pcA'"), "{}", err.message);
+        let reply =
+            federation::mirror(&ws, &events, json!({"name": "pcA/x", "deleted": true})).unwrap();
+        assert_eq!(reply["changed"], true);
+        assert!(native::get(&ws, &events, json!({"name": "pcA/x"})).is_err());
+    }
+
+    #[test]
+    fn a_remote_write_goes_to_mqtt_ws_set_and_is_held_once_acknowledged() {
+        let (_dir, ws, _) = open("fed-write");
+        let owner = Owner::default();
+        let reply = pyminer::write_p(&ws, &owner, json!(["pcA/x", PICKLED_42, "me"])).unwrap();
+        assert_eq!(reply["message"], "success");
+        let calls = owner.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].0, "mqtt.ws_set");
+        assert_eq!(
+            calls[0].1,
+            json!({"name": "pcA/x", "encoding": "pickle", "type_hint": "numeric", "provider": "me", "data": PICKLED_42})
+        );
+        assert!(ws.names().is_empty(), "nothing is stored locally");
+        let read = pyminer::read_p(&ws, &owner, json!(["pcA/x"])).unwrap();
+        assert_eq!(read["pcA/x"], PICKLED_42);
+        assert_eq!(ws.remotes().meta("pcA/x").unwrap().rev, 7);
+    }
+
+    #[test]
+    fn without_the_mqtt_plugin_a_remote_write_says_so() {
+        let (_dir, ws, events) = open("fed-nomqtt");
+        let err = native::set(&ws, &events, json!({"name": "pcA/x", "value": 1})).unwrap_err();
+        assert!(
+            err.message.contains("host 'pcA'") && err.message.contains("does not federate"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn export_leaves_large_values_out_and_store_returns_the_rev() {
+        let (_dir, ws, events) = open("fed-export");
+        let stored =
+            federation::store(&ws, &events, json!({"name": "s", "value": "abcdef"})).unwrap();
+        let rev = stored["rev"].as_u64().unwrap();
+        assert!(rev > 0);
+        assert_eq!(stored["meta"]["name"], "s");
+        let small = federation::export(&ws, &events, json!({"name": "s"})).unwrap();
+        assert_eq!(small["value"], "abcdef");
+        assert_eq!(small["rev"], rev);
+        let large =
+            federation::export(&ws, &events, json!({"name": "s", "max_value_bytes": 3})).unwrap();
+        assert!(large.get("value").is_none(), "{large}");
+        assert_eq!(large["meta"]["size"], 8);
+        let err =
+            federation::store(&ws, &events, json!({"name": "pcA/s", "value": 1})).unwrap_err();
+        assert!(err.message.contains("another host"), "{}", err.message);
+    }
+}
