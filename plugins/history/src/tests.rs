@@ -274,16 +274,70 @@ fn disabled_and_unreachable_postgres() {
         .message
         .contains("enabled = false"));
     assert!(!dir.path().join(crate::FILE_NAME).exists());
-    // Nothing listens on port 1: init fails saying where it tried (without the password).
+    // Nothing listens on port 1: init still succeeds (the store connects in the background)
+    // and points go to the spool; queries say where PostgreSQL was tried (no password).
     let pg = config(json!({"store": "postgres", "url": "postgres://lab:secret@127.0.0.1:1/lab"}));
-    let err = History::open(&pg, dir.path(), recording_log().0)
-        .err()
-        .unwrap();
+    let (log, lines) = recording_log();
+    let history = History::open(&pg, dir.path(), log).unwrap();
+    let mut feeder = history.feeder().unwrap();
+    feeder.push(json!({"a": [1, 1], "b": [2, 2]}), 5.0, 0);
+    assert_eq!(history.flush().unwrap().rows_written, 2);
+    let store = history.stats_reply().unwrap().to_json()["store"].clone();
+    assert_eq!(store["state"], "down", "{store}");
+    assert_eq!(
+        (store["spool_rows"].as_u64(), store["connected"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let params: QueryParams =
+        serde_json::from_value(json!({"codenames": ["a"], "from": 0})).unwrap();
+    let started = Instant::now();
+    let err = history.query(&params).unwrap_err().message;
     assert!(
-        err.contains("cannot connect to postgres://lab@127.0.0.1:1/lab"),
+        started.elapsed() < Duration::from_secs(1),
+        "a query while down answers at once"
+    );
+    assert!(
+        err.contains("PostgreSQL at postgres://lab@127.0.0.1:1/lab is unreachable"),
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
+    let warned = lines.lock().unwrap().iter().any(|(level, line)| {
+        *level == Level::Warn
+            && line.contains("unreachable at start")
+            && line.contains("spooling to")
+    });
+    assert!(warned, "{:?}", lines.lock().unwrap());
+}
+
+#[test]
+fn a_raw_query_stops_at_max_query_rows_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(
+        &config(json!({"max_query_rows": 5})),
+        dir.path(),
+        recording_log().0,
+    )
+    .unwrap();
+    let mut feeder = history.feeder().unwrap();
+    for i in 0..4 {
+        feeder.push(json!({"a": [i, i], "b": [i, i]}), f64::from(i), 0);
+    }
+    history.flush().unwrap();
+    let reply = query(
+        &history,
+        json!({"codenames": ["a", "b"], "from": 0, "to": 10}),
+    );
+    assert_eq!(reply["a"]["y"], json!([0, 1, 2, 3]));
+    assert_eq!(reply["a"].get("truncated"), None);
+    assert_eq!(reply["b"]["y"], json!([0]));
+    assert_eq!(reply["b"]["truncated"], json!(true));
+    assert!(crate::query::is_truncated(&reply));
+    // Downsampled queries are bounded by max_points instead.
+    let reply = query(
+        &history,
+        json!({"codenames": ["a", "b"], "from": 0, "to": 10, "max_points": 4}),
+    );
+    assert!(!crate::query::is_truncated(&reply));
 }
 
 /// A throw-away PostgreSQL server (SPEC's reference: initdb as user postgres, then postgres
@@ -479,24 +533,45 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
             {"codename": "types", "first": 0.0, "last": 11.0, "rows": values.len()},
         ])
     );
-    // The server goes away: rows are kept and retried, then written once it is back.
+    // A replayed batch (the same codenames and times again) adds no row.
+    for i in 0..2_000 {
+        feeder.push(json!({"spiky": [i, i % 5]}), 100.0 + i as f64, 0);
+    }
+    history.flush().unwrap();
+    let store = history.stats_reply().unwrap().to_json()["store"].clone();
+    assert!(
+        store["rows_unchanged"].as_u64().unwrap() >= 1_999,
+        "{store}"
+    );
+    assert_eq!(history.codenames().unwrap()[0]["rows"], json!(2000));
+    // The server goes away: rows go to the spool (flush succeeds: they are on disk), then
+    // are written once it is back.
     server.stop();
     feeder.push(json!({"outage": [1, 1], "types": [99, 99]}), 3000.0, 0);
-    let err = history.flush().unwrap_err();
-    assert!(
-        err.message.contains("2 rows are kept for retry"),
-        "{}",
-        err.message
-    );
-    let stats = history.stats().unwrap();
-    assert!(stats.write_errors >= 1 && stats.buffered == 2, "{stats:?}");
-    server.run();
-    let stats = history.flush().unwrap();
     assert_eq!(
-        stats.rows_written as usize,
-        values.len() + 2_000 + 2,
-        "{stats:?}"
+        history.flush().unwrap().rows_written as usize,
+        values.len() + 4_000 + 2
     );
+    let store = history.stats_reply().unwrap().to_json()["store"].clone();
+    assert_eq!(
+        (store["state"].as_str(), store["spool_rows"].as_u64()),
+        (Some("down"), Some(2)),
+        "{store}"
+    );
+    server.run();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let store = history.stats_reply().unwrap().to_json()["store"].clone();
+        if store["state"] == "up" && store["spool_rows"] == 0 {
+            assert_eq!(store["rows_replayed"], 2, "{store}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the spool was not replayed: {store}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let reply = query(
         &history,
         json!({"codenames": ["outage"], "from": 0, "to": 5000}),
