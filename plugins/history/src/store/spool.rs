@@ -219,7 +219,7 @@ mod tests {
             time: 1.0 + i as f64 * 0.1,
             x: i.to_string(),
             y: format!("{{\"v\": {i}}}"),
-            y_num: (i % 2 == 0).then_some(i as f64),
+            y_num: i.is_multiple_of(2).then_some(i as f64),
         }
     }
 

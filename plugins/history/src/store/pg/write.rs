@@ -105,13 +105,7 @@ pub(crate) fn write_rows(
     keep.reverse();
     let in_batch_duplicates = (rows.len() - keep.len()) as u64;
     let mut tx = client.transaction().map_err(failure("begin"))?;
-    let mut columns = (
-        Vec::with_capacity(keep.len()),
-        Vec::with_capacity(keep.len()),
-        Vec::with_capacity(keep.len()),
-        Vec::with_capacity(keep.len()),
-        Vec::with_capacity(keep.len()),
-    );
+    let mut columns = Columns::default();
     for row in &keep {
         let id = match ids.get(&row.codename) {
             Some(id) => *id,
@@ -130,11 +124,11 @@ pub(crate) fn write_rows(
                 id
             }
         };
-        columns.0.push(id);
-        columns.1.push(row.time);
-        columns.2.push(Jsonb(&row.x));
-        columns.3.push(Jsonb(&row.y));
-        columns.4.push(row.y_num);
+        columns.ids.push(id);
+        columns.times.push(row.time);
+        columns.x.push(Jsonb(&row.x));
+        columns.y.push(Jsonb(&row.y));
+        columns.y_num.push(row.y_num);
     }
     let counted = if keep.len() >= COPY_FROM {
         copy_in(&mut tx, &columns)?;
@@ -143,7 +137,13 @@ pub(crate) fn write_rows(
         let source = "unnest($1::int4[], $2::float8[], $3::jsonb[], $4::jsonb[], $5::float8[])";
         tx.query(
             &INSERT.replace("{rows}", source),
-            &[&columns.0, &columns.1, &columns.2, &columns.3, &columns.4],
+            &[
+                &columns.ids,
+                &columns.times,
+                &columns.x,
+                &columns.y,
+                &columns.y_num,
+            ],
         )
     };
     let mut written = Written::default();
@@ -159,13 +159,19 @@ pub(crate) fn write_rows(
     Ok(written)
 }
 
+/// A batch as the columns of `points`.
+#[derive(Default)]
+struct Columns<'a> {
+    ids: Vec<i32>,
+    times: Vec<f64>,
+    x: Vec<Jsonb<'a>>,
+    y: Vec<Jsonb<'a>>,
+    y_num: Vec<Option<f64>>,
+}
+
 /// The batch's columns by binary `COPY` into the session's temporary `points_in` (emptied
 /// at commit).
-#[allow(clippy::type_complexity)]
-fn copy_in(
-    tx: &mut Transaction,
-    columns: &(Vec<i32>, Vec<f64>, Vec<Jsonb>, Vec<Jsonb>, Vec<Option<f64>>),
-) -> Result<(), Failure> {
+fn copy_in(tx: &mut Transaction, columns: &Columns) -> Result<(), Failure> {
     tx.batch_execute(
         "CREATE TEMP TABLE IF NOT EXISTS points_in (codename_id int4, time float8, \
          x jsonb, y jsonb, y_num float8) ON COMMIT DELETE ROWS",
@@ -182,13 +188,13 @@ fn copy_in(
         Type::FLOAT8,
     ];
     let mut copy = BinaryCopyInWriter::new(sink, &types);
-    for i in 0..columns.0.len() {
+    for i in 0..columns.ids.len() {
         copy.write(&[
-            &columns.0[i],
-            &columns.1[i],
-            &columns.2[i],
-            &columns.3[i],
-            &columns.4[i],
+            &columns.ids[i],
+            &columns.times[i],
+            &columns.x[i],
+            &columns.y[i],
+            &columns.y_num[i],
         ])
         .map_err(failure("copy"))?;
     }
