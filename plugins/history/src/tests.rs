@@ -593,6 +593,92 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
     assert_eq!(history.codenames().unwrap(), json!([]));
 }
 
+/// The `store` object of `history.stats`.
+fn store_stats(history: &History) -> Value {
+    history.stats_reply().unwrap().to_json()["store"].clone()
+}
+
+#[test]
+fn a_full_spool_counts_and_logs_what_it_loses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, lines) = recording_log();
+    let pg = config(
+        json!({"store": "postgres", "url": "postgres://lab@127.0.0.1:1/lab",
+                           "spool_max_bytes": 1 << 20}),
+    );
+    let history = History::open(&pg, dir.path(), log).unwrap();
+    let mut feeder = history.feeder().unwrap();
+    let big = "x".repeat(10_000);
+    for i in 0..200 {
+        feeder.push(json!({"big": [i, big]}), f64::from(i), 0);
+    }
+    let written = history.flush().unwrap().rows_written;
+    let store = store_stats(&history);
+    let lost = store["rows_lost_spool_full"].as_u64().unwrap();
+    assert!(written > 50 && lost > 50, "{store}");
+    assert_eq!(written + lost, 200, "{store}");
+    assert_eq!(store["spool_rows"].as_u64(), Some(written), "{store}");
+    assert!(store["spool_bytes"].as_u64().unwrap() <= 1 << 20, "{store}");
+    let logged = lines.lock().unwrap().iter().any(|(level, line)| {
+        *level == Level::Error
+            && line.contains("is full")
+            && line.contains(&format!("{lost} rows lost"))
+    });
+    assert!(logged, "{:?}", lines.lock().unwrap());
+}
+
+#[test]
+fn a_points_table_without_the_key_is_migrated() {
+    let Some(server) = TempPostgres::start() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PostgreSQL is not installed and CI is set: .ci/run installs Debian's postgresql"
+        );
+        return;
+    };
+    // The first version's schema, with a duplicate (codename, time) as a replay made them.
+    let mut client = postgres::Client::connect(&server.url(), postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE codenames (id SERIAL PRIMARY KEY, codename TEXT NOT NULL UNIQUE,
+                 first DOUBLE PRECISION, last DOUBLE PRECISION, rows BIGINT NOT NULL DEFAULT 0);
+             CREATE TABLE points (codename_id INTEGER NOT NULL, time DOUBLE PRECISION NOT NULL,
+                 x JSONB, y JSONB, y_num DOUBLE PRECISION);
+             CREATE INDEX points_codename_time ON points (codename_id, time);
+             INSERT INTO codenames (codename, first, last, rows) VALUES ('old', 1, 2, 3);
+             INSERT INTO points VALUES (1, 1, '1', '10', 10), (1, 2, '2', '20', 20),
+                                       (1, 2, '2', '20', 20);",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, lines) = recording_log();
+    let pg = config(json!({"store": "postgres", "url": server.url(), "retention_days": 0}));
+    let history = History::open(&pg, dir.path(), log).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store_stats(&history)["state"] != "up" {
+        assert!(Instant::now() < deadline, "{}", store_stats(&history));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        history.codenames().unwrap(),
+        json!([{"codename": "old", "first": 1.0, "last": 2.0, "rows": 2}])
+    );
+    // The key holds from now on: the same row again adds nothing.
+    let mut feeder = history.feeder().unwrap();
+    feeder.push(json!({"old": [2, 20]}), 2.0, 0);
+    history.flush().unwrap();
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM points", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 2);
+    let logged =
+        lines.lock().unwrap().iter().any(|(_, line)| {
+            line.contains("migrated") && line.contains("1 duplicate rows removed")
+        });
+    assert!(logged, "{:?}", lines.lock().unwrap());
+}
+
 /// Values of every JSON type, as Python's sqlite3 must see them.
 fn typed_values() -> Vec<Value> {
     vec![
