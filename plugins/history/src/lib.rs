@@ -98,18 +98,6 @@ pub struct StatsReply {
     store: Option<pg::StoreStats>,
 }
 
-impl StatsReply {
-    /// The recorder's counters.
-    pub fn recorder(&self) -> &Stats {
-        &self.recorder
-    }
-
-    /// The reply as JSON (its `store` object is crate-private as a type).
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
-
 impl History {
     /// Opens the store in `dir` (created by the host) and starts the writer; `log` receives
     /// the recorder's log lines. With `enabled = false` nothing is opened.

@@ -282,7 +282,7 @@ fn disabled_and_unreachable_postgres() {
     let mut feeder = history.feeder().unwrap();
     feeder.push(json!({"a": [1, 1], "b": [2, 2]}), 5.0, 0);
     assert_eq!(history.flush().unwrap().rows_written, 2);
-    let store = history.stats_reply().unwrap().to_json()["store"].clone();
+    let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
     assert_eq!(store["state"], "down", "{store}");
     assert_eq!(
         (store["spool_rows"].as_u64(), store["connected"].as_bool()),
@@ -538,7 +538,7 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
         feeder.push(json!({"spiky": [i, i % 5]}), 100.0 + i as f64, 0);
     }
     history.flush().unwrap();
-    let store = history.stats_reply().unwrap().to_json()["store"].clone();
+    let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
     assert!(
         store["rows_unchanged"].as_u64().unwrap() >= 1_999,
         "{store}"
@@ -552,7 +552,7 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
         history.flush().unwrap().rows_written as usize,
         values.len() + 4_000 + 2
     );
-    let store = history.stats_reply().unwrap().to_json()["store"].clone();
+    let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
     assert_eq!(
         (store["state"].as_str(), store["spool_rows"].as_u64()),
         (Some("down"), Some(2)),
@@ -561,7 +561,7 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
     server.run();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let store = history.stats_reply().unwrap().to_json()["store"].clone();
+        let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
         if store["state"] == "up" && store["spool_rows"] == 0 {
             assert_eq!(store["rows_replayed"], 2, "{store}");
             break;
@@ -595,7 +595,7 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
 
 /// The `store` object of `history.stats`.
 fn store_stats(history: &History) -> Value {
-    history.stats_reply().unwrap().to_json()["store"].clone()
+    serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone()
 }
 
 #[test]

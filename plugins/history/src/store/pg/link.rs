@@ -379,24 +379,25 @@ impl Writer {
     /// One transaction on the direct connection; a connection found closed (the server
     /// restarted) is reopened once.
     fn write_direct(&mut self, rows: &[PgRow]) -> Result<Written, Failure> {
-        for attempt in 0..2 {
-            let client = match self.client.take() {
-                Some(client) if !client.is_closed() => client,
-                _ => self
-                    .shared
-                    .connector
-                    .connect()
-                    .map_err(Failure::Unavailable)?,
-            };
-            let client = self.client.insert(client);
-            match write_rows(client, &mut self.ids, rows) {
-                Err(Failure::Unavailable(_)) if attempt == 0 && client.is_closed() => {
-                    self.ids.clear();
-                }
-                other => return other,
+        match self.attempt(rows) {
+            Err(Failure::Unavailable(_)) if self.client.as_ref().is_some_and(Client::is_closed) => {
+                self.ids.clear();
+                self.attempt(rows)
             }
+            other => other,
         }
-        unreachable!("the loop returns on its second attempt")
+    }
+
+    fn attempt(&mut self, rows: &[PgRow]) -> Result<Written, Failure> {
+        let client = match self.client.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => self
+                .shared
+                .connector
+                .connect()
+                .map_err(Failure::Unavailable)?,
+        };
+        write_rows(self.client.insert(client), &mut self.ids, rows)
     }
 
     /// Deletes every row older than `cutoff` (on the direct connection); an error while
