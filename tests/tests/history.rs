@@ -443,3 +443,30 @@ fn an_unreachable_database_at_start_is_reported_not_fatal() {
     assert!(response.body.contains("unreachable"), "{}", response.body);
     assert!(!response.body.contains("secret"), "{}", response.body);
 }
+
+/// `max_query_rows` caps a raw query: JSON says which codename was cut, CSV (which cannot
+/// say so) is a 400 naming the key.
+#[test]
+fn a_raw_query_over_max_query_rows_is_cut_and_says_so() {
+    let server = Server::start("[history]\nmax_query_rows = 3\nflush_interval_secs = 0.1\n");
+    let mut rpc = server.rpc();
+    let t0 = 1_795_400_000.0;
+    for i in 0..5 {
+        let point = json!({"codename": "capped", "x": i, "y": i, "timestamp": t0 + f64::from(i)});
+        rpc.call("set_point", point);
+    }
+    flush(&server);
+    let reply = query(&server, json!({"codenames": ["capped"], "from": t0}));
+    assert_eq!(reply["capped"]["y"], json!([0, 1, 2]));
+    assert_eq!(reply["capped"]["truncated"], json!(true));
+    let all = query(&server, json!({"codenames": ["capped"], "from": t0 + 3.0}));
+    assert_eq!(all["capped"]["y"], json!([3, 4]));
+    assert_eq!(all["capped"].get("truncated"), None);
+    let csv = http_get(
+        server.address("http"),
+        &format!("/api/history?codename=capped&from={t0}&format=csv"),
+        None,
+    );
+    assert_eq!(csv.status, 400, "{}", csv.body);
+    assert!(csv.body.contains("max_query_rows (3)"), "{}", csv.body);
+}
