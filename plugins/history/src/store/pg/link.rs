@@ -120,6 +120,9 @@ impl Shared {
 
     /// PostgreSQL cannot be reached (or failed): spooling from now on; logs on the change.
     fn went_down(&self, inner: &mut Inner, err: &str) {
+        // A connection error already says where; keep only its cause.
+        let prefix = format!("PostgreSQL at {} is unreachable: ", self.connector.shown());
+        let err = err.strip_prefix(&prefix).unwrap_or(err);
         inner.direct = false;
         if inner.state != State::Down {
             let path = inner.spool.path().display().to_string();
