@@ -161,6 +161,48 @@ impl TempPostgres {
         self.running = false;
     }
 
+    /// Stops the server the way an administrator would (a fast shutdown: SIGINT to the
+    /// postmaster, by the PID in `postmaster.pid`; sessions are ended, the data is
+    /// checkpointed) and waits until the process is gone. [`TempPostgres::run`] starts it
+    /// again on the same data dir and port.
+    pub fn stop_fast(&mut self) {
+        if !self.running {
+            return;
+        }
+        let pid_file = self.data_dir().join("postmaster.pid");
+        let text = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", pid_file.display()));
+        let pid: libc::pid_t = text
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no PID in {}: {text:?}", pid_file.display()));
+        // SAFETY: kill has no memory preconditions; the PID is the postmaster's (ours, or
+        // the postgres user's and we are root).
+        let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+        assert_eq!(sent, 0, "cannot signal the postmaster {pid}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        // pg_ctl started it detached, so it is not our child: watch /proc until it is gone
+        // (or a zombie, when nobody reaps it in a container).
+        let stat = std::path::Path::new("/proc")
+            .join(pid.to_string())
+            .join("stat");
+        let alive = || {
+            std::fs::read_to_string(&stat).is_ok_and(|text| {
+                let state = text.rsplit_once(") ").map(|(_, rest)| rest);
+                !state.is_some_and(|rest| rest.starts_with('Z'))
+            })
+        };
+        while alive() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "PostgreSQL ({pid}) did not stop within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.running = false;
+    }
+
     /// The url labsocket's `[history] url` takes.
     pub fn url(&self) -> String {
         format!("postgres://lab@127.0.0.1:{}/postgres", self.port)

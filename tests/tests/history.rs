@@ -417,9 +417,9 @@ fn a_bad_history_key_stops_the_start_naming_it() {
     }
 }
 
-/// PostgreSQL unreachable at start: the server runs (a plugin that fails to load is not a
-/// config error, SPEC §4); history says why natively, and `/api/history` is a 404 that
-/// says the plugin failed to load.
+/// PostgreSQL unreachable at start: the server runs and history loads (it records into its
+/// on-disk spool meanwhile, see history_postgres.rs); queries say why, natively and as a
+/// `503` from `/api/history`, without the url's password.
 #[test]
 fn an_unreachable_database_at_start_is_reported_not_fatal() {
     let server = Server::start(
@@ -429,17 +429,44 @@ fn an_unreachable_database_at_start_is_reported_not_fatal() {
         .rpc()
         .call_err("history.query", json!({"codenames": ["a"], "from": 0}));
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains("127.0.0.1:1"), "{error}");
+    assert!(
+        message.contains("PostgreSQL at postgres://lab@127.0.0.1:1/lab is unreachable"),
+        "{error}"
+    );
     assert!(!message.contains("secret"), "{error}");
     let response = http_get(
         server.address("http"),
         "/api/history?codename=a&from=0",
         None,
     );
-    assert_eq!(response.status, 404, "{}", response.body);
-    assert!(
-        response.body.contains("failed to load"),
-        "{}",
-        response.body
+    assert_eq!(response.status, 503, "{}", response.body);
+    assert!(response.body.contains("unreachable"), "{}", response.body);
+    assert!(!response.body.contains("secret"), "{}", response.body);
+}
+
+/// `max_query_rows` caps a raw query: JSON says which codename was cut, CSV (which cannot
+/// say so) is a 400 naming the key.
+#[test]
+fn a_raw_query_over_max_query_rows_is_cut_and_says_so() {
+    let server = Server::start("[history]\nmax_query_rows = 3\nflush_interval_secs = 0.1\n");
+    let mut rpc = server.rpc();
+    let t0 = 1_795_400_000.0;
+    for i in 0..5 {
+        let point = json!({"codename": "capped", "x": i, "y": i, "timestamp": t0 + f64::from(i)});
+        rpc.call("set_point", point);
+    }
+    flush(&server);
+    let reply = query(&server, json!({"codenames": ["capped"], "from": t0}));
+    assert_eq!(reply["capped"]["y"], json!([0, 1, 2]));
+    assert_eq!(reply["capped"]["truncated"], json!(true));
+    let all = query(&server, json!({"codenames": ["capped"], "from": t0 + 3.0}));
+    assert_eq!(all["capped"]["y"], json!([3, 4]));
+    assert_eq!(all["capped"].get("truncated"), None);
+    let csv = http_get(
+        server.address("http"),
+        &format!("/api/history?codename=capped&from={t0}&format=csv"),
+        None,
     );
+    assert_eq!(csv.status, 400, "{}", csv.body);
+    assert!(csv.body.contains("max_query_rows (3)"), "{}", csv.body);
 }

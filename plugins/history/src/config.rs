@@ -10,6 +10,10 @@
 //! flush_interval_secs = 0.5     # a point reaches the store at most this late
 //! max_buffered_points = 1000000 # points waiting for the writer; beyond it points are dropped
 //!                               # (counted in history.stats and logged), memory stays bounded
+//! max_query_rows = 1000000      # a query without max_points returns at most this many rows
+//!                               # (then "truncated": true; CSV: an error), memory stays bounded
+//! spool_max_bytes = 1073741824  # postgres only: the on-disk spool for rows PostgreSQL could
+//!                               # not take (unreachable); beyond it rows are lost, counted, logged
 //!
 //! [[history.record]]            # optional; none = every set_point is a row
 //! codenames = ["*"]             # glob patterns: * ? [a-z] [!x] and \ to escape
@@ -54,6 +58,11 @@ pub struct Config {
     pub flush_interval_secs: f64,
     #[serde(default = "default_max_buffered_points")]
     pub max_buffered_points: usize,
+    #[serde(default = "default_max_query_rows")]
+    pub max_query_rows: usize,
+    /// Postgres only; `None`: [`DEFAULT_SPOOL_MAX_BYTES`].
+    #[serde(default)]
+    pub spool_max_bytes: Option<u64>,
     #[serde(default)]
     pub record: Vec<RecordEntry>,
 }
@@ -89,6 +98,18 @@ fn default_max_buffered_points() -> usize {
     1_000_000
 }
 
+/// About 100 MB of reply: a day of one codename at 10 Hz fits; a year of it needs max_points.
+fn default_max_query_rows() -> usize {
+    1_000_000
+}
+
+/// The spool's bound when `spool_max_bytes` is not set: 1 GiB, some ten million rows (a
+/// day of 100 codenames at 1 Hz, with room to spare).
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 1 << 30;
+
+/// The smallest `spool_max_bytes`: the spool file's own pages take some kilobytes.
+const MIN_SPOOL_MAX_BYTES: u64 = 1 << 20;
+
 fn default_codenames() -> Vec<String> {
     vec!["*".to_owned()]
 }
@@ -103,6 +124,8 @@ impl Default for Config {
             retention_days: default_retention_days(),
             flush_interval_secs: default_flush_interval_secs(),
             max_buffered_points: default_max_buffered_points(),
+            max_query_rows: default_max_query_rows(),
+            spool_max_bytes: None,
             record: Vec::new(),
         }
     }
@@ -148,6 +171,16 @@ impl Config {
         if self.max_buffered_points == 0 {
             return Err("[history] max_buffered_points: must be at least 1".to_owned());
         }
+        if self.max_query_rows == 0 {
+            return Err("[history] max_query_rows: must be at least 1".to_owned());
+        }
+        if let Some(bytes) = self.spool_max_bytes {
+            if bytes < MIN_SPOOL_MAX_BYTES {
+                return Err(format!(
+                    "[history] spool_max_bytes: must be at least {MIN_SPOOL_MAX_BYTES} (1 MiB), got {bytes}"
+                ));
+            }
+        }
         match self.store {
             StoreKind::Sqlite => {
                 if self.url.is_some() {
@@ -158,6 +191,9 @@ impl Config {
                 }
                 if self.password_file.is_some() {
                     return Err("[history] password_file: only used with store = \"postgres\" (store is \"sqlite\")".to_owned());
+                }
+                if self.spool_max_bytes.is_some() {
+                    return Err("[history] spool_max_bytes: only used with store = \"postgres\" (store is \"sqlite\")".to_owned());
                 }
             }
             StoreKind::Postgres => {
@@ -217,6 +253,8 @@ mod tests {
             assert_eq!(config.retention_days, 30.0);
             assert_eq!(config.flush_interval_secs, 0.5);
             assert_eq!(config.max_buffered_points, 1_000_000);
+            assert_eq!(config.max_query_rows, 1_000_000);
+            assert_eq!(config.spool_max_bytes, None);
             assert!(config.record.is_empty());
         }
     }
@@ -266,6 +304,15 @@ mod tests {
             (
                 json!({"max_buffered_points": 0}),
                 "[history] max_buffered_points",
+            ),
+            (json!({"max_query_rows": 0}), "[history] max_query_rows"),
+            (
+                json!({"spool_max_bytes": 1 << 30}),
+                "[history] spool_max_bytes: only used with store = \"postgres\"",
+            ),
+            (
+                json!({"store": "postgres", "url": "postgres://x", "spool_max_bytes": 1000}),
+                "[history] spool_max_bytes: must be at least 1048576",
             ),
             (
                 json!({"record": [{"codename": ["a"]}]}),

@@ -9,7 +9,8 @@
 //! - `glob`: codename glob patterns for `[[history.record]]`.
 //! - `rules`: which sets become rows (deadbands, `max_interval_secs`).
 //! - `store`: the row type and the stores: SQLite (`store::sqlite`, the default) and
-//!   PostgreSQL (`store::pg`), each with its schema, writer and reader.
+//!   PostgreSQL (`store::pg`, with its on-disk outage spool `store::spool`), each with its
+//!   schema, writer and reader.
 //! - `m4`: M4 downsampling over a time-ordered scan.
 //! - `recorder`: the bounded queue fed by the subscription and the writer thread
 //!   (batched transactions, retention, flush on stop, counters).
@@ -25,8 +26,9 @@
 //!   (`query`), or with `"format": "csv"` that reply as CSV text ([`to_csv`]). Annotated
 //!   `{"http": {"history": true}}`: the host's `/api/history` finds it by that.
 //! - `history.codenames` → `[{"codename", "first", "last", "rows"}]`.
-//! - `history.stats` → the recorder's counters ([`Stats`]); annotated `{"metrics": true}`
-//!   so the host's `/metrics` exports them.
+//! - `history.stats` → the recorder's counters ([`Stats`]) and, with PostgreSQL, a `store`
+//!   object (state, spool rows and bytes, losses); annotated `{"metrics": true}` so the
+//!   host's `/metrics` exports them.
 //! - `history.flush` → commits everything queued now, then answers the counters.
 
 mod config;
@@ -49,9 +51,9 @@ use std::time::Duration;
 use labsocket_plugin_api::{
     json, plugin, topics, unix_now, CommandError, Ctx, Event, Level, NoParams, Value,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-pub use config::{Config, RecordEntry, StoreKind};
+pub use config::{Config, RecordEntry, StoreKind, DEFAULT_SPOOL_MAX_BYTES};
 pub use csv::to_csv;
 pub use query::QueryParams;
 pub use recorder::{Feeder, Log, Stats};
@@ -80,6 +82,20 @@ struct Active {
     readers: Readers,
     /// The SQLite file (none for PostgreSQL).
     path: Option<PathBuf>,
+    /// The PostgreSQL store's state (none for SQLite).
+    health: Option<pg::Health>,
+    /// `[history] max_query_rows`.
+    max_query_rows: usize,
+}
+
+/// The reply of `history.stats` and `history.flush`: the recorder's counters, and the
+/// PostgreSQL store's state and spool as `store`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsReply {
+    #[serde(flatten)]
+    recorder: Stats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<pg::StoreStats>,
 }
 
 impl History {
@@ -93,20 +109,29 @@ impl History {
                 barrier: Arc::default(),
             });
         }
-        let (writer, source, path) = match config.store {
+        let (writer, source, path, health) = match config.store {
             StoreKind::Sqlite => {
                 std::fs::create_dir_all(dir)
                     .map_err(|err| format!("history: cannot create {}: {err}", dir.display()))?;
                 let path = dir.join(FILE_NAME);
                 let writer = Writer::Sqlite(sqlite::Writer::open(&path)?);
-                (writer, ReaderSource::Sqlite(path.clone()), Some(path))
+                (writer, ReaderSource::Sqlite(path.clone()), Some(path), None)
             }
             StoreKind::Postgres => {
+                // Never waits for PostgreSQL: the store connects in the background and
+                // spools to disk meanwhile (`store::pg::link`).
                 let url = config.url.as_deref().unwrap_or_default();
                 let connector = pg::Connector::new(url, config.password_file.as_deref())?;
-                connector.create_schema()?;
-                let writer = Writer::Postgres(Box::new(pg::Writer::open(connector.clone())?));
-                (writer, ReaderSource::Postgres(Box::new(connector)), None)
+                let spool_max_bytes = config.spool_max_bytes.unwrap_or(DEFAULT_SPOOL_MAX_BYTES);
+                let (writer, health) =
+                    pg::Writer::open(connector.clone(), dir, spool_max_bytes, log.clone())?;
+                let source = ReaderSource::Postgres(Box::new((connector, health.clone())));
+                (
+                    Writer::Postgres(Box::new(writer)),
+                    source,
+                    None,
+                    Some(health),
+                )
             }
         };
         let readers = Readers::new(source)?;
@@ -125,6 +150,8 @@ impl History {
                 recorder,
                 readers,
                 path,
+                health,
+                max_query_rows: config.max_query_rows,
             }),
         })
     }
@@ -151,7 +178,7 @@ impl History {
         let now = unix_now();
         active
             .readers
-            .with(|reader| query::query(reader, params, now))
+            .with(|reader| query::query(reader, params, now, active.max_query_rows))
             .map_err(CommandError::new)?
     }
 
@@ -169,7 +196,17 @@ impl History {
         Ok(self.active()?.recorder.stats())
     }
 
-    /// `history.flush`: commits everything queued now, then returns the counters.
+    /// `history.stats` as the command answers: the counters and the store's state.
+    pub fn stats_reply(&self) -> Result<StatsReply, CommandError> {
+        let active = self.active()?;
+        Ok(StatsReply {
+            recorder: active.recorder.stats(),
+            store: active.health.as_ref().map(pg::Health::stats),
+        })
+    }
+
+    /// `history.flush`: commits everything queued now (to the store, or with PostgreSQL
+    /// away to its on-disk spool), then returns the counters.
     pub fn flush(&self) -> Result<Stats, CommandError> {
         let recorder = &self.active()?.recorder;
         recorder.flush(FLUSH_TIMEOUT).map_err(CommandError::new)?;
@@ -202,9 +239,9 @@ plugin! {
             "Every recorded codename with its first and last time and row count",
         "history.stats" => stats_command [read_only]
             (params: "none",
-             result: "{\"rows_written\", \"points_dropped\", \"last_flush_lag_secs\", ...}",
+             result: "{\"rows_written\", \"points_dropped\", \"last_flush_lag_secs\", ..., \"store\"?: {\"state\", \"spool_rows\", ...}}",
              annotations: "{\"metrics\": true}"):
-            "Counters of the history recorder (rows written, points dropped, flush lag)",
+            "Counters of the history recorder (rows written, points dropped, flush lag) and the PostgreSQL store's state and spool",
         "history.flush" => flush_command
             (params: "none", result: "the history.stats counters"):
             "Writes every queued point to the store now",
@@ -318,6 +355,13 @@ fn query_command(
     let reply = history.query(&query)?;
     Ok(match params.format {
         Format::Json => reply,
+        // A CSV has no place to say it was cut: rather no rows than silently too few.
+        Format::Csv if query::is_truncated(&reply) => {
+            return Err(CommandError::invalid_params(format!(
+                "history.query: the range has more than max_query_rows ({}) rows; narrow from/to, ask for fewer codenames or for max_points, or raise [history] max_query_rows",
+                history.active()?.max_query_rows
+            )))
+        }
         Format::Csv => Value::String(to_csv(&reply)),
     })
 }
@@ -330,18 +374,27 @@ fn codenames_command(
     history.codenames()
 }
 
-fn stats_command(history: &History, _ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
-    history.stats()
+fn stats_command(
+    history: &History,
+    _ctx: &Ctx,
+    _params: NoParams,
+) -> Result<StatsReply, CommandError> {
+    history.stats_reply()
 }
 
 /// Waits until every point set before the call reached the recorder (a barrier through
 /// the event bus), then commits what is queued.
-fn flush_command(history: &History, ctx: &Ctx, _params: NoParams) -> Result<Stats, CommandError> {
+fn flush_command(
+    history: &History,
+    ctx: &Ctx,
+    _params: NoParams,
+) -> Result<StatsReply, CommandError> {
     if history.feeder().is_some() && !history.barrier.pass(ctx) {
         ctx.log(
             Level::Debug,
             "history.flush: the barrier did not come back in time; writing what is queued",
         );
     }
-    history.flush()
+    history.flush()?;
+    history.stats_reply()
 }

@@ -6,6 +6,11 @@
 //!
 //! With `max_points` (≥ 4) each codename is downsampled with M4 ([`crate::m4`]): every
 //! returned row is a stored row, at most `max_points` of them.
+//!
+//! Without `max_points`, a reply holds at most `[history] max_query_rows` rows in all (the
+//! store reads no more): each codename's first rows in time order until the budget is
+//! spent, and a codename that lost rows to the cap has `"truncated": true` next to its
+//! columns (so a client can ask again from its last time, or ask for `max_points`).
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -25,11 +30,12 @@ pub struct QueryParams {
     pub max_points: Option<u64>,
 }
 
-/// Runs a query; `now` is the default `to`.
+/// Runs a query; `now` is the default `to`; a raw query returns at most `max_rows` rows.
 pub(crate) fn query(
     reader: &mut Reader,
     params: &QueryParams,
     now: f64,
+    max_rows: usize,
 ) -> Result<Value, CommandError> {
     let from = params.from;
     let to = params.to.unwrap_or(now);
@@ -51,18 +57,45 @@ pub(crate) fn query(
         }
     }
     let mut reply = Map::new();
+    let mut budget = max_rows;
     for codename in &params.codenames {
         if reply.contains_key(codename) {
             continue;
         }
-        let columns = match params.max_points {
-            None => reader.rows(codename, from, to),
-            Some(n) => reader.downsample(codename, from, to, n),
+        let (columns, truncated) = match params.max_points {
+            None => {
+                // One row more than the budget tells whether the cap cut this codename.
+                let mut columns = reader
+                    .rows(codename, from, to, budget.saturating_add(1))
+                    .map_err(CommandError::new)?;
+                let truncated = columns.time.len() > budget;
+                columns.time.truncate(budget);
+                columns.x.truncate(budget);
+                columns.y.truncate(budget);
+                budget -= columns.time.len();
+                (columns, truncated)
+            }
+            Some(n) => (
+                reader
+                    .downsample(codename, from, to, n)
+                    .map_err(CommandError::new)?,
+                false,
+            ),
+        };
+        let mut columns = columns_json(columns);
+        if truncated {
+            columns["truncated"] = Value::Bool(true);
         }
-        .map_err(CommandError::new)?;
-        reply.insert(codename.clone(), columns_json(columns));
+        reply.insert(codename.clone(), columns);
     }
     Ok(Value::Object(reply))
+}
+
+/// Whether `max_query_rows` cut a `query` reply.
+pub(crate) fn is_truncated(reply: &Value) -> bool {
+    reply
+        .as_object()
+        .is_some_and(|codenames| codenames.values().any(|c| c["truncated"] == true))
 }
 
 fn columns_json(columns: Columns) -> Value {

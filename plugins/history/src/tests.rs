@@ -274,16 +274,70 @@ fn disabled_and_unreachable_postgres() {
         .message
         .contains("enabled = false"));
     assert!(!dir.path().join(crate::FILE_NAME).exists());
-    // Nothing listens on port 1: init fails saying where it tried (without the password).
+    // Nothing listens on port 1: init still succeeds (the store connects in the background)
+    // and points go to the spool; queries say where PostgreSQL was tried (no password).
     let pg = config(json!({"store": "postgres", "url": "postgres://lab:secret@127.0.0.1:1/lab"}));
-    let err = History::open(&pg, dir.path(), recording_log().0)
-        .err()
-        .unwrap();
+    let (log, lines) = recording_log();
+    let history = History::open(&pg, dir.path(), log).unwrap();
+    let mut feeder = history.feeder().unwrap();
+    feeder.push(json!({"a": [1, 1], "b": [2, 2]}), 5.0, 0);
+    assert_eq!(history.flush().unwrap().rows_written, 2);
+    let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
+    assert_eq!(store["state"], "down", "{store}");
+    assert_eq!(
+        (store["spool_rows"].as_u64(), store["connected"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let params: QueryParams =
+        serde_json::from_value(json!({"codenames": ["a"], "from": 0})).unwrap();
+    let started = Instant::now();
+    let err = history.query(&params).unwrap_err().message;
     assert!(
-        err.contains("cannot connect to postgres://lab@127.0.0.1:1/lab"),
+        started.elapsed() < Duration::from_secs(1),
+        "a query while down answers at once"
+    );
+    assert!(
+        err.contains("PostgreSQL at postgres://lab@127.0.0.1:1/lab is unreachable"),
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
+    let warned = lines.lock().unwrap().iter().any(|(level, line)| {
+        *level == Level::Warn
+            && line.contains("unreachable at start")
+            && line.contains("spooling to")
+    });
+    assert!(warned, "{:?}", lines.lock().unwrap());
+}
+
+#[test]
+fn a_raw_query_stops_at_max_query_rows_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(
+        &config(json!({"max_query_rows": 5})),
+        dir.path(),
+        recording_log().0,
+    )
+    .unwrap();
+    let mut feeder = history.feeder().unwrap();
+    for i in 0..4 {
+        feeder.push(json!({"a": [i, i], "b": [i, i]}), f64::from(i), 0);
+    }
+    history.flush().unwrap();
+    let reply = query(
+        &history,
+        json!({"codenames": ["a", "b"], "from": 0, "to": 10}),
+    );
+    assert_eq!(reply["a"]["y"], json!([0, 1, 2, 3]));
+    assert_eq!(reply["a"].get("truncated"), None);
+    assert_eq!(reply["b"]["y"], json!([0]));
+    assert_eq!(reply["b"]["truncated"], json!(true));
+    assert!(crate::query::is_truncated(&reply));
+    // Downsampled queries are bounded by max_points instead.
+    let reply = query(
+        &history,
+        json!({"codenames": ["a", "b"], "from": 0, "to": 10, "max_points": 4}),
+    );
+    assert!(!crate::query::is_truncated(&reply));
 }
 
 /// A throw-away PostgreSQL server (SPEC's reference: initdb as user postgres, then postgres
@@ -479,24 +533,45 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
             {"codename": "types", "first": 0.0, "last": 11.0, "rows": values.len()},
         ])
     );
-    // The server goes away: rows are kept and retried, then written once it is back.
+    // A replayed batch (the same codenames and times again) adds no row.
+    for i in 0..2_000 {
+        feeder.push(json!({"spiky": [i, i % 5]}), 100.0 + i as f64, 0);
+    }
+    history.flush().unwrap();
+    let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
+    assert!(
+        store["rows_unchanged"].as_u64().unwrap() >= 1_999,
+        "{store}"
+    );
+    assert_eq!(history.codenames().unwrap()[0]["rows"], json!(2000));
+    // The server goes away: rows go to the spool (flush succeeds: they are on disk), then
+    // are written once it is back.
     server.stop();
     feeder.push(json!({"outage": [1, 1], "types": [99, 99]}), 3000.0, 0);
-    let err = history.flush().unwrap_err();
-    assert!(
-        err.message.contains("2 rows are kept for retry"),
-        "{}",
-        err.message
-    );
-    let stats = history.stats().unwrap();
-    assert!(stats.write_errors >= 1 && stats.buffered == 2, "{stats:?}");
-    server.run();
-    let stats = history.flush().unwrap();
     assert_eq!(
-        stats.rows_written as usize,
-        values.len() + 2_000 + 2,
-        "{stats:?}"
+        history.flush().unwrap().rows_written as usize,
+        values.len() + 4_000 + 2
     );
+    let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
+    assert_eq!(
+        (store["state"].as_str(), store["spool_rows"].as_u64()),
+        (Some("down"), Some(2)),
+        "{store}"
+    );
+    server.run();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let store = serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone();
+        if store["state"] == "up" && store["spool_rows"] == 0 {
+            assert_eq!(store["rows_replayed"], 2, "{store}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the spool was not replayed: {store}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let reply = query(
         &history,
         json!({"codenames": ["outage"], "from": 0, "to": 5000}),
@@ -516,6 +591,92 @@ fn postgres_store_round_trips_types_downsamples_and_keeps_retention() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(history.codenames().unwrap(), json!([]));
+}
+
+/// The `store` object of `history.stats`.
+fn store_stats(history: &History) -> Value {
+    serde_json::to_value(history.stats_reply().unwrap()).unwrap()["store"].clone()
+}
+
+#[test]
+fn a_full_spool_counts_and_logs_what_it_loses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, lines) = recording_log();
+    let pg = config(
+        json!({"store": "postgres", "url": "postgres://lab@127.0.0.1:1/lab",
+                           "spool_max_bytes": 1 << 20}),
+    );
+    let history = History::open(&pg, dir.path(), log).unwrap();
+    let mut feeder = history.feeder().unwrap();
+    let big = "x".repeat(10_000);
+    for i in 0..200 {
+        feeder.push(json!({"big": [i, big]}), f64::from(i), 0);
+    }
+    let written = history.flush().unwrap().rows_written;
+    let store = store_stats(&history);
+    let lost = store["rows_lost_spool_full"].as_u64().unwrap();
+    assert!(written > 50 && lost > 50, "{store}");
+    assert_eq!(written + lost, 200, "{store}");
+    assert_eq!(store["spool_rows"].as_u64(), Some(written), "{store}");
+    assert!(store["spool_bytes"].as_u64().unwrap() <= 1 << 20, "{store}");
+    let logged = lines.lock().unwrap().iter().any(|(level, line)| {
+        *level == Level::Error
+            && line.contains("is full")
+            && line.contains(&format!("{lost} rows lost"))
+    });
+    assert!(logged, "{:?}", lines.lock().unwrap());
+}
+
+#[test]
+fn a_points_table_without_the_key_is_migrated() {
+    let Some(server) = TempPostgres::start() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PostgreSQL is not installed and CI is set: .ci/run installs Debian's postgresql"
+        );
+        return;
+    };
+    // The first version's schema, with a duplicate (codename, time) as a replay made them.
+    let mut client = postgres::Client::connect(&server.url(), postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE codenames (id SERIAL PRIMARY KEY, codename TEXT NOT NULL UNIQUE,
+                 first DOUBLE PRECISION, last DOUBLE PRECISION, rows BIGINT NOT NULL DEFAULT 0);
+             CREATE TABLE points (codename_id INTEGER NOT NULL, time DOUBLE PRECISION NOT NULL,
+                 x JSONB, y JSONB, y_num DOUBLE PRECISION);
+             CREATE INDEX points_codename_time ON points (codename_id, time);
+             INSERT INTO codenames (codename, first, last, rows) VALUES ('old', 1, 2, 3);
+             INSERT INTO points VALUES (1, 1, '1', '10', 10), (1, 2, '2', '20', 20),
+                                       (1, 2, '2', '20', 20);",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, lines) = recording_log();
+    let pg = config(json!({"store": "postgres", "url": server.url(), "retention_days": 0}));
+    let history = History::open(&pg, dir.path(), log).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store_stats(&history)["state"] != "up" {
+        assert!(Instant::now() < deadline, "{}", store_stats(&history));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        history.codenames().unwrap(),
+        json!([{"codename": "old", "first": 1.0, "last": 2.0, "rows": 2}])
+    );
+    // The key holds from now on: the same row again adds nothing.
+    let mut feeder = history.feeder().unwrap();
+    feeder.push(json!({"old": [2, 20]}), 2.0, 0);
+    history.flush().unwrap();
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM points", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 2);
+    let logged =
+        lines.lock().unwrap().iter().any(|(_, line)| {
+            line.contains("migrated") && line.contains("1 duplicate rows removed")
+        });
+    assert!(logged, "{:?}", lines.lock().unwrap());
 }
 
 /// Values of every JSON type, as Python's sqlite3 must see them.

@@ -4,6 +4,7 @@
 
 pub(crate) mod pg;
 pub(crate) mod rollup;
+pub(crate) mod spool;
 pub(crate) mod sqlite;
 
 use std::path::PathBuf;
@@ -71,11 +72,17 @@ pub(crate) enum Reader {
 }
 
 impl Reader {
-    /// Every row of `codename` with `from ≤ time ≤ to`, in time order.
-    pub(crate) fn rows(&mut self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
+    /// The first `limit` rows of `codename` with `from ≤ time ≤ to`, in time order.
+    pub(crate) fn rows(
+        &mut self,
+        codename: &str,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> Result<Columns, String> {
         match self {
-            Reader::Sqlite(r) => r.rows(codename, from, to),
-            Reader::Postgres(r) => r.rows(codename, from, to),
+            Reader::Sqlite(r) => r.rows(codename, from, to, limit),
+            Reader::Postgres(r) => r.rows(codename, from, to, limit),
         }
     }
 
@@ -108,16 +115,18 @@ const IDLE_READERS: usize = 4;
 /// Where more read connections come from.
 pub(crate) enum ReaderSource {
     Sqlite(PathBuf),
-    /// Boxed: the connection settings are large and there is one source.
-    Postgres(Box<pg::Connector>),
+    /// Boxed: the connection settings are large and there is one source. The store's
+    /// health lets a query fail at once while PostgreSQL is known to be unreachable.
+    Postgres(Box<(pg::Connector, pg::Health)>),
 }
 
 impl ReaderSource {
     fn open(&self) -> Result<Reader, String> {
         Ok(match self {
             ReaderSource::Sqlite(path) => Reader::Sqlite(sqlite::Reader::open(path)?),
-            ReaderSource::Postgres(connector) => {
-                Reader::Postgres(Box::new(pg::Reader::open((**connector).clone())?))
+            ReaderSource::Postgres(source) => {
+                let (connector, health) = &**source;
+                Reader::Postgres(Box::new(pg::Reader::new(connector.clone(), health.clone())))
             }
         })
     }
@@ -131,7 +140,8 @@ pub(crate) struct Readers {
 }
 
 impl Readers {
-    /// Opens the first connection now, so a store that cannot be read fails at init.
+    /// Opens the first connection now, so a store that cannot be read fails at init (a
+    /// PostgreSQL reader connects on its first query: the server may be down at start).
     pub(crate) fn new(source: ReaderSource) -> Result<Readers, String> {
         let first = source.open()?;
         Ok(Readers {

@@ -788,9 +788,17 @@ impl Reader {
             .map_err(sql_error("codename id"))
     }
 
-    /// Every row of `codename` with `from ≤ time ≤ to`, in time order (both row tables,
-    /// in one read transaction).
-    pub(crate) fn rows(&self, codename: &str, from: f64, to: f64) -> Result<Columns, String> {
+    /// The first `limit` rows of `codename` with `from ≤ time ≤ to`, in time order (both
+    /// row tables, in one read transaction).
+    pub(crate) fn rows(
+        &self,
+        codename: &str,
+        from: f64,
+        to: f64,
+        limit: usize,
+    ) -> Result<Columns, String> {
+        // Each table's first `limit` rows hold the merged first `limit`.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let tx = self
             .conn
             .unchecked_transaction()
@@ -805,11 +813,12 @@ impl Reader {
                 .conn
                 .prepare_cached(
                     "SELECT time, x, x_json, y, y_json FROM points_extra \
-                     WHERE codename_id = ?1 AND time >= ?2 AND time <= ?3 ORDER BY time",
+                     WHERE codename_id = ?1 AND time >= ?2 AND time <= ?3 ORDER BY time \
+                     LIMIT ?4",
                 )
                 .map_err(sql_error("query"))?;
             let mut rows = stmt
-                .query(params![id, from, to])
+                .query(params![id, from, to, limit])
                 .map_err(sql_error("query"))?;
             while let Some(row) = rows.next().map_err(sql_error("query"))? {
                 push_extra(&mut extras, row).map_err(sql_error("query"))?;
@@ -820,11 +829,11 @@ impl Reader {
             .conn
             .prepare_cached(
                 "SELECT time, x, y FROM points \
-                 WHERE codename_id = ?1 AND time >= ?2 AND time <= ?3 ORDER BY time",
+                 WHERE codename_id = ?1 AND time >= ?2 AND time <= ?3 ORDER BY time LIMIT ?4",
             )
             .map_err(sql_error("query"))?;
         let mut rows = stmt
-            .query(params![id, from, to])
+            .query(params![id, from, to, limit])
             .map_err(sql_error("query"))?;
         while let Some(row) = rows.next().map_err(sql_error("query"))? {
             let time: f64 = row.get(0).map_err(sql_error("query"))?;
@@ -841,6 +850,10 @@ impl Reader {
         drop(rows);
         drop(stmt);
         tx.finish().map_err(sql_error("query"))?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        columns.time.truncate(limit);
+        columns.x.truncate(limit);
+        columns.y.truncate(limit);
         Ok(columns)
     }
 
@@ -1084,7 +1097,7 @@ mod tests {
             .collect();
         assert_eq!(writer.write(&rows).unwrap(), values.len());
         let reader = Reader::open(&path).unwrap();
-        let columns = reader.rows("c", 0.0, 1e9).unwrap();
+        let columns = reader.rows("c", 0.0, 1e9, usize::MAX).unwrap();
         assert_eq!(columns.time.len(), values.len());
         for (i, expected) in values.iter().enumerate() {
             assert!(
@@ -1101,7 +1114,7 @@ mod tests {
         // Reopening (schema present) keeps the rows and the schema version.
         drop(writer);
         Writer::open(&path).unwrap();
-        assert_eq!(reader.rows("c", 0.0, 1e9).unwrap(), columns);
+        assert_eq!(reader.rows("c", 0.0, 1e9, usize::MAX).unwrap(), columns);
     }
 
     #[test]
@@ -1124,11 +1137,17 @@ mod tests {
             1
         );
         let reader = Reader::open(&path).unwrap();
-        let a = reader.rows("a", 0.0, 100.0).unwrap();
+        let a = reader.rows("a", 0.0, 100.0, usize::MAX).unwrap();
         assert_eq!(a.time, vec![10.0, 15.0, 20.0]);
         assert_eq!(a.y, vec![json!(1), json!(3), json!(2)]);
-        assert_eq!(reader.rows("a", 11.0, 20.0).unwrap().time, vec![15.0, 20.0]);
-        assert_eq!(reader.rows("nope", 0.0, 100.0).unwrap(), Columns::default());
+        assert_eq!(
+            reader.rows("a", 11.0, 20.0, usize::MAX).unwrap().time,
+            vec![15.0, 20.0]
+        );
+        assert_eq!(
+            reader.rows("nope", 0.0, 100.0, usize::MAX).unwrap(),
+            Columns::default()
+        );
         assert_eq!(
             reader.codenames().unwrap(),
             vec![
@@ -1158,7 +1177,7 @@ mod tests {
         writer.write(&[row("b", 1.0, json!(1))]).unwrap();
         assert_eq!(writer.delete_before(50.0).unwrap(), 51);
         let reader = Reader::open(&path).unwrap();
-        let a = reader.rows("a", 0.0, 1000.0).unwrap();
+        let a = reader.rows("a", 0.0, 1000.0, usize::MAX).unwrap();
         assert_eq!(a.time.first(), Some(&50.0));
         assert_eq!(a.time.len(), 50);
         // b lost its only row: it leaves history.codenames.
@@ -1265,9 +1284,13 @@ mod tests {
             .unwrap();
         writer.write(&[row("a", 2.0, json!([1, 2]))]).unwrap();
         assert_eq!(counts(&writer), (2, 1));
-        let a = reader.rows("a", 0.0, 10.0).unwrap();
+        let a = reader.rows("a", 0.0, 10.0, usize::MAX).unwrap();
         assert_eq!(a.time, vec![1.0, 2.0, 3.0]);
         assert_eq!(a.y, vec![json!(1), json!([1, 2]), json!(2)]);
+        // A limit takes the first rows of the merge of both tables.
+        let first_two = reader.rows("a", 0.0, 10.0, 2).unwrap();
+        assert_eq!(first_two.y, vec![json!(1), json!([1, 2])]);
+        assert_eq!(first_two.time.len(), 2);
         assert_eq!(reader.codenames().unwrap()[0].rows, 3);
         // The rollups no longer know -5: M4 (over rollups) and raw M4 agree.
         let m4 = reader.downsample("a", 0.0, 1e6, 4).unwrap();
@@ -1276,7 +1299,10 @@ mod tests {
         // And back to a compact row.
         writer.write(&[row("a", 2.0, json!(7.5))]).unwrap();
         assert_eq!(counts(&writer), (3, 0));
-        assert_eq!(reader.rows("a", 0.0, 10.0).unwrap().y[1], json!(7.5));
+        assert_eq!(
+            reader.rows("a", 0.0, 10.0, usize::MAX).unwrap().y[1],
+            json!(7.5)
+        );
         assert_eq!(
             reader.downsample("a", 0.0, 1e6, 4).unwrap().y,
             vec![json!(1), json!(7.5), json!(2)]
@@ -1319,7 +1345,7 @@ mod tests {
             ])
             .unwrap();
         let reader = Reader::open(&path).unwrap();
-        let big = reader.rows("big", 0.0, 10.0).unwrap();
+        let big = reader.rows("big", 0.0, 10.0, usize::MAX).unwrap();
         assert_eq!(big.y, vec![json!(spectrum), json!(text)]);
         assert_eq!(reader.downsample("big", 0.0, 10.0, 4).unwrap(), big);
     }
@@ -1356,11 +1382,11 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         let reader = Reader::open(&path).unwrap();
-        let a = reader.rows("a", 0.0, 10.0).unwrap();
+        let a = reader.rows("a", 0.0, 10.0, usize::MAX).unwrap();
         assert_eq!(a.time, vec![1.0, 2.0, 3.0]);
         assert_eq!(a.x, vec![json!(1.0), json!(7), json!(3.0)]);
         assert_eq!(a.y, vec![json!(10), json!(true), json!("later")]);
-        let b = reader.rows("b", 0.0, 10.0).unwrap();
+        let b = reader.rows("b", 0.0, 10.0, usize::MAX).unwrap();
         assert_eq!((b.x, b.y), (vec![Value::Null], vec![json!(2.5)]));
         // The duplicate time is one row now; the counters say so.
         assert_eq!(
@@ -1411,7 +1437,7 @@ mod tests {
                 writer.write(chunk).unwrap();
             }
             let reader = Reader::open(&path).unwrap();
-            let all = reader.rows("p", -1.0, 1e9).unwrap();
+            let all = reader.rows("p", -1.0, 1e9, usize::MAX).unwrap();
             let mut ranges: Vec<(f64, f64, u64)> = ranges
                 .iter()
                 .map(|(a, b, n)| (f64::from(*a.min(b)), f64::from(*a.max(b)), *n))
