@@ -340,6 +340,29 @@ fn a_raw_query_stops_at_max_query_rows_and_says_so() {
     assert!(!crate::query::is_truncated(&reply));
 }
 
+/// The path of a PostgreSQL program: Debian installs them in
+/// `/usr/lib/postgresql/<version>/bin`, off `PATH`; the newest version there wins, else
+/// the bare name (found on `PATH`).
+fn pg_program(name: &str) -> String {
+    let mut found: Vec<(u32, String)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let path = entry.path().join("bin").join(name);
+            let path = path.to_str()?.to_owned();
+            std::path::Path::new(&path)
+                .exists()
+                .then_some((version, path))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .map_or_else(|| name.to_owned(), |(_, path)| path)
+}
+
 /// A throw-away PostgreSQL server (SPEC's reference: initdb as user postgres, then postgres
 /// on a free loopback port), stopped by its PID on drop.
 struct TempPostgres {
@@ -353,7 +376,7 @@ struct TempPostgres {
 impl TempPostgres {
     /// `None` when PostgreSQL is not installed here (`initdb` not on PATH).
     fn start() -> Option<TempPostgres> {
-        let found = Command::new("initdb").arg("--version").output();
+        let found = Command::new(pg_program("initdb")).arg("--version").output();
         if !found.is_ok_and(|o| o.status.success()) {
             return None;
         }
@@ -391,6 +414,8 @@ impl TempPostgres {
 
     /// PostgreSQL refuses to run as root: then it runs as the postgres user.
     fn command(&self, program: &str) -> Command {
+        let program = pg_program(program);
+        let program = program.as_str();
         let mut command = if self.root {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--", program]);
