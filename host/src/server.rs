@@ -208,6 +208,7 @@ impl Server {
                 heartbeat: (config.native.heartbeat_secs > 0.0)
                     .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
                 max_line_bytes: config.limits.max_line_bytes,
+                max_binary_bytes: config.limits.max_binary_bytes,
                 auth_token: native::auth::configured_token(
                     config.native.auth_token.as_ref(),
                     config

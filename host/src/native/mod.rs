@@ -3,12 +3,14 @@
 //! - [`rpc`]: request parsing and reply rendering; [`plain_request`]: its fast path.
 //! - [`auth`]: the optional shared-secret check every connection passes first.
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
+//! - `binary`: raw-byte frames beside request and reply lines (large values).
 //! - [`client`]: the client the CLI uses.
 //!
 //! The accept loop is `tcp_listener`'s: a connection over
 //! `max_connections` gets one JSON-RPC error line and is closed.
 
 pub mod auth;
+pub(crate) mod binary;
 pub mod client;
 pub mod connection;
 pub mod plain_request;
