@@ -161,8 +161,10 @@ pub(crate) enum Intercepted {
     Plain(Incoming),
     /// A binary request whose reply is ready to queue.
     Reply(PendingReply),
-    /// Raw bytes follow: read them into the frame first.
-    Frame(Frame),
+    /// Raw bytes follow: read them into the frame first. A frame refused at once (over
+    /// the limit) comes with its refusal, to queue now: the client learns it before it
+    /// sends the bytes, which are then read and discarded.
+    Frame(Frame, Option<PendingReply>),
 }
 
 /// Sorts out binary requests: those with raw bytes to read become a [`Frame`], those that
@@ -192,20 +194,33 @@ pub(crate) fn intercept(
     let Some(size) = framing.input else {
         return Intercepted::Reply(call(core, traffic, id, method, params, None, true));
     };
-    let refusal =
-        (size > max_binary_bytes as u64).then(|| too_big(&params, &method, size, max_binary_bytes));
-    let bytes = refusal
-        .is_none()
-        .then(|| BytesMut::with_capacity((size as usize).min(GROWTH)));
-    Intercepted::Frame(Frame {
-        id,
-        method,
-        params,
-        accepts_reply: framing.accepts_reply,
-        remaining: size as usize,
-        bytes,
-        refusal,
-    })
+    if size > max_binary_bytes as u64 {
+        traffic.error();
+        let error = too_big(&params, &method, size, max_binary_bytes);
+        let refusal = id.map(|id| {
+            futures_util::future::ready(Some(rpc::reply_line(&id, &Err(error)).into())).boxed()
+        });
+        let discard = Frame {
+            id: None,
+            method,
+            params: Value::Null,
+            accepts_reply: false,
+            remaining: size as usize,
+            bytes: None,
+        };
+        return Intercepted::Frame(discard, refusal);
+    }
+    Intercepted::Frame(
+        Frame {
+            id,
+            method,
+            params,
+            accepts_reply: framing.accepts_reply,
+            remaining: size as usize,
+            bytes: Some(BytesMut::with_capacity((size as usize).min(GROWTH))),
+        },
+        None,
+    )
 }
 
 /// A binary request whose raw bytes are being read.
@@ -218,7 +233,6 @@ pub(crate) struct Frame {
     remaining: usize,
     /// Where they go; `None` when the frame was refused and they are discarded.
     bytes: Option<BytesMut>,
-    refusal: Option<CallError>,
 }
 
 impl Frame {
@@ -261,24 +275,19 @@ impl Frame {
         Ok(read)
     }
 
-    /// The reply of a complete frame: the command called with its bytes, or the refusal.
-    pub(crate) fn answer(self, core: &Arc<Core>, traffic: &Arc<Traffic>) -> PendingReply {
-        if let Some(error) = self.refusal {
-            traffic.error();
-            let id = self.id.unwrap_or(Value::Null);
-            return futures_util::future::ready(Some(rpc::reply_line(&id, &Err(error)).into()))
-                .boxed();
-        }
-        let bytes = self.bytes.map(BytesMut::freeze);
-        call(
+    /// The reply of a complete frame: the command called with its bytes; `None` for a
+    /// refused frame (its refusal was queued when it began).
+    pub(crate) fn answer(self, core: &Arc<Core>, traffic: &Arc<Traffic>) -> Option<PendingReply> {
+        let bytes = self.bytes?.freeze();
+        Some(call(
             core,
             traffic,
             self.id,
             self.method,
             self.params,
-            bytes,
+            Some(bytes),
             self.accepts_reply,
-        )
+        ))
     }
 }
 

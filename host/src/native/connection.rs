@@ -314,7 +314,9 @@ fn take_lines(
                 *frame = Some(binary);
                 break;
             }
-            replies.queue(Answer::Later(binary.answer(core, traffic)));
+            if let Some(reply) = binary.answer(core, traffic) {
+                replies.queue(Answer::Later(reply));
+            }
             // What follows the frame was never searched.
             from = 0;
         }
@@ -346,7 +348,10 @@ fn take_lines(
                 match binary::intercept(core, traffic, incoming, settings.max_binary_bytes) {
                     Intercepted::Plain(incoming) => answer(core, traffic, incoming, subscription),
                     Intercepted::Reply(reply) => Answer::Later(reply),
-                    Intercepted::Frame(binary) => {
+                    Intercepted::Frame(binary, refusal) => {
+                        if let Some(refusal) = refusal {
+                            replies.queue(Answer::Later(refusal));
+                        }
                         *frame = Some(binary);
                         from = 0;
                         continue;
