@@ -137,7 +137,7 @@ fn a_frame_over_the_limit_is_refused_before_its_bytes_and_the_connection_stays_u
     assert_eq!(refusal["error"]["code"], -32602);
     assert_eq!(
         refusal["error"]["message"],
-        "binary data of 'huge' is 2 MiB; the limit is [limits] max_binary_bytes = 1 MiB"
+        "value of 'huge' is 2 MiB; the limit is [limits] max_binary_bytes = 1 MiB"
     );
     // The announced bytes are read and dropped; the next request is answered.
     rpc.send_raw(&frame[header..]);
@@ -153,6 +153,25 @@ fn a_frame_over_the_limit_is_refused_before_its_bytes_and_the_connection_stays_u
     rpc.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"echo\",\"params\":[{\"$binary\":3}]}\nabc");
     let echo = rpc.reply_for(&json!(20));
     assert!(echo["error"]["message"].as_str().unwrap().contains("takes no binary data"), "{echo}");
+    assert_eq!(rpc.call("ping", json!([])), json!("pong"));
+}
+
+#[test]
+fn without_a_frame_limit_the_workspace_limit_refuses_a_frame_before_its_bytes() {
+    let server = Server::start(&format!(
+        "{CONFIG}[plugins.workspace]\nmax_variable_bytes = 1048576\n"
+    ));
+    let mut rpc = server.rpc();
+    let value = pattern((2 << 20) + 5);
+    let frame = binary_set(1, "w", &value);
+    rpc.send_raw(&frame[..frame.len() - value.len()]);
+    let refusal = rpc.read_json();
+    assert_eq!(
+        refusal["error"]["message"],
+        "value of 'w' is 2.0 MiB; the limit is [plugins.workspace] max_variable_bytes = 1 MiB",
+        "{refusal}"
+    );
+    rpc.send_raw(&frame[frame.len() - value.len()..]);
     assert_eq!(rpc.call("ping", json!([])), json!("pong"));
 }
 
@@ -211,7 +230,7 @@ fn the_python_client_reports_too_big_values_with_the_limit_and_the_key() {
     );
     assert_eq!(
         report["over_frame"],
-        "binary data of 'over_frame' is 8.0 MiB; the limit is [limits] max_binary_bytes = 4 MiB",
+        "value of 'over_frame' is 8.0 MiB; the limit is [limits] max_binary_bytes = 4 MiB",
         "{report}"
     );
     assert_eq!(report["small_back"], true);

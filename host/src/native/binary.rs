@@ -20,7 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::future::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::connection::PendingReply;
+use super::connection::{BinaryLimit, PendingReply};
 use super::rpc::{self, Incoming};
 use crate::call::{human_size, CallError};
 use crate::dispatch;
@@ -136,21 +136,23 @@ pub(crate) fn batch_has_input(items: &[Incoming]) -> bool {
     })
 }
 
-/// The refusal of a frame over the limit, naming the limit, its value and the key.
-fn too_big(params: &Value, method: &str, size: u64, limit: usize) -> CallError {
-    let key = match params {
+/// The refusal of a frame over the limit, naming the key (the request's `name`), the
+/// limit's setting and its value, in the words of the workspace's own refusal.
+fn too_big(params: &Value, method: &str, size: u64, limit: BinaryLimit) -> CallError {
+    let what = match params {
         Value::Dict(fields) => match fields.get("name") {
-            Some(Value::Str(name)) => format!("'{name}'"),
-            _ => format!("the {method} request"),
+            Some(Value::Str(name)) => format!("value of '{name}'"),
+            _ => format!("binary data of the {method} request"),
         },
-        _ => format!("the {method} request"),
+        _ => format!("binary data of the {method} request"),
     };
     CallError::new(
         codes::INVALID_PARAMS,
         format!(
-            "binary data of {key} is {}; the limit is [limits] max_binary_bytes = {}",
+            "{what} is {}; the limit is {} = {}",
             human_size(size),
-            human_size(limit as u64)
+            limit.setting,
+            human_size(limit.bytes as u64)
         ),
     )
 }
@@ -173,7 +175,7 @@ pub(crate) fn intercept(
     core: &Arc<Core>,
     traffic: &Arc<Traffic>,
     incoming: Incoming,
-    max_binary_bytes: usize,
+    limit: BinaryLimit,
 ) -> Intercepted {
     let Incoming::Call { id, method, params } = incoming else {
         return Intercepted::Plain(incoming);
@@ -194,9 +196,9 @@ pub(crate) fn intercept(
     let Some(size) = framing.input else {
         return Intercepted::Reply(call(core, traffic, id, method, params, None, true));
     };
-    if size > max_binary_bytes as u64 {
+    if size > limit.bytes as u64 {
         traffic.error();
-        let error = too_big(&params, &method, size, max_binary_bytes);
+        let error = too_big(&params, &method, size, limit);
         let refusal = id.map(|id| {
             futures_util::future::ready(Some(rpc::reply_line(&id, &Err(error)).into())).boxed()
         });
@@ -378,10 +380,19 @@ mod tests {
 
     #[test]
     fn a_frame_over_the_limit_names_the_limit_and_the_key() {
+        let limit = BinaryLimit {
+            bytes: 256 << 20,
+            setting: "[limits] max_binary_bytes",
+        };
         let params = pyjson::parse(r#"{"name": "x"}"#).unwrap();
         assert_eq!(
-            too_big(&params, "workspace.set", 300 << 20, 256 << 20).message,
-            "binary data of 'x' is 300 MiB; the limit is [limits] max_binary_bytes = 256 MiB"
+            too_big(&params, "workspace.set", 300 << 20, limit).message,
+            "value of 'x' is 300 MiB; the limit is [limits] max_binary_bytes = 256 MiB"
+        );
+        let params = pyjson::parse(r#"["x"]"#).unwrap();
+        assert_eq!(
+            too_big(&params, "m", 1 << 30, limit).message,
+            "binary data of the m request is 1 GiB; the limit is [limits] max_binary_bytes = 256 MiB"
         );
     }
 }

@@ -63,7 +63,14 @@ pub struct Settings {
     /// The shared secret connections must send first (`None`: no authentication).
     pub auth_token: Option<Arc<super::auth::Secret>>,
     /// Largest raw-byte frame a request may announce (`{"$binary": N}`).
-    pub max_binary_bytes: usize,
+    pub binary_limit: BinaryLimit,
+}
+
+/// The largest raw-byte frame, and the setting that sets it (named in refusals).
+#[derive(Clone, Copy, Debug)]
+pub struct BinaryLimit {
+    pub bytes: usize,
+    pub setting: &'static str,
 }
 
 pub(crate) type PendingReply = BoxFuture<'static, Option<Outgoing>>;
@@ -345,7 +352,7 @@ fn take_lines(
                 return Err(batched_binary());
             }
             Gated::Admit(incoming) => {
-                match binary::intercept(core, traffic, incoming, settings.max_binary_bytes) {
+                match binary::intercept(core, traffic, incoming, settings.binary_limit) {
                     Intercepted::Plain(incoming) => answer(core, traffic, incoming, subscription),
                     Intercepted::Reply(reply) => Answer::Later(reply),
                     Intercepted::Frame(binary, refusal) => {

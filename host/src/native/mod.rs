@@ -27,7 +27,7 @@ use crate::shutdown::Shutdown;
 use crate::tcp_listener::{self, Refusal};
 use labsocket_plugin_api::codes;
 
-pub use connection::Settings;
+pub use connection::{BinaryLimit, Settings};
 
 /// Runs the accept loop on `listener` until shutdown.
 pub fn spawn(core: Arc<Core>, listener: TcpListener, settings: Settings, shutdown: &Shutdown) {

@@ -37,9 +37,11 @@ pub enum WorkspaceError {
     Store(#[from] StoreError),
 }
 
-/// Default largest stored value, in bytes (`[plugins.workspace] max_variable_bytes`).
-/// PyMiner clients send values of up to 300 MB of base64 (225 MB decoded).
-pub const DEFAULT_MAX_VARIABLE_BYTES: u64 = 256 * 1024 * 1024;
+/// Default largest stored value, in bytes (`[plugins.workspace] max_variable_bytes`):
+/// 256 MiB of data plus 1 MiB for its encoding's header, so a 256 MiB numpy array (a
+/// `.npy` of 256 MiB + 128 bytes) fits. PyMiner clients send values of up to 300 MB of
+/// base64 (225 MB decoded).
+pub const DEFAULT_MAX_VARIABLE_BYTES: u64 = 257 * 1024 * 1024;
 
 /// The refusal of a value over `max_variable_bytes`, naming the variable and the limit
 /// (every front end shows it: native clients as the error message, PyMiner G2 clients in
