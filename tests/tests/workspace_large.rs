@@ -204,7 +204,10 @@ fn python(server: &Server, args: &[&str]) -> Value {
 
 #[test]
 fn a_256_mib_numpy_array_round_trips_through_the_python_client_and_survives_a_crash() {
-    let server = Server::start(CONFIG);
+    // A debug build stores 256 MiB in about 20 s (redb's checksums unoptimised): more
+    // room than the default 30 s command timeout leaves on a busy machine.
+    let config = format!("{CONFIG}[limits]\ncommand_timeout_secs = 300\n");
+    let server = Server::start(&config);
     let report = python(&server, &["round_trip", "256"]);
     assert_eq!(report["array_bytes"], 256 << 20, "{report}");
     assert_eq!(report["encoding"], "npy");
@@ -213,7 +216,7 @@ fn a_256_mib_numpy_array_round_trips_through_the_python_client_and_survives_a_cr
     println!("256 MiB through the Python client (debug build): {report}");
 
     let dir = server.kill9();
-    let server = Server::start_in(dir, CONFIG, &[]).expect("the server restarts");
+    let server = Server::start_in(dir, &config, &[]).expect("the server restarts");
     assert_eq!(python(&server, &["check", "256"]), json!({"equal": true}));
 }
 
