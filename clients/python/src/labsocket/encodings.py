@@ -256,7 +256,7 @@ def decode_bytes(encoding: str, data: bytes, allow_pickle: bool = False) -> Any:
         return table.to_pandas() if _pandas() is not None else table
     if encoding == JSON:
         return json.loads(data)
-    return Encoded(encoding, data)
+    return Encoded(encoding, bytes(data))
 
 
 def _b64(data: bytes) -> str:
