@@ -336,8 +336,7 @@ fn binary_limit(config: &Config) -> native::BinaryLimit {
         .and_then(|bytes| usize::try_from(bytes).ok())
         .filter(|bytes| *bytes > 0);
     native::BinaryLimit {
-        bytes: configured
-            .unwrap_or(workspace::workspace::DEFAULT_MAX_VARIABLE_BYTES as usize),
+        bytes: configured.unwrap_or(workspace::workspace::DEFAULT_MAX_VARIABLE_BYTES as usize),
         setting: "[plugins.workspace] max_variable_bytes",
     }
 }

@@ -27,7 +27,10 @@ fn extra_arguments_answer_failed_in_both_generations() {
         ("get_all_var_names_of_type", json!(["numeric", "extra"])),
         ("get_settings", json!(["extra"])),
         ("get_style_sheet", json!(["extra"])),
-        ("set_settings_param", json!(["theme", "Qdarkstyle", "extra"])),
+        (
+            "set_settings_param",
+            json!(["theme", "Qdarkstyle", "extra"]),
+        ),
     ] {
         let g1 = g1_call(pm, method, params.clone());
         assert_eq!(g1["message"], "failed", "G1 {method} {params}: {g1}");
@@ -47,5 +50,8 @@ fn extra_arguments_answer_failed_in_both_generations() {
     assert_eq!(read["x"], Value::from(PICKLED_42), "{read}");
     let settings = g1_call(pm, "get_settings", json!([]));
     assert_eq!(settings["settings"]["theme"], "Fusion", "{settings}");
-    assert_eq!(g1_call(pm, "get_style_sheet", json!([]))["message"], "succeed");
+    assert_eq!(
+        g1_call(pm, "get_style_sheet", json!([]))["message"],
+        "succeed"
+    );
 }

@@ -42,7 +42,9 @@ fn binary_sets_and_gets_pipeline_with_json_requests_in_order() {
     // One write: binary sets between JSON requests. (Pipelined commands may run
     // concurrently, replies come in order: reads of these values come in the next write.)
     let mut stream = binary_set(1, "arr", &value);
-    stream.extend(line(json!({"jsonrpc": "2.0", "id": 2, "method": "echo", "params": ["after the bytes"]})));
+    stream.extend(line(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "echo", "params": ["after the bytes"]}),
+    ));
     stream.extend(binary_set(3, "other", &other));
     stream.extend(line(json!({"jsonrpc": "2.0", "id": 4, "method": "workspace.set", "params": {"name": "j", "value": [1, 2]}})));
     rpc.send_raw(&stream);
@@ -51,23 +53,40 @@ fn binary_sets_and_gets_pipeline_with_json_requests_in_order() {
     assert_eq!(set["result"]["size"], value.len());
     assert_eq!(set["result"]["encoding"], "npy");
     let echo = rpc.read_json();
-    assert_eq!((echo["id"].clone(), echo["result"].clone()), (json!(2), json!(["after the bytes"])));
+    assert_eq!(
+        (echo["id"].clone(), echo["result"].clone()),
+        (json!(2), json!(["after the bytes"]))
+    );
     let set = rpc.read_json();
-    assert_eq!((set["id"].clone(), set["result"]["size"].clone()), (json!(3), json!(other.len())));
+    assert_eq!(
+        (set["id"].clone(), set["result"]["size"].clone()),
+        (json!(3), json!(other.len()))
+    );
     assert_eq!(rpc.read_json()["id"], 4);
 
     // One write: binary gets between JSON requests.
-    let mut stream = line(json!({"jsonrpc": "2.0", "id": 5, "method": "workspace.get", "params": {"name": "arr", "binary": true}}));
-    stream.extend(line(json!({"jsonrpc": "2.0", "id": 6, "method": "workspace.get", "params": {"name": "other"}})));
+    let mut stream = line(
+        json!({"jsonrpc": "2.0", "id": 5, "method": "workspace.get", "params": {"name": "arr", "binary": true}}),
+    );
+    stream.extend(line(
+        json!({"jsonrpc": "2.0", "id": 6, "method": "workspace.get", "params": {"name": "other"}}),
+    ));
     stream.extend(line(json!({"jsonrpc": "2.0", "id": 7, "method": "workspace.get", "params": {"name": "other", "binary": true}})));
     stream.extend(line(json!({"jsonrpc": "2.0", "id": 8, "method": "workspace.get", "params": {"name": "j", "binary": true}})));
     stream.extend(line(json!({"jsonrpc": "2.0", "id": 9, "method": "ping"})));
     rpc.send_raw(&stream);
     let get = rpc.read_json();
     assert_eq!(get["id"], 5, "{get}");
-    assert_eq!(get["result"]["data"], json!({"$binary": value.len()}), "{get}");
+    assert_eq!(
+        get["result"]["data"],
+        json!({"$binary": value.len()}),
+        "{get}"
+    );
     assert_eq!(get["result"]["meta"]["size"], value.len());
-    assert!(rpc.read_bytes(value.len()) == value, "the binary reply's bytes differ");
+    assert!(
+        rpc.read_bytes(value.len()) == value,
+        "the binary reply's bytes differ"
+    );
     // A client that did not ask for raw bytes gets base64, as before.
     let plain = rpc.read_json();
     assert_eq!(plain["id"], 6);
@@ -77,13 +96,22 @@ fn binary_sets_and_gets_pipeline_with_json_requests_in_order() {
         .unwrap();
     assert!(decoded == other);
     let get = rpc.read_json();
-    assert_eq!((get["id"].clone(), get["result"]["data"].clone()), (json!(7), json!({"$binary": other.len()})));
+    assert_eq!(
+        (get["id"].clone(), get["result"]["data"].clone()),
+        (json!(7), json!({"$binary": other.len()}))
+    );
     assert!(rpc.read_bytes(other.len()) == other);
     // A JSON value stays JSON, also when raw bytes were allowed.
     let json_get = rpc.read_json();
-    assert_eq!((json_get["id"].clone(), json_get["result"]["value"].clone()), (json!(8), json!([1, 2])));
+    assert_eq!(
+        (json_get["id"].clone(), json_get["result"]["value"].clone()),
+        (json!(8), json!([1, 2]))
+    );
     let pong = rpc.read_json();
-    assert_eq!((pong["id"].clone(), pong["result"].clone()), (json!(9), json!("pong")));
+    assert_eq!(
+        (pong["id"].clone(), pong["result"].clone()),
+        (json!(9), json!("pong"))
+    );
 }
 
 #[test]
@@ -100,7 +128,13 @@ fn a_frame_cut_short_by_a_disconnect_stores_nothing() {
     wait_for_native_connections(&mut rpc, 1);
     assert_eq!(rpc.call("workspace.list", json!({})), json!([]));
     let error = rpc.call_err("workspace.get", json!({"name": "cut"}));
-    assert!(error["message"].as_str().unwrap().contains("no variable named 'cut'"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no variable named 'cut'"),
+        "{error}"
+    );
 }
 
 /// Waits until the native front end has `count` open connections.
@@ -118,7 +152,11 @@ fn wait_for_native_connections(rpc: &mut RpcClient, count: i64) {
         if native["connections"] == count {
             return;
         }
-        assert!(Instant::now() < deadline, "native connections stayed {}", native["connections"]);
+        assert!(
+            Instant::now() < deadline,
+            "native connections stayed {}",
+            native["connections"]
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -148,11 +186,22 @@ fn a_frame_over_the_limit_is_refused_before_its_bytes_and_the_connection_stays_u
     assert_eq!(rpc.reply_for(&json!(9))["result"]["size"], 1 << 20);
 
     // Malformed markers and a command that takes no bytes are refused in JSON-RPC terms.
-    let error = rpc.call_err("workspace.set", json!({"name": "m", "encoding": "npy", "data": {"$binary": -1}}));
+    let error = rpc.call_err(
+        "workspace.set",
+        json!({"name": "m", "encoding": "npy", "data": {"$binary": -1}}),
+    );
     assert_eq!(error["code"], -32602, "{error}");
-    rpc.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"echo\",\"params\":[{\"$binary\":3}]}\nabc");
+    rpc.send_raw(
+        b"{\"jsonrpc\":\"2.0\",\"id\":20,\"method\":\"echo\",\"params\":[{\"$binary\":3}]}\nabc",
+    );
     let echo = rpc.reply_for(&json!(20));
-    assert!(echo["error"]["message"].as_str().unwrap().contains("takes no binary data"), "{echo}");
+    assert!(
+        echo["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("takes no binary data"),
+        "{echo}"
+    );
     assert_eq!(rpc.call("ping", json!([])), json!("pong"));
 }
 
@@ -182,8 +231,18 @@ fn a_batch_cannot_carry_binary_data() {
     rpc.send_raw(br#"[{"jsonrpc":"2.0","id":1,"method":"workspace.set","params":{"name":"b","encoding":"npy","data":{"$binary":4}}}]"#);
     rpc.send_raw(b"\nabcd");
     let refusal = rpc.read_json();
-    assert!(refusal["error"]["message"].as_str().unwrap().contains("a batch cannot carry binary data"), "{refusal}");
-    assert_eq!(rpc.read_line(), None, "the connection is closed after the refusal");
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a batch cannot carry binary data"),
+        "{refusal}"
+    );
+    assert_eq!(
+        rpc.read_line(),
+        None,
+        "the connection is closed after the refusal"
+    );
 }
 
 fn python(server: &Server, args: &[&str]) -> Value {

@@ -54,7 +54,9 @@ fn main() {
     );
 
     println!("bench-large: median of {runs} runs, MB/s = 10^6 bytes/s of the stored value\n");
-    println!("| size | labsocket set | Redis SET | set ratio | labsocket get | Redis GET | get ratio |");
+    println!(
+        "| size | labsocket set | Redis SET | set ratio | labsocket get | Redis GET | get ratio |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let row: Value = serde_json::from_str(line).expect("a JSON row");
