@@ -108,7 +108,7 @@ pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::human_size;
+    use super::*;
 
     #[test]
     fn sizes_read_as_people_write_them() {
