@@ -53,7 +53,10 @@ fn main() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    println!("bench-large: median of {runs} runs, MB/s = 10^6 bytes/s of the stored value\n");
+    println!(
+        "bench-large: median of {runs} runs, MB/s = 10^6 bytes/s of the stored value; load average at the end: {}\n",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
     println!(
         "| size | labsocket set | Redis SET | set ratio | labsocket get | Redis GET | get ratio |"
     );
