@@ -601,7 +601,11 @@ class Client:
 
     def _forget(self, request_id: int) -> None:
         with self._cond:
-            self._pending.pop(request_id, None)
+            pending = self._pending.get(request_id)
+            # A request that accepts a binary reply stays registered: raw bytes may still
+            # follow its reply line, and the reader must know to take them off the stream.
+            if pending is not None and not pending.binary:
+                del self._pending[request_id]
 
     def _fail_pending(self, error: LabsocketError) -> None:
         with self._cond:
@@ -705,6 +709,8 @@ class Client:
 
     def _read_until_broken(self, sock: socket.socket) -> str:
         """Reads and dispatches until the connection breaks; returns why."""
+        # A binary reply cut off by the previous connection's end is gone with it.
+        self._incoming = None
         buffer = bytearray()
         scanned = 0
         last_traffic = time.monotonic()
