@@ -298,3 +298,25 @@ fn the_python_client_reports_too_big_values_with_the_limit_and_the_key() {
     assert_eq!(report["small_back"], true);
     assert_eq!(report["names"], json!(["small"]));
 }
+
+#[test]
+fn a_binary_frame_refused_for_want_of_authentication_has_its_bytes_skipped() {
+    let server = Server::start(
+        "[native]\nheartbeat_secs = 0\nauth_token = \"a-secret-long-enough-for-the-tests-0123\"\n",
+    );
+    let mut rpc = server.rpc();
+    // The raw bytes hold many newlines: read as lines they would each get an answer.
+    let value = pattern(70_000);
+    assert!(value.iter().filter(|byte| **byte == b'\n').count() > 100);
+    rpc.send_raw(&binary_set(1, "sneaky", &value));
+    let refused = rpc.read_json();
+    assert_eq!(refused["id"], 1, "{refused}");
+    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    // The very next line is the answer to the next request: the bytes were skipped.
+    let auth = rpc.request(
+        "auth",
+        json!({"token": "a-secret-long-enough-for-the-tests-0123"}),
+    );
+    assert_eq!(auth["result"]["authenticated"], true, "{auth}");
+    assert_eq!(rpc.call("workspace.list", json!({})), json!([]));
+}

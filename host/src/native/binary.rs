@@ -125,6 +125,14 @@ pub(crate) fn framing(params: &Value) -> Result<Framing, CallError> {
     Ok(framing)
 }
 
+/// The N of a call that announces raw bytes (for skipping them when it is refused).
+pub(crate) fn announced(incoming: &Incoming) -> Option<u64> {
+    match incoming {
+        Incoming::Call { params, .. } => framing(params).ok()?.input,
+        _ => None,
+    }
+}
+
 /// Whether any call of a batch announces raw bytes (a batch cannot carry them: the
 /// connection could not tell whose bytes come first).
 pub(crate) fn batch_has_input(items: &[Incoming]) -> bool {
@@ -202,15 +210,7 @@ pub(crate) fn intercept(
         let refusal = id.map(|id| {
             futures_util::future::ready(Some(rpc::reply_line(&id, &Err(error)).into())).boxed()
         });
-        let discard = Frame {
-            id: None,
-            method,
-            params: Value::Null,
-            accepts_reply: false,
-            remaining: size as usize,
-            bytes: None,
-        };
-        return Intercepted::Frame(discard, refusal);
+        return Intercepted::Frame(Frame::discard(size), refusal);
     }
     Intercepted::Frame(
         Frame {
@@ -238,6 +238,18 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
+    /// A frame of `size` bytes to read and drop (its request was refused).
+    pub(crate) fn discard(size: u64) -> Frame {
+        Frame {
+            id: None,
+            method: String::new(),
+            params: Value::Null,
+            accepts_reply: false,
+            remaining: size as usize,
+            bytes: None,
+        }
+    }
+
     /// Whether every byte has arrived.
     pub(crate) fn is_complete(&self) -> bool {
         self.remaining == 0

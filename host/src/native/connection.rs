@@ -346,7 +346,9 @@ fn take_lines(
             continue;
         }
         traffic.request();
-        let reply = match gate.admit(rpc::parse_line(line)) {
+        let incoming = rpc::parse_line(line);
+        let announced = binary::announced(&incoming);
+        let reply = match gate.admit(incoming) {
             Gated::Admit(Incoming::Batch(items)) if binary::batch_has_input(&items) => {
                 traffic.error();
                 return Err(batched_binary());
@@ -367,6 +369,8 @@ fn take_lines(
             }
             Gated::Answer(reply) => {
                 traffic.error();
+                // A refused binary request's raw bytes are skipped, not read as lines.
+                *frame = announced.map(Frame::discard);
                 reply.map_or(Answer::Nothing, Answer::Line)
             }
             Gated::Close(refusal) => {
