@@ -9,6 +9,24 @@ use labsocket_plugin_api::codes;
 
 use crate::pyjson::Value;
 
+/// `1.5 MiB`, `256 MiB`, `100 bytes`: sizes in errors, as a person reads them.
+pub fn human_size(bytes: u64) -> String {
+    const KIB: u64 = 1 << 10;
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    let (unit, name) = match bytes {
+        b if b >= GIB => (GIB, "GiB"),
+        b if b >= MIB => (MIB, "MiB"),
+        b if b >= KIB => (KIB, "KiB"),
+        _ => return format!("{bytes} bytes"),
+    };
+    if bytes.is_multiple_of(unit) {
+        format!("{} {name}", bytes / unit)
+    } else {
+        format!("{:.1} {name}", bytes as f64 / unit as f64)
+    }
+}
+
 /// A failed call, in JSON-RPC terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallError {
@@ -86,4 +104,18 @@ pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
             .map(|(key, value)| (key.to_owned(), value))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(100), "100 bytes");
+        assert_eq!(human_size(4096), "4 KiB");
+        assert_eq!(human_size(256 << 20), "256 MiB");
+        assert_eq!(human_size((3 << 19) + 1), "1.5 MiB");
+        assert_eq!(human_size(1 << 30), "1 GiB");
+    }
 }

@@ -126,6 +126,9 @@ pub struct LimitsSection {
     pub max_connections: usize,
     /// Longest native protocol line (request) in bytes.
     pub max_line_bytes: usize,
+    /// Largest raw-byte frame after a native request line (`{"$binary": N}`), in bytes;
+    /// unset: the workspace's `max_variable_bytes` (the largest value it stores).
+    pub max_binary_bytes: Option<usize>,
     /// Longest PyMiner frame in bytes (PyMiner allows 300 MB base64 values).
     pub max_frame_bytes: usize,
     /// Largest UDP datagram read whole.
@@ -225,6 +228,7 @@ impl Default for LimitsSection {
         Self {
             max_connections: 10_000,
             max_line_bytes: 16 * 1024 * 1024,
+            max_binary_bytes: None,
             max_frame_bytes: 512 * 1024 * 1024,
             max_datagram: 65_507,
             command_timeout_secs: 30.0,

@@ -9,6 +9,7 @@ use labsocket_plugin_api::codes;
 
 use crate::call::CallError;
 use crate::host_core::{Core, Handler};
+use crate::plugins::host_api::PluginBytes;
 use crate::pyjson::Value;
 
 /// What [`call_now`] did with a call.
@@ -61,6 +62,35 @@ pub async fn call_later(core: &Core, method: &str, params: Value) -> Result<Valu
             None => Err(unknown(method)),
         },
     }
+}
+
+/// Runs `method` with raw bytes beside its params (`input`) and, when `accepts_reply`,
+/// lets it answer with raw bytes after its result: the native protocol's binary frames.
+/// Only plugin commands take bytes (through ABI 1.2); any other command called with
+/// `input` is refused, and without it runs as usual.
+pub async fn call_binary(
+    core: &Core,
+    method: &str,
+    params: Value,
+    input: Option<bytes::Bytes>,
+    accepts_reply: bool,
+) -> Result<(Value, Option<PluginBytes>), CallError> {
+    if core.command(method).is_none() {
+        if let Some(outcome) = core
+            .registry
+            .call_binary(method, &params, input, accepts_reply)
+            .await
+        {
+            return outcome;
+        }
+    } else if input.is_some() {
+        return Err(CallError::invalid_params(format!(
+            "'{method}' takes no binary data ({{\"$binary\": N}} is for plugin commands such as workspace.set)"
+        )));
+    }
+    call(core, method, params)
+        .await
+        .map(|result| (result, None))
 }
 
 fn unknown(method: &str) -> CallError {

@@ -215,6 +215,7 @@ impl Server {
                     .then(|| Duration::from_secs_f64(config.native.heartbeat_secs)),
                 max_line_bytes: config.limits.max_line_bytes,
                 tokens: tokens.clone(),
+                binary_limit: binary_limit(config),
             };
             if !bind.is_loopback() && tokens.is_empty() {
                 tracing::warn!(
@@ -312,4 +313,29 @@ async fn bind_tcp(front_end: &'static str, address: SocketAddr) -> Result<TcpLis
             address,
             source,
         })
+}
+
+/// The largest raw-byte frame the native front end reads, with the setting that sets it:
+/// `[limits] max_binary_bytes` when given, else the workspace's `max_variable_bytes` (the
+/// largest value it stores, configured or its default). So a value too big for the
+/// workspace is refused before its bytes are read, naming the workspace's own key.
+fn binary_limit(config: &Config) -> native::BinaryLimit {
+    if let Some(bytes) = config.limits.max_binary_bytes {
+        return native::BinaryLimit {
+            bytes,
+            setting: "[limits] max_binary_bytes",
+        };
+    }
+    let configured = config
+        .plugins
+        .tables
+        .get("workspace")
+        .and_then(|table| table.get("max_variable_bytes"))
+        .and_then(toml::Value::as_integer)
+        .and_then(|bytes| usize::try_from(bytes).ok())
+        .filter(|bytes| *bytes > 0);
+    native::BinaryLimit {
+        bytes: configured.unwrap_or(workspace::workspace::DEFAULT_MAX_VARIABLE_BYTES as usize),
+        setting: "[plugins.workspace] max_variable_bytes",
+    }
 }

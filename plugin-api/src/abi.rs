@@ -14,14 +14,17 @@
 //! [`HostApi`] (both carry `struct_size`, so each side reads an appended field only when
 //! the other side's `struct_size` says it is there), adds [`COMMAND_FLAG_READ_ONLY`], and
 //! adds [`CommandMeta`], a table parallel to the command table (never a field appended to
-//! [`CommandDesc`]: a 1.0 plugin's command array has the 1.0 stride).
+//! [`CommandDesc`]: a 1.0 plugin's command array has the 1.0 stride). 1.2.0 appends
+//! [`HostApi::attachment`] and [`HostApi::attach_reply`]: raw bytes that travel with a
+//! call and its reply beside the JSON (a native client's binary frames), so a large value
+//! crosses the boundary once, not as base64 inside JSON.
 
 /// The version of this ABI. A plugin records the version it was built against; the host
 /// accepts it when the major matches and the host's minor is at least the plugin's.
 ///
 /// Bump the major on any change to a layout below, the minor when appending a field
 /// behind a `struct_size` check or adding a flag.
-pub const ABI_VERSION: &str = "1.1.0";
+pub const ABI_VERSION: &str = "1.2.0";
 
 /// First field of every [`PluginDescriptor`]; anything else is not a labsocket plugin.
 pub const ABI_MAGIC: u64 = u64::from_le_bytes(*b"LABSOCK1");
@@ -246,6 +249,21 @@ pub struct HostApi {
     /// This plugin's own directory, `<data_dir>/plugins/<name>/`, created by the host
     /// before `init` runs.
     pub plugin_dir: StrRef,
+
+    // ---- 1.2.0: present when `struct_size` reaches them ----
+    /// Borrows the raw bytes attached to the command call running on this thread (a native
+    /// client's binary frame): writes their address and length into `*ptr` and `*len` and
+    /// returns [`status::OK`]. The bytes are host-owned and valid until the handler
+    /// returns. [`status::REFUSED`] (reason in `last_error`) when the call has none.
+    pub attachment:
+        unsafe extern "C" fn(ctx: *const HostCtx, ptr: *mut *const u8, len: *mut usize) -> u32,
+    /// Attaches `bytes` (a plugin-owned buffer: the host takes it over in every case and
+    /// releases it with its `free`) to the reply of the command call running on this
+    /// thread; the front end sends them after the reply (a native binary frame). Returns
+    /// [`status::OK`], or [`status::REFUSED`] (reason in `last_error`) when the caller
+    /// cannot receive bytes (it did not ask for a binary reply) or bytes are already
+    /// attached.
+    pub attach_reply: unsafe extern "C" fn(ctx: *const HostCtx, bytes: OwnedBuf) -> u32,
 }
 
 // SAFETY: the table is immutable after the host builds it, and the host guarantees that

@@ -234,6 +234,43 @@ impl Ctx {
         unsafe { ((*self.api).stopping)((*self.api).ctx) != 0 }
     }
 
+    /// (1.2) Runs `read` on the raw bytes attached to the command call running on this
+    /// thread (a native client's binary frame, `{"$binary": N}` in the params), and
+    /// returns its result; `None` when the call has no bytes or the host is older than
+    /// 1.2. The bytes are borrowed from the host only while `read` runs.
+    pub fn with_attachment<R>(&self, read: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        if !covers(self.struct_size(), field_end!(attachment, usize)) {
+            return None;
+        }
+        let (mut ptr, mut len) = (std::ptr::null(), 0usize);
+        // SAFETY: `struct_size` covers the field; `ptr` and `len` are local slots.
+        let code = unsafe { ((*self.api).attachment)((*self.api).ctx, &mut ptr, &mut len) };
+        if code != status::OK || ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the host keeps the call's bytes alive until the handler returns, and
+        // `read` runs (and its borrow ends) before this handler can return.
+        Some(read(unsafe { std::slice::from_raw_parts(ptr, len) }))
+    }
+
+    /// (1.2) Sends `bytes` after the reply of the command call running on this thread
+    /// (the reply's JSON says where they belong, e.g. `{"$binary": N}`). Refused when the
+    /// caller did not ask for a binary reply, bytes are already attached, or the host is
+    /// older than 1.2: the command should then answer in JSON (base64).
+    pub fn attach_reply(&self, bytes: Vec<u8>) -> Result<(), HostError> {
+        if !covers(self.struct_size(), field_end!(attach_reply, usize)) {
+            return Err(HostError(format!(
+                "host refused attach_reply: the host's plugin API is older than 1.2 (its table has {} bytes)",
+                self.struct_size()
+            )));
+        }
+        // SAFETY: `struct_size` covers the field; the host takes the buffer over and frees
+        // it with this crate copy's `free`, whatever it answers.
+        let code =
+            unsafe { ((*self.api).attach_reply)((*self.api).ctx, OwnedBuf::from_vec(bytes)) };
+        self.check(code, "attach_reply")
+    }
+
     /// (1.1) Calls a command (a core command or any plugin's) and waits for its answer.
     ///
     /// The host's error reply comes back as the [`CommandError`] it is (same code,

@@ -1,4 +1,4 @@
-//! A host in a test: [`MockHost`] builds a real [`HostApi`] table (every 1.1 function) and
+//! A host in a test: [`MockHost`] builds a real [`HostApi`] table (every 1.2 function) and
 //! drives a plugin through its real `extern "C"` thunks, so a plugin's unit tests exercise
 //! exactly what the labsocket host calls.
 //!
@@ -33,6 +33,8 @@
 //!   or codename, a point that is not `[x, y]`, a subscription without topics.
 //! - `plugin_dir` is `<data_dir>/plugins/<name>/` in a temporary directory that the mock
 //!   creates and removes when dropped; `stopping` is [`MockHost::set_stopping`].
+//! - `attachment` and `attach_reply` (1.2) refuse: the mock has no binary frames, so a
+//!   command sees what it sees on a call without them ([`Ctx::with_attachment`] is `None`).
 //!
 //! The table itself is leaked, as the real host's is: a plugin may keep its [`Ctx`] in a
 //! static for the rest of the process.
@@ -162,6 +164,8 @@ impl MockHost {
             subscribe,
             stopping,
             plugin_dir: StrRef::from_static(leak(&plugin_dir)),
+            attachment,
+            attach_reply,
         }));
         MockHost {
             shared,
@@ -691,6 +695,20 @@ unsafe extern "C" fn subscribe(
         }));
         status::OK
     })
+}
+
+unsafe extern "C" fn attachment(
+    _ctx: *const HostCtx,
+    _ptr: *mut *const u8,
+    _len: *mut usize,
+) -> u32 {
+    guarded(|| refuse(status::REFUSED, "the mock host has no binary attachments"))
+}
+
+unsafe extern "C" fn attach_reply(_ctx: *const HostCtx, mut bytes: OwnedBuf) -> u32 {
+    // SAFETY: the buffer is the plugin's, handed over with its own `free` (the contract).
+    unsafe { bytes.release() };
+    guarded(|| refuse(status::REFUSED, "the mock host has no binary replies"))
 }
 
 unsafe extern "C" fn stopping(ctx: *const HostCtx) -> u32 {

@@ -14,8 +14,8 @@ use labsocket_plugin_api::abi::*;
 #[test]
 fn abi_version_matches_these_layouts() {
     assert_eq!(
-        ABI_VERSION, "1.1.0",
-        "the layouts below are those of ABI 1.1.0: update them together with the version"
+        ABI_VERSION, "1.2.0",
+        "the layouts below are those of ABI 1.2.0: update them together with the version"
     );
     assert_eq!(DESCRIPTOR_SYMBOL, "labsocket_plugin_descriptor_v1");
     assert_eq!(ABI_MAGIC, u64::from_le_bytes(*b"LABSOCK1"));
@@ -39,7 +39,7 @@ fn owned_buf_layout() {
 
 #[test]
 fn host_api_layout() {
-    assert_eq!((size_of::<HostApi>(), align_of::<HostApi>()), (128, 8));
+    assert_eq!((size_of::<HostApi>(), align_of::<HostApi>()), (144, 8));
     assert_eq!(offset_of!(HostApi, struct_size), 0);
     assert_eq!(offset_of!(HostApi, abi_version), 8);
     assert_eq!(offset_of!(HostApi, ctx), 24);
@@ -54,6 +54,9 @@ fn host_api_layout() {
     assert_eq!(offset_of!(HostApi, subscribe), 96);
     assert_eq!(offset_of!(HostApi, stopping), 104);
     assert_eq!(offset_of!(HostApi, plugin_dir), 112);
+    // 1.2.0, appended after the 1.1 table (which ended at 128).
+    assert_eq!(offset_of!(HostApi, attachment), 128);
+    assert_eq!(offset_of!(HostApi, attach_reply), 136);
 }
 
 #[test]

@@ -804,6 +804,8 @@ fn a_1_0_host_table_is_never_read_past_its_end() {
         subscribe: full.subscribe,
         stopping: full.stopping,
         plugin_dir: full.plugin_dir,
+        attachment: full.attachment,
+        attach_reply: full.attach_reply,
     }));
     mock.set_stopping(true);
     mock.put_point("t", json!(1), json!(2), 3.0);
@@ -818,6 +820,12 @@ fn a_1_0_host_table_is_never_read_past_its_end() {
         codes::INTERNAL_ERROR
     );
     assert!(ctx.subscribe(&["x"], |_| {}).is_err());
+    assert_eq!(ctx.with_attachment(|bytes| bytes.len()), None);
+    assert!(ctx
+        .attach_reply(vec![1, 2])
+        .unwrap_err()
+        .0
+        .contains("older than 1.2"));
     // 1.0 refusals have no reason to read.
     assert_eq!(
         ctx.emit("", &json!(1)),

@@ -47,6 +47,16 @@ impl RpcClient {
         }
     }
 
+    /// Reads exactly `count` raw bytes (a binary reply's bytes after its line).
+    pub fn read_bytes(&mut self, count: usize) -> Vec<u8> {
+        use std::io::Read;
+        let mut bytes = vec![0; count];
+        self.reader
+            .read_exact(&mut bytes)
+            .unwrap_or_else(|err| panic!("{count} raw bytes not read within {WAIT:?}: {err}"));
+        bytes
+    }
+
     /// Reads the next line as JSON.
     pub fn read_json(&mut self) -> Value {
         let line = self.read_line().expect("server closed the connection");

@@ -74,7 +74,7 @@ fn workspace_values_over_max_variable_bytes_are_refused_on_every_front_end() {
         error["message"]
             .as_str()
             .unwrap()
-            .contains("more than max_variable_bytes (64)"),
+            .contains("the limit is [plugins.workspace] max_variable_bytes = 64 bytes"),
         "{error}"
     );
     assert_eq!(

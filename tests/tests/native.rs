@@ -270,7 +270,7 @@ fn introspection_lists_core_and_plugin_commands() {
         .unwrap()
         .contains("Greets"));
     let status = rpc.call("status", json!([]));
-    assert_eq!(status["api_version"], "1.1.0");
+    assert_eq!(status["api_version"], "1.2.0");
     assert_eq!(status["front_ends"][0]["name"], "native");
     assert!(status["front_ends"][0]["connections"].as_i64().unwrap() >= 1);
     let plugins = rpc.call("plugins", json!([]));

@@ -165,7 +165,7 @@ fn current_plugins_are_built_against_this_hosts_api() {
         let expected = if plugin["name"] == "compat" {
             "1.0.0"
         } else {
-            "1.1.0"
+            "1.2.0"
         };
         assert_eq!(plugin["api_version"], expected, "{plugin}");
         assert_eq!(plugin["error"], Value::Null, "{plugin}");

@@ -173,7 +173,7 @@ fn plugins_json_shows_descriptions_signatures_and_read_only() {
         probe["description"],
         "Exercises the host services of plugin API 1.1 (tests only)"
     );
-    assert_eq!(probe["api_version"], "1.1.0");
+    assert_eq!(probe["api_version"], "1.2.0");
     let details = probe["command_details"].as_array().unwrap();
     assert_eq!(details.len(), probe["commands"].as_array().unwrap().len());
     let get_point = details

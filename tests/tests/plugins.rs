@@ -85,7 +85,7 @@ fn plugins_subcommand_lists_compiled_in_and_dylib_plugins() {
     let units = list.last().unwrap();
     assert_eq!(units["name"], "units");
     assert_eq!(units["source"], "dylib");
-    assert_eq!(units["api_version"], "1.1.0");
+    assert_eq!(units["api_version"], "1.2.0");
     assert_eq!(units["commands"], json!(["units.convert", "units.list"]));
     assert_eq!(units["error"], Value::Null);
 }
@@ -165,7 +165,7 @@ fn incompatible_api_major_names_both_versions() {
     refused(
         &path,
         &[
-            "requires plugin API ^2.0.0, host provides 1.1.0",
+            "requires plugin API ^2.0.0, host provides 1.2.0",
             "major versions differ",
             "future",
         ],
@@ -228,7 +228,7 @@ fn plugins_text_output_is_readable() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text.contains("hello 0.1.0  [compiled-in]  plugin API 1.1.0"),
+        text.contains("hello 0.1.0  [compiled-in]  plugin API 1.2.0"),
         "{text}"
     );
     assert!(text.contains("    hello.greet"), "{text}");

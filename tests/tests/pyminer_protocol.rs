@@ -517,7 +517,7 @@ fn bad_input_gets_failure_replies_and_harms_no_one() {
         reply["content"]
             .as_str()
             .unwrap()
-            .contains("max_frame_bytes (4096)"),
+            .contains("[limits] max_frame_bytes = 4 KiB"),
         "{reply}"
     );
     assert!(big.closed_within(WAIT));

@@ -84,6 +84,27 @@ def test_pickles_are_opt_in(server: LabServer) -> None:
         assert trusting.get("odd") == {1, 2}
 
 
+def test_large_values_travel_as_binary_frames(server: LabServer) -> None:
+    # Over BINARY_THRESHOLD: sent as {"$binary": N} + raw bytes, read back the same way.
+    big = numpy.arange(300_000, dtype=numpy.float64).reshape(1000, 300) * 0.5
+    fortran = numpy.asfortranarray(big[:, :7])  # not C-contiguous: encoded by numpy.save
+    blob = labsocket.Encoded("image/png", bytes(range(256)) * 400)
+    with labsocket.Client(port=server.native_port) as lab:
+        assert lab.set("big", big).size == big.nbytes + 128
+        lab.set("fortran", fortran)
+        lab.set("blob", blob)
+        back = lab.get("big")
+        assert back.shape == big.shape and numpy.array_equal(back, big)
+        back[0, 0] = 7.0  # a binary reply is a writable array of its own
+        assert numpy.array_equal(lab.get("fortran"), fortran)
+        assert lab.get("blob") == blob and isinstance(lab.get("blob").data, bytes)
+        assert lab.get_encoded("big").data[:6] == b"\x93NUMPY"
+        # Small values keep base64 inside the line, and pipelined calls stay in order.
+        lab.set("small", numpy.arange(3.0))
+        assert lab.get("small").tolist() == [0.0, 1.0, 2.0]
+        assert lab.meta("big").size == big.nbytes + 128
+
+
 def test_names_meta_delete_and_not_found(server: LabServer) -> None:
     with labsocket.Client(port=server.native_port) as lab:
         first = lab.set("a", 1)

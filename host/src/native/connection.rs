@@ -19,6 +19,10 @@
 //! failed authentications) is queued like any reply: the connection stops reading,
 //! sends every earlier pipelined reply in order, then the refusal, then closes.
 //!
+//! A binary request (raw bytes after its line, or a binary reply: [`super::binary`]) is
+//! one more pending reply in the same order; while its raw bytes arrive they go straight
+//! into its frame, not through the line buffer.
+//!
 //! Events reach the connection through its own bus subscription, made on the first
 //! `subscribe`. If the client reads too slowly, the subscription lags and the client gets
 //! an `events_lost` event with the count, while publishers and other clients carry on.
@@ -37,6 +41,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Gated;
+use super::binary::{self, Frame, Intercepted, Outgoing};
 use super::rpc::{self, Incoming};
 use crate::call::{self, CallError};
 use crate::dispatch::{self, Immediate};
@@ -57,9 +62,18 @@ pub struct Settings {
     pub max_line_bytes: usize,
     /// The tokens connections must authenticate with first (empty: no authentication).
     pub tokens: Arc<crate::access::Tokens>,
+    /// Largest raw-byte frame a request may announce (`{"$binary": N}`).
+    pub binary_limit: BinaryLimit,
 }
 
-type PendingReply = BoxFuture<'static, Option<String>>;
+/// The largest raw-byte frame, and the setting that sets it (named in refusals).
+#[derive(Clone, Copy, Debug)]
+pub struct BinaryLimit {
+    pub bytes: usize,
+    pub setting: &'static str,
+}
+
+pub(crate) type PendingReply = BoxFuture<'static, Option<Outgoing>>;
 
 /// Serves one connection until the client leaves, an I/O error, or shutdown.
 pub async fn serve(
@@ -83,6 +97,8 @@ pub async fn serve(
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval
     });
+    // The binary request whose raw bytes are being read.
+    let mut frame: Option<Frame> = None;
     let mut reading = true;
     // Set when the connection refused a request for good: close once the replies are out.
     let mut refused = false;
@@ -93,8 +109,10 @@ pub async fn serve(
     loop {
         // Gather every reply that is already done, then write everything at once.
         while let Some(Some(reply)) = pending.next().now_or_never() {
-            if let Some(line) = reply {
-                out.push_str(&line);
+            if let Some(reply) = reply {
+                if binary::emit(&mut writer, &mut out, reply).await.is_err() {
+                    return;
+                }
             }
         }
         if !out.is_empty() {
@@ -116,8 +134,10 @@ pub async fn serve(
         tokio::select! {
             _ = &mut stopped => return,
             Some(reply) = pending.next(), if !pending.is_empty() => {
-                if let Some(line) = reply {
-                    out.push_str(&line);
+                if let Some(reply) = reply {
+                    if binary::emit(&mut writer, &mut out, reply).await.is_err() {
+                        return;
+                    }
                 }
             }
             ready = reader.readable(), if reading && pending.len() < MAX_IN_FLIGHT => {
@@ -125,16 +145,24 @@ pub async fn serve(
                 // A poll, not `try_read_buf`: after a short read tokio then knows the
                 // socket is drained, instead of trying once more and getting EAGAIN (an
                 // extra syscall per request). Not ready after all: wait again.
-                let read = match ready {
-                    Ok(()) => reader.read_buf(&mut buffer).now_or_never(),
-                    Err(err) => Some(Err(err)),
+                // A frame's raw bytes skip the line buffer (it is empty then: the frame
+                // took what arrived with its line).
+                let direct = frame.as_ref().is_some_and(Frame::reads_directly);
+                let read = match (ready, frame.as_mut()) {
+                    (Ok(()), Some(frame)) if direct => frame.read(&mut reader).now_or_never(),
+                    (Ok(()), _) => reader.read_buf(&mut buffer).now_or_never(),
+                    (Err(err), _) => Some(Err(err)),
                 };
                 match read {
                     None => {}
+                    // The end of the stream (a frame cut short is dropped unanswered: its
+                    // command never sees its bytes).
                     Some(Ok(0) | Err(_)) => reading = false,
                     Some(Ok(read)) => {
+                        // Bytes of a frame are not new bytes of the line buffer.
+                        let read = if direct { 0 } else { read };
                         let mut replies = Replies { out: &mut out, pending: &mut pending };
-                        if let Err(refusal) = take_lines(&core, &traffic, &mut buffer, read, &settings, &mut gate, &mut subscription, &mut replies) {
+                        if let Err(refusal) = take_lines(&core, &traffic, &mut buffer, read, &settings, &mut gate, &mut subscription, &mut frame, &mut replies) {
                             // The stream cannot be resynchronised: read no more, queue the
                             // refusal behind the replies still owed, and close once they
                             // and it are written (the loop's `!reading` exit).
@@ -240,9 +268,11 @@ impl Replies<'_> {
             }
             Answer::Now(id, outcome) => self
                 .pending
-                .push_back(future::ready(Some(rpc::reply_line(&id, &outcome))).boxed()),
+                .push_back(future::ready(Some(rpc::reply_line(&id, &outcome).into())).boxed()),
             Answer::Line(line) if self.pending.is_empty() => self.out.push_str(&line),
-            Answer::Line(line) => self.pending.push_back(future::ready(Some(line)).boxed()),
+            Answer::Line(line) => self
+                .pending
+                .push_back(future::ready(Some(line.into())).boxed()),
             Answer::Later(reply) => self.pending.push_back(reply),
             Answer::Nothing => {}
         }
@@ -265,8 +295,9 @@ fn lost_notice(lost: u64) -> Event {
     )
 }
 
-/// Parses every complete line in `buffer` into a pending reply. Returns the refusal line
-/// when the client sent a line longer than the limit.
+/// Parses every complete line in `buffer` into a pending reply, and gives a binary
+/// request's `frame` its raw bytes first. Returns the refusal line when the client sent
+/// a line longer than the limit.
 #[allow(clippy::too_many_arguments)] // one connection's parts, borrowed separately
 fn take_lines(
     core: &Arc<Core>,
@@ -276,13 +307,29 @@ fn take_lines(
     settings: &Settings,
     gate: &mut super::auth::Gate,
     subscription: &mut Subscription,
+    frame: &mut Option<Frame>,
     replies: &mut Replies<'_>,
 ) -> Result<(), String> {
     // Only the `read` new bytes can hold a newline: the ones before were searched by the
     // previous call (a long line arriving in many reads is not searched from its start
     // on every read).
     let mut from = buffer.len() - read;
-    while let Some(at) = memchr::memchr(b'\n', &buffer[from..]) {
+    loop {
+        if let Some(mut binary) = frame.take() {
+            binary.take_from(buffer);
+            if !binary.is_complete() {
+                *frame = Some(binary);
+                break;
+            }
+            if let Some(reply) = binary.answer(core, traffic) {
+                replies.queue(Answer::Later(reply));
+            }
+            // What follows the frame was never searched.
+            from = 0;
+        }
+        let Some(at) = memchr::memchr(b'\n', &buffer[from..]) else {
+            break;
+        };
         let end = from + at;
         from = 0;
         let line = buffer.split_to(end + 1);
@@ -299,10 +346,31 @@ fn take_lines(
             continue;
         }
         traffic.request();
-        let reply = match gate.admit(core, rpc::parse_line(line)) {
-            Gated::Admit(incoming) => answer(core, traffic, incoming, subscription),
+        let incoming = rpc::parse_line(line);
+        let announced = binary::announced(&incoming);
+        let reply = match gate.admit(core, incoming) {
+            Gated::Admit(Incoming::Batch(items)) if binary::batch_has_input(&items) => {
+                traffic.error();
+                return Err(batched_binary());
+            }
+            Gated::Admit(incoming) => {
+                match binary::intercept(core, traffic, incoming, settings.binary_limit) {
+                    Intercepted::Plain(incoming) => answer(core, traffic, incoming, subscription),
+                    Intercepted::Reply(reply) => Answer::Later(reply),
+                    Intercepted::Frame(binary, refusal) => {
+                        if let Some(refusal) = refusal {
+                            replies.queue(Answer::Later(refusal));
+                        }
+                        *frame = Some(binary);
+                        from = 0;
+                        continue;
+                    }
+                }
+            }
             Gated::Answer(reply) => {
                 traffic.error();
+                // A refused binary request's raw bytes are skipped, not read as lines.
+                *frame = announced.map(Frame::discard);
                 reply.map_or(Answer::Nothing, Answer::Line)
             }
             Gated::Close(refusal) => {
@@ -320,6 +388,14 @@ fn take_lines(
         *buffer = BytesMut::new();
     }
     Ok(())
+}
+
+fn batched_binary() -> String {
+    let error = CallError::new(
+        codes::INVALID_REQUEST,
+        "a batch cannot carry binary data ({\"$binary\": N}); closing the connection",
+    );
+    rpc::reply_line(&Value::Null, &Err(error))
 }
 
 fn too_long(limit: usize) -> String {
@@ -358,7 +434,7 @@ fn answer(
                                 if outcome.is_err() {
                                     traffic.error();
                                 }
-                                id.map(|id| rpc::reply_line(&id, &outcome))
+                                id.map(|id| rpc::reply_line(&id, &outcome).into())
                             }
                             .boxed(),
                         );
@@ -396,12 +472,13 @@ fn answer(
                         .await
                         .into_iter()
                         .flatten()
+                        .map(|reply| reply.line)
                         .collect();
                     if lines.is_empty() {
                         return None;
                     }
                     let body: Vec<&str> = lines.iter().map(|line| line.trim_end()).collect();
-                    Some(format!("[{}]\n", body.join(",")))
+                    Some(format!("[{}]\n", body.join(",")).into())
                 }
                 .boxed(),
             )
@@ -412,8 +489,10 @@ fn answer(
 /// `answer` as a future of its reply line, for one member of a batch.
 fn ready(answer: Answer) -> PendingReply {
     match answer {
-        Answer::Now(id, outcome) => future::ready(Some(rpc::reply_line(&id, &outcome))).boxed(),
-        Answer::Line(line) => future::ready(Some(line)).boxed(),
+        Answer::Now(id, outcome) => {
+            future::ready(Some(rpc::reply_line(&id, &outcome).into())).boxed()
+        }
+        Answer::Line(line) => future::ready(Some(line.into())).boxed(),
         Answer::Later(reply) => reply,
         Answer::Nothing => future::ready(None).boxed(),
     }

@@ -4,12 +4,14 @@
 //! - [`auth`]: the optional token check every connection passes first, and the role
 //!   check of every call after it.
 //! - [`connection`]: one connection's loop (pipelining, events, heartbeats).
+//! - `binary`: raw-byte frames beside request and reply lines (large values).
 //! - [`client`]: the client the CLI uses.
 //!
 //! The accept loop is `tcp_listener`'s: a connection over
 //! `max_connections` gets one JSON-RPC error line and is closed.
 
 pub mod auth;
+pub(crate) mod binary;
 pub mod client;
 pub mod connection;
 pub mod plain_request;
@@ -26,7 +28,7 @@ use crate::shutdown::Shutdown;
 use crate::tcp_listener::{self, Refusal};
 use labsocket_plugin_api::codes;
 
-pub use connection::Settings;
+pub use connection::{BinaryLimit, Settings};
 
 /// Runs the accept loop on `listener` until shutdown.
 pub fn spawn(core: Arc<Core>, listener: TcpListener, settings: Settings, shutdown: &Shutdown) {

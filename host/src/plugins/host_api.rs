@@ -1,6 +1,6 @@
 //! The host side of [`HostApi`]: the `extern "C"` functions plugins call to emit events,
-//! set and read points, log, call commands, subscribe to events and learn that the host
-//! is stopping.
+//! set and read points, log, call commands, subscribe to events, learn that the host
+//! is stopping, and read and attach the raw bytes of a call ([`with_call_bytes`]).
 //!
 //! Each plugin gets its own table, leaked on purpose: plugins are never unloaded, and a
 //! plugin may keep the table in a static and call it from its own threads until the
@@ -18,6 +18,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use labsocket_plugin_api::abi::{
     log_level, status, EventHandler, HostApi, HostCtx, OwnedBuf, StrRef, ABI_VERSION,
 };
@@ -157,6 +158,8 @@ pub fn table_for(
         subscribe,
         stopping,
         plugin_dir: StrRef::from_static(plugin_dir),
+        attachment,
+        attach_reply,
     }))
 }
 
@@ -165,6 +168,79 @@ thread_local! {
     static LAST_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
     /// Set while a plugin handler runs on the blocking pool, where `call` may block.
     static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+    /// The raw bytes of the call running on this thread (see [`with_call_bytes`]).
+    static CALL_BYTES: RefCell<CallBytes> = const { RefCell::new(CallBytes::NONE) };
+}
+
+/// The raw bytes that travel with one call beside its JSON (ABI 1.2): what the caller
+/// attached, and what the handler attaches to its reply.
+struct CallBytes {
+    input: Option<Bytes>,
+    accepts_reply: bool,
+    reply: Option<PluginBytes>,
+}
+
+impl CallBytes {
+    const NONE: CallBytes = CallBytes {
+        input: None,
+        accepts_reply: false,
+        reply: None,
+    };
+}
+
+/// Bytes a plugin attached to its reply, released with the plugin's own `free` when
+/// dropped (a dylib has its own allocator).
+pub struct PluginBytes(OwnedBuf);
+
+// SAFETY: the buffer is exclusively owned (the plugin handed it over) and its `free` may
+// be called from any thread (the `OwnedBuf` contract).
+unsafe impl Send for PluginBytes {}
+// SAFETY: shared access only reads the bytes.
+unsafe impl Sync for PluginBytes {}
+
+impl std::ops::Deref for PluginBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the plugin produced the buffer with `OwnedBuf::from_vec`; it is
+        // released only in `drop`.
+        unsafe { self.0.as_slice() }
+    }
+}
+
+impl Drop for PluginBytes {
+    fn drop(&mut self) {
+        // SAFETY: the fields are exactly what the plugin handed over; released once, here.
+        unsafe { self.0.release() };
+    }
+}
+
+/// Runs `f` (one plugin handler, on this thread) with `input` as the call's attachment,
+/// and returns what the handler attached to its reply; a reply attachment is refused
+/// unless `accepts_reply`. The previous call's bytes are restored afterwards, so a call
+/// nested on the same thread neither sees nor takes its caller's.
+pub(crate) fn with_call_bytes<R>(
+    input: Option<Bytes>,
+    accepts_reply: bool,
+    f: impl FnOnce() -> R,
+) -> (R, Option<PluginBytes>) {
+    struct Restore(Option<CallBytes>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(previous) = self.0.take() {
+                CALL_BYTES.with(|slot| *slot.borrow_mut() = previous);
+            }
+        }
+    }
+    let fresh = CallBytes {
+        input,
+        accepts_reply,
+        reply: None,
+    };
+    let mut restore = Restore(Some(CALL_BYTES.with(|slot| slot.replace(fresh))));
+    let result = f();
+    let ours = CALL_BYTES.with(|slot| slot.replace(restore.0.take().unwrap_or(CallBytes::NONE)));
+    (result, ours.reply)
 }
 
 /// Runs `f` (a plugin handler on a blocking-pool thread) with `call` allowed to block.
@@ -319,6 +395,47 @@ unsafe extern "C" fn log(ctx: *const HostCtx, level: u32, message: StrRef) {
             _ => tracing::trace!(plugin, "{message}"),
         }
     }));
+}
+
+unsafe extern "C" fn attachment(_ctx: *const HostCtx, ptr: *mut *const u8, len: *mut usize) -> u32 {
+    guarded(|| {
+        if ptr.is_null() || len.is_null() {
+            return refuse(status::BAD_REQUEST, "the output pointers are null");
+        }
+        CALL_BYTES.with(|slot| match &slot.borrow().input {
+            Some(bytes) => {
+                // SAFETY: both pointers are non-null slots of the plugin (the contract);
+                // the bytes stay in this thread's slot until the handler returns.
+                unsafe {
+                    ptr.write(bytes.as_ptr());
+                    len.write(bytes.len());
+                }
+                Ok(status::OK)
+            }
+            None => refuse(status::REFUSED, "this call has no binary attachment"),
+        })
+    })
+}
+
+unsafe extern "C" fn attach_reply(_ctx: *const HostCtx, bytes: OwnedBuf) -> u32 {
+    // Owned from here on: released on every path, also a refusal or a panic.
+    let bytes = PluginBytes(bytes);
+    guarded(|| {
+        CALL_BYTES.with(|slot| {
+            let mut call = slot.borrow_mut();
+            if !call.accepts_reply {
+                return refuse(
+                    status::REFUSED,
+                    "the caller did not ask for a binary reply (native: \"binary\": true)",
+                );
+            }
+            if call.reply.is_some() {
+                return refuse(status::REFUSED, "a binary reply is already attached");
+            }
+            call.reply = Some(bytes);
+            Ok(status::OK)
+        })
+    })
 }
 
 unsafe extern "C" fn last_error(_ctx: *const HostCtx, out: *mut OwnedBuf) {

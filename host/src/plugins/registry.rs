@@ -23,6 +23,7 @@ use labsocket_plugin_api::abi::{
 use labsocket_plugin_api::{codes, CommandError};
 use tokio::sync::Semaphore;
 
+use super::host_api::PluginBytes;
 use super::load::ValidatedCommand;
 use super::{dict, host_api, payload, CommandInfo, FailedPlugin, PluginInfo};
 use crate::call::CallError;
@@ -353,21 +354,67 @@ impl Registry {
         if entry.inline {
             return Some(entry.invoke(&request));
         }
-        let slots = self.blocking_slots.clone();
-        let run = async move {
-            let permit = slots.acquire_owned().await.map_err(|_| {
-                CallError::internal("the plugin call pool is closed (shutting down)")
-            })?;
-            let worker = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                // A handler here may call other commands through the host (`call`).
-                host_api::allowing_blocking_calls(|| entry.invoke(&request))
-            });
-            worker
-                .await
-                .map_err(|err| CallError::internal(format!("plugin call failed: {err}")))?
+        let run = self.on_blocking_pool(move || entry.invoke(&request));
+        Some(self.within_timeout(name, run).await)
+    }
+
+    /// Calls plugin command `name` with raw bytes beside its params (`input`, which the
+    /// handler reads with the ABI 1.2 `attachment`), allowing a binary reply when
+    /// `accepts_reply` (what the handler attached with `attach_reply`); `None` when no
+    /// plugin has it. Always on the blocking pool, also for `inline` commands: these
+    /// calls carry up to hundreds of megabytes.
+    pub async fn call_binary(
+        &self,
+        name: &str,
+        params: &Value,
+        input: Option<bytes::Bytes>,
+        accepts_reply: bool,
+    ) -> Option<Result<(Value, Option<PluginBytes>), CallError>> {
+        if let Some(error) = self.unavailable(name) {
+            return Some(Err(error));
+        }
+        let entry = self.commands.get(name)?.clone();
+        let request = match encode_request(params) {
+            Ok(request) => request,
+            Err(error) => return Some(Err(error)),
         };
-        Some(match tokio::time::timeout(self.timeout, run).await {
+        let run = self.on_blocking_pool(move || {
+            match host_api::with_call_bytes(input, accepts_reply, || entry.invoke(&request)) {
+                (Ok(result), reply) => Ok((result, reply)),
+                (Err(error), _) => Err(error),
+            }
+        });
+        Some(self.within_timeout(name, run).await)
+    }
+
+    /// Runs `invoke` (a handler call) on the blocking pool, within the slot limit.
+    async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        invoke: impl FnOnce() -> Result<T, CallError> + Send + 'static,
+    ) -> Result<T, CallError> {
+        let permit = self
+            .blocking_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| CallError::internal("the plugin call pool is closed (shutting down)"))?;
+        let worker = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // A handler here may call other commands through the host (`call`).
+            host_api::allowing_blocking_calls(invoke)
+        });
+        worker
+            .await
+            .map_err(|err| CallError::internal(format!("plugin call failed: {err}")))?
+    }
+
+    /// Waits for `run` at most the command timeout.
+    async fn within_timeout<T>(
+        &self,
+        name: &str,
+        run: impl std::future::Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
+        match tokio::time::timeout(self.timeout, run).await {
             Ok(result) => result,
             Err(_) => Err(CallError::new(
                 codes::COMMAND_TIMED_OUT,
@@ -376,6 +423,6 @@ impl Registry {
                     self.timeout.as_secs_f64()
                 ),
             )),
-        })
+        }
     }
 }

@@ -128,8 +128,8 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, shutdown: Cancellatio
                 Ok(None) => {}
                 Err(too_large) => {
                     let reason = format!(
-                        "request frame larger than max_frame_bytes ({}); closing the connection",
-                        too_large.limit
+                        "request frame larger than the limit, [limits] max_frame_bytes = {}; closing the connection",
+                        crate::call::human_size(too_large.limit as u64)
                     );
                     close_with(writer, reader, reply::failure(generation, None, &reason)).await;
                     return;

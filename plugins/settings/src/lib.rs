@@ -28,8 +28,24 @@ fn reply<const N: usize>(fields: [(&str, Value); N]) -> Value {
     Value::Object(map)
 }
 
+/// Refuses a positional array longer than the command takes: PyMiner spread `params`
+/// into the handler (`handler(*params)`), which raised on extra arguments (and closed the
+/// connection); labsocket answers `failed` with the reason, as the workspace does.
+fn check_arity(params: &Value, max_args: usize, usage: &str) -> Result<(), CommandError> {
+    match params {
+        Value::Array(items) if items.len() > max_args => {
+            Err(CommandError::invalid_params(format!(
+                "too many arguments: {} given, at most {max_args} taken: {usage}",
+                items.len()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `(name, value)` from `[name, value]` or `{"name", "value"}`.
 fn name_and_value(params: Value, usage: &str) -> Result<(String, Value), CommandError> {
+    check_arity(&params, 2, usage)?;
     let (name, value) = match params {
         Value::Array(items) if items.len() == 2 => {
             let mut items = items.into_iter();
@@ -60,7 +76,8 @@ fn change(settings: &Settings, ctx: &Ctx, name: &str, value: Value) -> Result<()
 }
 
 /// PyMiner `get_settings []` → `{"message": "succeed", "settings": {...}}`.
-fn get_settings(settings: &Settings, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn get_settings(settings: &Settings, _ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+    check_arity(&params, 0, "get_settings []")?;
     Ok(reply([
         ("message", Value::from("succeed")),
         ("settings", Value::Object(settings.all())),
@@ -84,7 +101,8 @@ fn set_settings_param(
 }
 
 /// PyMiner `get_style_sheet []` → `{"style_sheet": "...", "message": "succeed"}`.
-fn get_style_sheet(settings: &Settings, _ctx: &Ctx, _params: Value) -> Result<Value, CommandError> {
+fn get_style_sheet(settings: &Settings, _ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+    check_arity(&params, 0, "get_style_sheet []")?;
     let style_sheet = settings.style_sheet().map_err(CommandError::new)?;
     Ok(reply([
         ("style_sheet", Value::from(style_sheet)),

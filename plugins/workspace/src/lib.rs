@@ -92,14 +92,27 @@ handlers! {
     get_all_public_variable_names => pyminer::get_all_public_variable_names,
     get_all_var_names_of_type => pyminer::get_all_var_names_of_type,
     delete_variable => pyminer::delete_variable,
-    set => native::set,
-    get => native::get,
     delete => native::delete,
     list => native::list,
     meta_of => native::meta,
     mirror => federation::mirror,
     export => federation::export,
     store => federation::store,
+}
+
+/// `workspace.set`, with the raw bytes of a native binary frame when the call has them.
+fn set(ws: &Workspace, ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+    let mut params = Some(params);
+    let mut take = || params.take().unwrap_or(Value::Null);
+    match ctx.with_attachment(|bytes| native::set(ws, ctx, take(), Some(bytes))) {
+        Some(outcome) => outcome,
+        None => native::set(ws, ctx, take(), None),
+    }
+}
+
+/// `workspace.get`, attaching the value's raw bytes to the reply when asked and possible.
+fn get(ws: &Workspace, ctx: &Ctx, params: Value) -> Result<Value, CommandError> {
+    native::get(ws, ctx, params, &|bytes| ctx.attach_reply(bytes).is_ok())
 }
 
 // Annotations (a JSON object keyed by front end, read by the host's `annotations` module):
@@ -154,10 +167,10 @@ plugin! {
             (params: "[name | [name, ...], provider?]", result: "{\"message\": \"succeeded\", \"var_name\", \"data_source\"}")
             : "PyMiner: deletes variables",
         "workspace.set" => set
-            (params: "{name, value} | {name, encoding, data (base64)}, provider?", result: "meta")
+            (params: "{name, value} | {name, encoding, data (base64 | {\"$binary\": N} + N raw bytes)}, provider?", result: "meta")
             : "Stores a variable (JSON value or encoded bytes); returns its metadata",
         "workspace.get" => get [read_only]
-            (params: "{name}", result: "{name, encoding, value | data, meta}",
+            (params: "{name, binary?}", result: "{name, encoding, value | data (base64 | {\"$binary\": N} + N raw bytes), meta}",
              annotations: "{\"http\": {\"variable\": true}}")
             : "Reads a variable with its metadata",
         "workspace.delete" => delete

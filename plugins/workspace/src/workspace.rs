@@ -7,6 +7,7 @@
 //! only after the store has committed, so nothing is visible, or acknowledged, before it is
 //! durable.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
@@ -17,12 +18,13 @@ use crate::names;
 use crate::remote::Remotes;
 use crate::store::{Store, StoreError};
 
-/// A value to write.
-pub struct NewValue {
+/// A value to write; its bytes may be borrowed (a native binary frame is stored straight
+/// from the host's buffer, without a copy of up to 256 MiB).
+pub struct NewValue<'a> {
     pub name: String,
     pub encoding: String,
     pub type_hint: String,
-    pub bytes: Vec<u8>,
+    pub bytes: Cow<'a, [u8]>,
 }
 
 /// Why a write or delete was refused.
@@ -36,9 +38,32 @@ pub enum WorkspaceError {
     Store(#[from] StoreError),
 }
 
-/// Default largest stored value, in bytes (`[plugins.workspace] max_variable_bytes`).
-/// PyMiner clients send values of up to 300 MB of base64 (225 MB decoded).
-pub const DEFAULT_MAX_VARIABLE_BYTES: u64 = 256 * 1024 * 1024;
+/// Default largest stored value, in bytes (`[plugins.workspace] max_variable_bytes`):
+/// 256 MiB of data plus 1 MiB for its encoding's header, so a 256 MiB numpy array (a
+/// `.npy` of 256 MiB + 128 bytes) fits. PyMiner clients send values of up to 300 MB of
+/// base64 (225 MB decoded).
+pub const DEFAULT_MAX_VARIABLE_BYTES: u64 = 257 * 1024 * 1024;
+
+/// The refusal of a value over `max_variable_bytes`, naming the variable and the limit
+/// (every front end shows it: native clients as the error message, PyMiner G2 clients in
+/// their `failed` reply).
+pub fn too_big(name: &str, size: u64, limit: u64) -> String {
+    format!(
+        "value of '{name}' is {}; the limit is [plugins.workspace] max_variable_bytes = {}",
+        human_size(size),
+        human_size(limit)
+    )
+}
+
+/// `1.5 MiB`, `256 MiB`, `100 bytes`: sizes as a person reads them.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    match UNITS.iter().find(|(unit, _)| bytes >= *unit) {
+        None => format!("{bytes} bytes"),
+        Some((unit, name)) if bytes.is_multiple_of(*unit) => format!("{} {name}", bytes / unit),
+        Some((unit, name)) => format!("{:.1} {name}", bytes as f64 / *unit as f64),
+    }
+}
 
 /// The shared data workspace.
 pub struct Workspace {
@@ -97,17 +122,16 @@ impl Workspace {
     /// given twice keeps the last value, as a Python dict would.
     pub fn set_many(
         &self,
-        values: Vec<NewValue>,
+        values: Vec<NewValue<'_>>,
         provider: &str,
     ) -> Result<Vec<Meta>, WorkspaceError> {
         for value in &values {
             names::check_name(&value.name).map_err(WorkspaceError::Invalid)?;
             if value.bytes.len() as u64 > self.max_variable_bytes {
-                return Err(WorkspaceError::Invalid(format!(
-                    "variable '{}' is {} bytes, more than max_variable_bytes ({})",
-                    value.name,
-                    value.bytes.len(),
-                    self.max_variable_bytes
+                return Err(WorkspaceError::Invalid(too_big(
+                    &value.name,
+                    value.bytes.len() as u64,
+                    self.max_variable_bytes,
                 )));
             }
         }
@@ -157,7 +181,7 @@ impl Workspace {
         let entries: Vec<(Meta, &[u8])> = metas
             .iter()
             .cloned()
-            .zip(values.iter().map(|value| value.bytes.as_slice()))
+            .zip(values.iter().map(|value| value.bytes.as_ref()))
             .collect();
         self.store.write(&entries)?;
         writer.next_position = position;
@@ -263,12 +287,12 @@ mod tests {
     use super::*;
     use crate::test_support::TempFolder;
 
-    fn value(name: &str, bytes: &[u8]) -> NewValue {
+    fn value(name: &str, bytes: &[u8]) -> NewValue<'static> {
         NewValue {
             name: name.into(),
             encoding: "pickle".into(),
             type_hint: "other".into(),
-            bytes: bytes.to_vec(),
+            bytes: bytes.to_vec().into(),
         }
     }
 
@@ -336,10 +360,13 @@ mod tests {
         let err = workspace
             .set_many(vec![value("b", b"1"), value("a", b"12345")], "t")
             .unwrap_err();
-        assert!(
-            err.to_string().contains("more than max_variable_bytes (4)"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "value of 'a' is 5 bytes; the limit is [plugins.workspace] max_variable_bytes = 4 bytes"
         );
+        assert_eq!(human_size(300 << 20), "300 MiB");
+        assert_eq!(human_size((3 << 19) + 1), "1.5 MiB");
+        assert_eq!(human_size(2048), "2 KiB");
         assert_eq!(workspace.names(), ["a"]);
         assert_eq!(workspace.meta("a").unwrap().size, 4);
     }

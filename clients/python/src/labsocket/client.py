@@ -13,6 +13,11 @@ server is not hit by every client at the same instant) and subscribes again to e
 open subscription's topics. Calls made meanwhile wait for the new connection, up to
 their timeout. A call whose request was already sent when the connection dropped fails
 with :class:`ConnectionLost` instead of being resent: it may have run.
+
+Large values travel as binary frames (docs/protocol.md): :meth:`Client.set` sends bytes
+of :data:`BINARY_THRESHOLD` or more as ``{"$binary": N}`` followed by the N raw bytes,
+and :meth:`Client.get` asks for a binary reply, so a 256 MiB array is neither
+base64-encoded nor squeezed into one JSON line.
 """
 
 from __future__ import annotations
@@ -59,6 +64,12 @@ DEAD_AFTER_PERIODS = 2.5
 #: Longest line accepted from the server (a workspace value arrives on one line).
 MAX_LINE_BYTES = 1 << 30
 
+#: Values of at least this many encoded bytes are sent as binary frames, not base64.
+BINARY_THRESHOLD = 64 * 1024
+
+#: The key of the object that stands for raw bytes after a line: ``{"$binary": N}``.
+BINARY_MARKER = "$binary"
+
 Params = Union[Sequence[Any], Dict[str, Any], None]
 
 
@@ -92,14 +103,15 @@ class VariableMeta:
 
 
 class _Pending:
-    """One request waiting for its reply."""
+    """One request waiting for its reply (``binary``: it accepts a binary reply)."""
 
-    __slots__ = ("done", "result", "error")
+    __slots__ = ("done", "result", "error", "binary")
 
-    def __init__(self) -> None:
+    def __init__(self, binary: bool = False) -> None:
         self.done = threading.Event()
         self.result: Any = None
         self.error: Optional[LabsocketError] = None
+        self.binary = binary
 
     def finish(self, result: Any = None, error: Optional[LabsocketError] = None) -> None:
         self.result, self.error = result, error
@@ -193,6 +205,8 @@ class Client:
         self._closed: Optional[LabsocketError] = None
         self._stopping = threading.Event()
         self._sock: Optional[socket.socket] = None
+        # The binary reply whose raw bytes the reader is reading (reader thread only).
+        self._incoming: Optional[_IncomingBytes] = None
         sock = self._connect()
         try:
             self._install(sock)
@@ -216,6 +230,19 @@ class Client:
         :raises Timeout: when no reply comes within ``timeout`` (default: the client's).
         :raises ConnectionLost: when the connection dropped after the request was sent.
         """
+        return self._call(method, params, timeout)
+
+    def _call(
+        self,
+        method: str,
+        params: Params,
+        timeout: Optional[float],
+        raw: Optional[List[memoryview]] = None,
+        binary_reply: bool = False,
+    ) -> Any:
+        """:meth:`call`, with the ``raw`` parts sent after the line (the params hold the
+        ``{"$binary": N}`` marker, N their total size) and, with ``binary_reply``, raw
+        bytes accepted after the reply line (they replace the marker in the result)."""
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         if params is not None and not isinstance(params, (list, dict)):
@@ -228,11 +255,13 @@ class Client:
         if params is not None:
             request["params"] = params
         line = json.dumps(request, separators=(",", ":")).encode("ascii") + b"\n"
-        pending = _Pending()
+        pending = _Pending(binary_reply)
         sock = self._register(request_id, pending, deadline, method)
         try:
             with self._write_lock:
                 sock.sendall(line)
+                for part in raw or ():
+                    sock.sendall(part)
         except OSError as err:
             self._forget(request_id)
             raise ConnectionLost(f"sending {method!r} failed: {err}") from None
@@ -354,16 +383,23 @@ class Client:
         the value; give ``type_hint``, one of those words, only where it cannot tell (an
         :class:`Encoded` value in an encoding of your own, a list meant as an array).
         """
-        tag, fields = encodings.encode(value, encoding)
+        tag, fields, parts = encodings.encode_parts(value, encoding)
         params: Dict[str, Any] = {"name": name}
         if tag != encodings.JSON:
             params["encoding"] = tag
-        params.update(fields)
+        size = sum(part.nbytes for part in parts or ())
+        if parts is not None and size >= BINARY_THRESHOLD:
+            params["data"] = {BINARY_MARKER: size}
+        elif parts is not None:
+            params["data"] = base64.b64encode(b"".join(parts)).decode("ascii")
+            parts = None
+        else:
+            params.update(fields)
         if type_hint is not None:
             params["type_hint"] = type_hint
         if provider is not None:
             params["provider"] = provider
-        return VariableMeta.from_reply(self.call("workspace.set", params))
+        return VariableMeta.from_reply(self._call("workspace.set", params, None, parts))
 
     def get(self, name: str, *, allow_pickle: Optional[bool] = None) -> Any:
         """The value of workspace variable ``name``, decoded.
@@ -371,17 +407,23 @@ class Client:
         :raises NotFound: when there is no such variable.
         :raises PickleRefused: for a pickle, unless ``allow_pickle`` (here or on the client).
         """
-        reply = self.call("workspace.get", {"name": name})
+        reply = self._get_reply(name)
         allow = self.allow_pickle if allow_pickle is None else allow_pickle
         return encodings.decode(reply, allow_pickle=allow)
 
     def get_encoded(self, name: str) -> Encoded:
         """The variable's bytes and tag, not decoded (JSON values come as JSON text)."""
-        reply = self.call("workspace.get", {"name": name})
+        reply = self._get_reply(name)
         encoding = reply.get("encoding", encodings.JSON)
         if encoding == encodings.JSON:
             return Encoded(encoding, json.dumps(reply.get("value")).encode("ascii"))
-        return Encoded(encoding, base64.b64decode(reply.get("data", "")))
+        data = reply.get("data", "")
+        return Encoded(encoding, bytes(data) if isinstance(data, bytearray) else base64.b64decode(data))
+
+    def _get_reply(self, name: str) -> Dict[str, Any]:
+        """``workspace.get``, with the value's bytes as a binary frame (a server without
+        them answers base64, which decodes the same)."""
+        return self._call("workspace.get", {"name": name, "binary": True}, None, binary_reply=True)
 
     def delete(self, name: str, *, provider: Optional[str] = None) -> bool:
         """Deletes variable ``name``; False if there was none."""
@@ -559,7 +601,11 @@ class Client:
 
     def _forget(self, request_id: int) -> None:
         with self._cond:
-            self._pending.pop(request_id, None)
+            pending = self._pending.get(request_id)
+            # A request that accepts a binary reply stays registered: raw bytes may still
+            # follow its reply line, and the reader must know to take them off the stream.
+            if pending is not None and not pending.binary:
+                del self._pending[request_id]
 
     def _fail_pending(self, error: LabsocketError) -> None:
         with self._cond:
@@ -663,6 +709,8 @@ class Client:
 
     def _read_until_broken(self, sock: socket.socket) -> str:
         """Reads and dispatches until the connection breaks; returns why."""
+        # A binary reply cut off by the previous connection's end is gone with it.
+        self._incoming = None
         buffer = bytearray()
         scanned = 0
         last_traffic = time.monotonic()
@@ -670,9 +718,19 @@ class Client:
         probe_sent = False
         while not self._stopping.is_set():
             dead_after = self._dead_after()
+            incoming = self._incoming
             try:
                 readable, _, _ = select.select([sock], [], [], min(0.25, dead_after / 5))
-                chunk = sock.recv(1 << 20) if readable else None
+                if readable and incoming is not None and not buffer:
+                    # A binary reply's raw bytes go straight into their buffer.
+                    received = sock.recv_into(incoming.rest())
+                    chunk = b"" if received == 0 else None
+                    if received:
+                        last_traffic, probe_sent = time.monotonic(), False
+                        self._take_bytes(received)
+                        continue
+                else:
+                    chunk = sock.recv(1 << 20) if readable else None
             except (OSError, ValueError) as err:  # ValueError: the socket was closed
                 return f"read failed: {err}"
             now = time.monotonic()
@@ -692,6 +750,15 @@ class Client:
             last_traffic, probe_sent = now, False
             buffer += chunk
             while True:
+                incoming = self._incoming
+                if incoming is not None:
+                    # Raw bytes of a binary reply come before any further line.
+                    take = min(len(buffer), len(incoming.rest()))
+                    incoming.rest()[:take] = buffer[:take]
+                    del buffer[:take]
+                    self._take_bytes(take)
+                    if self._incoming is not None:
+                        break
                 end = buffer.find(b"\n", scanned)
                 if end < 0:
                     scanned = len(buffer)
@@ -768,8 +835,54 @@ class Client:
             return
         if "error" in message:
             waiter.finish(error=server_error(message["error"]))
-        else:
-            waiter.finish(result=message.get("result"))
+            return
+        result = message.get("result")
+        key, size = _binary_marker(result) if waiter.binary else (None, None)
+        if size is None:
+            waiter.finish(result=result)
+            return
+        self._incoming = _IncomingBytes(waiter, result, key, size)
+        self._take_bytes(0)
+
+    def _take_bytes(self, count: int) -> None:
+        """Counts ``count`` raw bytes received into the binary reply being read, and
+        finishes its call once they are all there."""
+        incoming = self._incoming
+        if incoming is None:
+            return
+        incoming.filled += count
+        if incoming.filled == len(incoming.data):
+            self._incoming = None
+            incoming.result[incoming.key] = incoming.data
+            incoming.waiter.finish(result=incoming.result)
+
+
+class _IncomingBytes:
+    """The raw bytes of a binary reply, read after its line into one buffer."""
+
+    __slots__ = ("waiter", "result", "key", "data", "view", "filled")
+
+    def __init__(self, waiter: _Pending, result: Dict[str, Any], key: str, size: int) -> None:
+        self.waiter, self.result, self.key = waiter, result, key
+        self.data = bytearray(size)
+        self.view = memoryview(self.data)
+        self.filled = 0
+
+    def rest(self) -> memoryview:
+        """Where the next bytes go."""
+        return self.view[self.filled :]
+
+
+def _binary_marker(result: Any) -> Tuple[Optional[str], Optional[int]]:
+    """The key and N of a top-level ``{"$binary": N}`` member of a result object."""
+    if not isinstance(result, dict):
+        return None, None
+    for key, value in result.items():
+        if isinstance(value, dict) and len(value) == 1:
+            size = value.get(BINARY_MARKER)
+            if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+                return key, size
+    return None, None
 
 
 def _send_request(sock: socket.socket, request_id: int, method: str, params: Params = None) -> None:

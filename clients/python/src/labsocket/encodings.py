@@ -31,7 +31,7 @@ import io
 import json
 import pickle
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import EncodingError, PickleRefused
 
@@ -132,6 +132,65 @@ def encode(value: Any, encoding: Optional[str] = None) -> Tuple[str, Dict[str, A
     return encoding, {"data": _b64(encode_bytes(value, encoding))}
 
 
+def encode_parts(
+    value: Any, encoding: Optional[str] = None
+) -> Tuple[str, Dict[str, Any], Optional[List[memoryview]]]:
+    """``(encoding, fields, parts)``: ``fields`` is ``{"value": v}`` for JSON (``parts``
+    None); for every other encoding ``parts`` are the bytes to store, in order, and
+    ``fields`` is empty (the caller sends them as base64 or as a binary frame). A
+    C-contiguous numpy array is not copied: its parts are the ``.npy`` header and a view
+    of the array's own memory."""
+    encoding = encoding or choose(value)
+    if isinstance(value, Encoded):
+        if value.encoding != encoding:
+            raise EncodingError(
+                f"the value is already {value.encoding!r}-encoded, not {encoding!r}"
+            )
+        return encoding, {}, [memoryview(value.data).cast("B")]
+    if encoding == JSON:
+        tag, fields = encode(value, JSON)
+        return tag, fields, None
+    if encoding == NPY:
+        numpy = _require(_numpy(), "numpy", NPY)
+        array = numpy.asarray(value)
+        if array.flags.c_contiguous and not array.dtype.hasobject:
+            body = memoryview(array.reshape(-1).view(numpy.uint8))
+            return NPY, {}, [memoryview(_npy_header(numpy, array)), body]
+    return encoding, {}, [memoryview(encode_bytes(value, encoding))]
+
+
+def _npy_header(numpy: Any, array: Any) -> bytes:
+    """The ``.npy`` header ``numpy.save`` writes before ``array``'s bytes (format 1.0,
+    or 2.0 when the header does not fit 1.0)."""
+    fmt = numpy.lib.format
+    header = fmt.header_data_from_array_1_0(array)
+    out = io.BytesIO()
+    try:
+        fmt.write_array_header_1_0(out, header)
+    except ValueError:
+        out = io.BytesIO()
+        fmt.write_array_header_2_0(out, header)
+    return out.getvalue()
+
+
+def _load_npy(numpy: Any, data: Any) -> Any:
+    """``numpy.load`` of ``.npy`` bytes; a writable ``bytearray`` (a binary reply) is
+    used in place, without a copy."""
+    if isinstance(data, bytearray):
+        fmt = numpy.lib.format
+        head = io.BytesIO(memoryview(data)[: 1 << 20])
+        version = fmt.read_magic(head)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(head)
+        if not dtype.hasobject:
+            count = 1
+            for dim in shape:
+                count *= dim
+            flat = numpy.frombuffer(data, dtype=dtype, count=count, offset=head.tell())
+            return flat.reshape(shape, order="F" if fortran else "C")
+    return numpy.load(io.BytesIO(data), allow_pickle=False)
+
+
 def encode_bytes(value: Any, encoding: str) -> bytes:
     """The bytes of ``value`` in a binary encoding."""
     if encoding == PICKLE:
@@ -168,6 +227,9 @@ def decode(reply: Dict[str, Any], allow_pickle: bool = False) -> Any:
     if encoding == JSON:
         return reply.get("value")
     data = reply.get("data")
+    if isinstance(data, (bytes, bytearray)):
+        # A binary reply: the raw bytes, not base64.
+        return decode_bytes(encoding, data, allow_pickle)
     if not isinstance(data, str):
         raise EncodingError(f"the {encoding!r} variable came without base64 data")
     return decode_bytes(encoding, base64.b64decode(data), allow_pickle)
@@ -183,8 +245,7 @@ def decode_bytes(encoding: str, data: bytes, allow_pickle: bool = False) -> Any:
             )
         return pickle.loads(data)
     if encoding == NPY:
-        numpy = _require(_numpy(), "numpy", NPY)
-        return numpy.load(io.BytesIO(data), allow_pickle=False)
+        return _load_npy(_require(_numpy(), "numpy", NPY), data)
     if encoding in (ARROW, PARQUET):
         pyarrow = _require(_pyarrow(), "pyarrow", encoding)
         source = pyarrow.BufferReader(data)
@@ -195,7 +256,7 @@ def decode_bytes(encoding: str, data: bytes, allow_pickle: bool = False) -> Any:
         return table.to_pandas() if _pandas() is not None else table
     if encoding == JSON:
         return json.loads(data)
-    return Encoded(encoding, data)
+    return Encoded(encoding, bytes(data))
 
 
 def _b64(data: bytes) -> str:

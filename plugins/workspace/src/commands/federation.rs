@@ -73,7 +73,10 @@ pub fn remote_write(
                 err.message
             ))
         })?;
-    if ws.remotes().put(rev, meta.clone(), value.bytes) {
+    if ws
+        .remotes()
+        .put(rev, meta.clone(), value.bytes.into_owned())
+    {
         events.remote_changed(host, &meta);
     }
     Ok(meta)
@@ -181,7 +184,7 @@ pub fn export(ws: &Workspace, _events: &dyn Events, params: Value) -> Result<Val
 /// mirrors it under.
 pub fn store(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
     let params = Params::new(&params, "workspace.store {params of workspace.set}", 0)?;
-    let (value, provider) = native::parse_set(&params)?;
+    let (value, provider) = native::parse_set(&params, None)?;
     if remote::is_remote(&value.name) {
         return Err(CommandError::invalid_params(format!(
             "'{}' is another host's variable: a host stores only its own",

@@ -96,12 +96,12 @@ fn write_provider<'p>(params: &Params<'p>, index: usize) -> Result<&'p str, Comm
 }
 
 /// A pickle to store under `name`, typed from its contents.
-fn pickled(name: String, bytes: Vec<u8>) -> NewValue {
+fn pickled(name: String, bytes: Vec<u8>) -> NewValue<'static> {
     NewValue {
         name,
         encoding: meta::PICKLE.to_owned(),
         type_hint: pickle::type_hint(&bytes).to_owned(),
-        bytes,
+        bytes: bytes.into(),
     }
 }
 

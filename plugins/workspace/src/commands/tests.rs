@@ -13,6 +13,23 @@ const PICKLED_42: &str = "gAVLKi4=";
 /// `pickle.dumps(None, protocol=5)`, base64.
 const PICKLED_NONE: &str = "gAVOLg==";
 
+/// `workspace.set` and `workspace.get` as a JSON-only caller (no raw bytes) reaches them.
+mod plain {
+    use labsocket_plugin_api::{CommandError, Value};
+
+    use crate::commands::native;
+    use crate::events::Events;
+    use crate::workspace::Workspace;
+
+    pub fn set(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+        native::set(ws, events, params, None)
+    }
+
+    pub fn get(ws: &Workspace, events: &dyn Events, params: Value) -> Result<Value, CommandError> {
+        native::get(ws, events, params, &|_| false)
+    }
+}
+
 fn open(label: &str) -> (TempFolder, Workspace, Recorder) {
     let dir = TempFolder::new(label);
     let ws = Workspace::open(dir.path()).unwrap();
@@ -129,8 +146,8 @@ fn write_var_dic_refuses_a_bad_outer_layer() {
 fn get_var_dic_and_get_vars_wrap_the_stored_pickles() {
     let (_dir, ws, events) = open("cmd-get-var-dic");
     pyminer::write_p(&ws, &events, json!(["x", PICKLED_42])).unwrap();
-    native::set(&ws, &events, json!({"name": "j", "value": [1, "a"]})).unwrap();
-    native::set(
+    plain::set(&ws, &events, json!({"name": "j", "value": [1, "a"]})).unwrap();
+    plain::set(
         &ws,
         &events,
         json!({"name": "n", "encoding": "npy", "data": "AAAA"}),
@@ -151,13 +168,13 @@ fn get_var_dic_and_get_vars_wrap_the_stored_pickles() {
 #[test]
 fn read_p_serves_json_variables_as_pickles_and_refuses_opaque_ones() {
     let (_dir, ws, events) = open("cmd-read-json");
-    native::set(&ws, &events, json!({"name": "j", "value": {"k": 1.5}})).unwrap();
+    plain::set(&ws, &events, json!({"name": "j", "value": {"k": 1.5}})).unwrap();
     let reply = pyminer::read_p(&ws, &events, json!(["j"])).unwrap();
     assert_eq!(
         reply["j"],
         b64(&pickle::write_json_value(&json!({"k": 1.5})))
     );
-    native::set(
+    plain::set(
         &ws,
         &events,
         json!({"name": "n", "encoding": "npy", "data": "AAAA"}),
@@ -189,8 +206,8 @@ fn name_lists_have_g1_shapes() {
 fn names_of_type_are_a_pickled_list() {
     let (_dir, ws, events) = open("cmd-of-type");
     pyminer::write_p(&ws, &events, json!(["n", PICKLED_42])).unwrap();
-    native::set(&ws, &events, json!({"name": "s", "value": "text"})).unwrap();
-    native::set(&ws, &events, json!({"name": "f", "value": 2.5})).unwrap();
+    plain::set(&ws, &events, json!({"name": "s", "value": "text"})).unwrap();
+    plain::set(&ws, &events, json!({"name": "f", "value": 2.5})).unwrap();
     let reply = pyminer::get_all_var_names_of_type(&ws, &events, json!(["numeric"])).unwrap();
     assert_eq!(reply["message"], "succeeded");
     assert_eq!(
@@ -226,7 +243,7 @@ fn delete_variable_answers_like_g1_and_emits_only_for_existing_names() {
 #[test]
 fn native_set_get_meta_list_delete() {
     let (_dir, ws, events) = open("cmd-native");
-    let meta = native::set(
+    let meta = plain::set(
         &ws,
         &events,
         json!({"name": "t", "value": [1, 2], "provider": "lab"}),
@@ -236,7 +253,7 @@ fn native_set_get_meta_list_delete() {
     assert_eq!(meta["version"], 1);
     assert_eq!(meta["provider"], "lab");
     assert_eq!(meta["size"], 5);
-    let meta = native::set(
+    let meta = plain::set(
         &ws,
         &events,
         json!({"name": "t", "value": [1, 2, 3], "type_hint": "array"}),
@@ -246,17 +263,17 @@ fn native_set_get_meta_list_delete() {
         (meta["version"].clone(), meta["type_hint"].clone()),
         (json!(2), json!("array"))
     );
-    let got = native::get(&ws, &events, json!({"name": "t"})).unwrap();
+    let got = plain::get(&ws, &events, json!({"name": "t"})).unwrap();
     let keys: Vec<&String> = got.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["name", "encoding", "value", "meta"]);
     assert_eq!(got["value"], json!([1, 2, 3]));
-    native::set(
+    plain::set(
         &ws,
         &events,
         json!({"name": "p", "encoding": "pickle", "data": PICKLED_42}),
     )
     .unwrap();
-    let got = native::get(&ws, &events, json!(["p"])).unwrap();
+    let got = plain::get(&ws, &events, json!(["p"])).unwrap();
     assert_eq!(got["data"], PICKLED_42);
     assert_eq!(got["meta"]["type_hint"], "numeric");
     let list = native::list(&ws, &events, json!({})).unwrap();
@@ -271,7 +288,7 @@ fn native_set_get_meta_list_delete() {
         native::meta(&ws, &events, json!({"name": "p"})).unwrap()["size"],
         5
     );
-    let err = native::get(&ws, &events, json!({"name": "nope"})).unwrap_err();
+    let err = plain::get(&ws, &events, json!({"name": "nope"})).unwrap_err();
     assert_eq!(err.code, labsocket_plugin_api::codes::NOT_FOUND);
     assert_eq!(
         native::delete(&ws, &events, json!({"name": "t"})).unwrap(),
@@ -335,9 +352,106 @@ fn native_set_refuses_ambiguous_or_malformed_values() {
             "type_hint",
         ),
     ] {
-        let err = native::set(&ws, &events, params.clone()).unwrap_err();
+        let err = plain::set(&ws, &events, params.clone()).unwrap_err();
         assert!(err.message.contains(reason), "{params}: {}", err.message);
     }
+    assert!(ws.names().is_empty());
+}
+
+#[test]
+fn binary_frames_store_raw_bytes_and_binary_gets_attach_them() {
+    let (_dir, ws, events) = open("cmd-binary");
+    let raw: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let meta = native::set(
+        &ws,
+        &events,
+        json!({"name": "arr", "encoding": "npy", "data": {"$binary": raw.len()}}),
+        Some(&raw),
+    )
+    .unwrap();
+    assert_eq!(meta["size"], raw.len());
+    assert_eq!(meta["type_hint"], "array");
+
+    // A caller that takes raw bytes gets them attached, and the marker in "data".
+    let attached = std::cell::RefCell::new(None);
+    let reply = native::get(
+        &ws,
+        &events,
+        json!({"name": "arr", "binary": true}),
+        &|bytes| {
+            *attached.borrow_mut() = Some(bytes);
+            true
+        },
+    )
+    .unwrap();
+    assert_eq!(reply["data"], json!({"$binary": raw.len()}));
+    assert_eq!(attached.into_inner().as_deref(), Some(raw.as_slice()));
+    // One that cannot gets base64, as without "binary".
+    let reply = native::get(
+        &ws,
+        &events,
+        json!({"name": "arr", "binary": true}),
+        &|_| false,
+    )
+    .unwrap();
+    assert_eq!(reply["data"], b64(&raw));
+
+    // The marker without bytes, bytes of another length, or raw JSON are refused.
+    for (params, bytes, expected) in [
+        (
+            json!({"name": "a", "encoding": "npy", "data": {"$binary": 3}}),
+            None,
+            "no raw bytes came",
+        ),
+        (
+            json!({"name": "a", "encoding": "npy", "data": {"$binary": 3}}),
+            Some(&b"ab"[..]),
+            "announces 3 raw bytes but 2 came",
+        ),
+        (
+            json!({"name": "a", "data": {"$binary": 2}}),
+            Some(&b"ab"[..]),
+            "other than json",
+        ),
+    ] {
+        let error = native::set(&ws, &events, params, bytes).unwrap_err();
+        assert!(error.message.contains(expected), "{}", error.message);
+    }
+    assert_eq!(ws.names(), ["arr"]);
+}
+
+#[test]
+fn values_over_the_limit_name_the_variable_and_the_limit_on_every_command() {
+    let dir = TempFolder::new("cmd-too-big");
+    let ws = Workspace::open(dir.path())
+        .unwrap()
+        .limit_variable_bytes(1 << 20);
+    let events = Recorder::default();
+    let big = vec![7u8; (3 << 19) + 1];
+    let expected =
+        "value of 'big' is 1.5 MiB; the limit is [plugins.workspace] max_variable_bytes = 1 MiB";
+    let error = native::set(
+        &ws,
+        &events,
+        json!({"name": "big", "encoding": "npy", "data": {"$binary": big.len()}}),
+        Some(&big),
+    )
+    .unwrap_err();
+    assert_eq!(error.message, expected);
+    let error = plain::set(
+        &ws,
+        &events,
+        json!({"name": "big", "encoding": "npy", "data": b64(&big)}),
+    )
+    .unwrap_err();
+    assert_eq!(error.message, expected);
+    // `pickle.dumps(bytes(...), protocol=4)`: PROTO 4, BINBYTES, STOP.
+    let mut pickled = vec![0x80, 0x04, b'B'];
+    pickled.extend_from_slice(&(big.len() as u32).to_le_bytes());
+    pickled.extend_from_slice(&big);
+    pickled.push(b'.');
+    let error = pyminer::write_p(&ws, &events, json!(["big", b64(&pickled)])).unwrap_err();
+    assert!(error.message.starts_with("value of 'big' is 1.5 MiB; the limit is [plugins.workspace] max_variable_bytes = 1 MiB"), "{}", error.message);
     assert!(ws.names().is_empty());
 }
 
@@ -398,7 +512,7 @@ mod federation {
         // An older rev changes nothing.
         let reply = federation::mirror(&ws, &events, mirrored("pcA/x", 2, json!(1))).unwrap();
         assert_eq!(reply["changed"], false);
-        let got = native::get(&ws, &events, json!({"name": "pcA/x"})).unwrap();
+        let got = native::get(&ws, &events, json!({"name": "pcA/x"}), &|_| false).unwrap();
         assert_eq!(got["value"], 42);
         assert_eq!(got["meta"]["name"], "pcA/x");
         let read = pyminer::read_p(&ws, &events, json!(["pcA/x"])).unwrap();
@@ -414,7 +528,7 @@ mod federation {
         let reply =
             federation::mirror(&ws, &events, json!({"name": "pcA/x", "deleted": true})).unwrap();
         assert_eq!(reply["changed"], true);
-        assert!(native::get(&ws, &events, json!({"name": "pcA/x"})).is_err());
+        assert!(native::get(&ws, &events, json!({"name": "pcA/x"}), &|_| false).is_err());
     }
 
     #[test]
@@ -439,7 +553,8 @@ mod federation {
     #[test]
     fn without_the_mqtt_plugin_a_remote_write_says_so() {
         let (_dir, ws, events) = open("fed-nomqtt");
-        let err = native::set(&ws, &events, json!({"name": "pcA/x", "value": 1})).unwrap_err();
+        let err =
+            native::set(&ws, &events, json!({"name": "pcA/x", "value": 1}), None).unwrap_err();
         assert!(
             err.message.contains("host 'pcA'") && err.message.contains("does not federate"),
             "{}",
