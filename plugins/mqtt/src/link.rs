@@ -935,14 +935,19 @@ fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
         "{{\"seq\":{last},\"replay\":{},\"points\":{points}}}",
         first <= replay_upto
     );
-    if shared
+    // In flight before it is handed to rumqttc: its PUBACK can reach the poll thread
+    // before `try_publish` returns here, and a PUBACK finding nothing in flight is
+    // dropped, which held the outbox back for RESEND_AFTER (10 s) each time.
+    shared.lock().in_flight = Some((last, Instant::now()));
+    let sent = shared
         .client
         .try_publish(shared.topics.batch(), QoS::AtLeastOnce, false, payload)
-        .is_ok()
-    {
-        let mut state = shared.lock();
-        state.in_flight = Some((last, Instant::now()));
+        .is_ok();
+    let mut state = shared.lock();
+    if sent {
         state.batches_sent += 1;
+    } else if state.in_flight.is_some_and(|(seq, _)| seq == last) {
+        state.in_flight = None;
     }
     Ok(())
 }
