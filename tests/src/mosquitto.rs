@@ -50,6 +50,11 @@ impl Mosquitto {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// The running broker's process id (benchmarks read its CPU time), if it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the broker (SIGKILL: no goodbye to its clients) and waits for it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
