@@ -4,7 +4,12 @@
 //! until the broker or the real host saturates.
 //!
 //! `cargo run --release -p labsocket-e2e --bin sim-federation [-- --max-hosts N
-//! --codenames N --hz N --step-secs N --batch-ms N --pt-ms N]`
+//! --codenames N --hz N --step-secs N --batch-ms N --pt-ms N --no-history --nodelay]`
+//!
+//! The real host runs the default configuration, so its history plugin records every
+//! point it takes in; `--no-history` turns that off to see what the intake alone costs.
+//! `--nodelay` sets TCP_NODELAY on the simulated hosts' connections (rumqttc's default,
+//! which plugins/mqtt keeps, leaves Nagle's algorithm on).
 //!
 //! Each simulated host is one rumqttc v5 client (all of them tasks of one two-thread tokio
 //! runtime) doing what `plugins/mqtt` does: a retained `status` birth (republished every
@@ -14,7 +19,7 @@
 //! most one `pt` per codename every N ms instead, to see what that would save). Every
 //! codename changes at `--hz`; x and the point time are the send time.
 //!
-//! Steps: 10, 25, 50 hosts × `--codenames` (200) at `--hz` (10), then `--max-hosts` (50)
+//! Steps: 1, 2, 5, 10, 25, 50 hosts × `--codenames` (200) at `--hz` (10), then `--max-hosts` (50)
 //! hosts at 2×, 4×, 8×, 16× the rate, each for `--step-secs` (8: 2 s to settle, the rest
 //! measured), stopping after the first saturated step. Per step: the points offered and
 //! sent, the messages, what the real host took in (`mqtt.status` `points_received`, which
@@ -57,6 +62,10 @@ struct Options {
     step_secs: f64,
     batch_ms: u64,
     pt_ms: u64,
+    /// The real host records no history (`[history] enabled = false`).
+    no_history: bool,
+    /// The simulated hosts set TCP_NODELAY (plugins/mqtt does not).
+    nodelay: bool,
 }
 
 fn options() -> Options {
@@ -67,9 +76,19 @@ fn options() -> Options {
         step_secs: 8.0,
         batch_ms: 5,
         pt_ms: 0,
+        no_history: false,
+        nodelay: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--no-history" {
+            options.no_history = true;
+            continue;
+        }
+        if arg == "--nodelay" {
+            options.nodelay = true;
+            continue;
+        }
         let value: f64 = args
             .next()
             .and_then(|v| v.parse().ok())
@@ -82,7 +101,7 @@ fn options() -> Options {
             "--batch-ms" => options.batch_ms = value as u64,
             "--pt-ms" => options.pt_ms = value as u64,
             other => panic!(
-                "unknown argument {other} (usage: sim-federation [--max-hosts N] [--codenames N] [--hz N] [--step-secs N] [--batch-ms N] [--pt-ms N])"
+                "unknown argument {other} (usage: sim-federation [--max-hosts N] [--codenames N] [--hz N] [--step-secs N] [--batch-ms N] [--pt-ms N] [--no-history] [--nodelay])"
             ),
         }
     }
@@ -133,6 +152,7 @@ async fn sim_host(
     codenames: usize,
     batch: Duration,
     pt_every: Duration,
+    nodelay: bool,
     control: Arc<Control>,
 ) {
     let boot_id = format!("{:016x}", fastrand::u64(..));
@@ -143,6 +163,9 @@ async fn sim_host(
     );
     options.set_keep_alive(KEEPALIVE);
     options.set_max_packet_size(Some(16 * 1024 * 1024));
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(nodelay);
+    options.set_network_options(network);
     options.set_last_will(LastWill::new(
         topic(host, "status"),
         status_payload(false, &boot_id),
@@ -426,10 +449,20 @@ fn main() {
     let started = Instant::now();
     let broker = Mosquitto::start();
     let broker_pid = broker.pid().expect("the broker runs");
-    let real = federated_host(&broker.url(), LAB, "real", "hosts = [\"*\"]\n");
+    let history = if options.no_history {
+        "\n[history]\nenabled = false\n"
+    } else {
+        ""
+    };
+    let real = federated_host(
+        &broker.url(),
+        LAB,
+        "real",
+        &format!("hosts = [\"*\"]\n{history}"),
+    );
     wait_federating(&real);
     println!(
-        "sim-federation: {} build; {} simulated hosts × {} codenames, a batch every {} ms, pt {}; {} CPUs, load average {}",
+        "sim-federation: {} build; {} simulated hosts × {} codenames, a batch every {} ms, pt {}, TCP_NODELAY {}; the real host records history: {}; {} CPUs, load average {}",
         if cfg!(debug_assertions) { "debug" } else { "release" },
         options.max_hosts,
         options.codenames,
@@ -439,6 +472,8 @@ fn main() {
         } else {
             format!("at most every {} ms per codename", options.pt_ms)
         },
+        options.nodelay,
+        !options.no_history,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
@@ -459,6 +494,7 @@ fn main() {
                 options.codenames,
                 Duration::from_millis(options.batch_ms),
                 Duration::from_millis(options.pt_ms),
+                options.nodelay,
                 Arc::clone(&control),
             ))
         })
@@ -481,7 +517,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let mut steps: Vec<(usize, f64)> = [10, 25, 50]
+    let mut steps: Vec<(usize, f64)> = [1, 2, 5, 10, 25, 50]
         .into_iter()
         .filter(|&hosts| hosts < options.max_hosts)
         .map(|hosts| (hosts, options.hz))
