@@ -363,6 +363,10 @@ fn on_points(shared: &Shared, event: Event) {
     if matches!(state.phase, Some(Phase::Duplicate { .. })) {
         return;
     }
+    // An idle link sends the first change at once instead of at the next round (up to
+    // BATCH_EVERY later); while a batch is in flight, changes gather until its PUBACK
+    // wakes the publisher, so batches still coalesce under load.
+    let idle = state.pending.is_empty() && state.in_flight.is_none();
     for (codename, point) in points {
         if state.received.contains(&codename) {
             continue;
@@ -378,6 +382,10 @@ fn on_points(shared: &Shared, event: Event) {
             .latest
             .insert(codename.clone(), (event.time, x.clone(), y.clone()));
         state.dirty.insert(codename);
+    }
+    if idle && !state.pending.is_empty() {
+        drop(state);
+        shared.wake.notify_all();
     }
 }
 
