@@ -4,12 +4,12 @@
 //! until the broker or the real host saturates.
 //!
 //! `cargo run --release -p labsocket-e2e --bin sim-federation [-- --max-hosts N
-//! --codenames N --hz N --step-secs N --batch-ms N --pt-ms N --no-history --nodelay]`
+//! --codenames N --hz N --step-secs N --batch-ms N --pt-ms N --no-history --nagle]`
 //!
 //! The real host runs the default configuration, so its history plugin records every
 //! point it takes in; `--no-history` turns that off to see what the intake alone costs.
-//! `--nodelay` sets TCP_NODELAY on the simulated hosts' connections (rumqttc's default,
-//! which plugins/mqtt keeps, leaves Nagle's algorithm on).
+//! The simulated hosts set TCP_NODELAY as plugins/mqtt does; `--nagle` leaves rumqttc's
+//! default (Nagle's algorithm on).
 //!
 //! Each simulated host is one rumqttc v5 client (all of them tasks of one two-thread tokio
 //! runtime) doing what `plugins/mqtt` does: a retained `status` birth (republished every
@@ -64,8 +64,8 @@ struct Options {
     pt_ms: u64,
     /// The real host records no history (`[history] enabled = false`).
     no_history: bool,
-    /// The simulated hosts set TCP_NODELAY (plugins/mqtt does not).
-    nodelay: bool,
+    /// The simulated hosts leave Nagle's algorithm on (plugins/mqtt turns it off).
+    nagle: bool,
 }
 
 fn options() -> Options {
@@ -77,7 +77,7 @@ fn options() -> Options {
         batch_ms: 5,
         pt_ms: 0,
         no_history: false,
-        nodelay: false,
+        nagle: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -85,8 +85,8 @@ fn options() -> Options {
             options.no_history = true;
             continue;
         }
-        if arg == "--nodelay" {
-            options.nodelay = true;
+        if arg == "--nagle" {
+            options.nagle = true;
             continue;
         }
         let value: f64 = args
@@ -101,7 +101,7 @@ fn options() -> Options {
             "--batch-ms" => options.batch_ms = value as u64,
             "--pt-ms" => options.pt_ms = value as u64,
             other => panic!(
-                "unknown argument {other} (usage: sim-federation [--max-hosts N] [--codenames N] [--hz N] [--step-secs N] [--batch-ms N] [--pt-ms N] [--no-history] [--nodelay])"
+                "unknown argument {other} (usage: sim-federation [--max-hosts N] [--codenames N] [--hz N] [--step-secs N] [--batch-ms N] [--pt-ms N] [--no-history] [--nagle])"
             ),
         }
     }
@@ -152,7 +152,7 @@ async fn sim_host(
     codenames: usize,
     batch: Duration,
     pt_every: Duration,
-    nodelay: bool,
+    nagle: bool,
     control: Arc<Control>,
 ) {
     let boot_id = format!("{:016x}", fastrand::u64(..));
@@ -164,7 +164,7 @@ async fn sim_host(
     options.set_keep_alive(KEEPALIVE);
     options.set_max_packet_size(Some(16 * 1024 * 1024));
     let mut network = rumqttc::NetworkOptions::new();
-    network.set_tcp_nodelay(nodelay);
+    network.set_tcp_nodelay(!nagle);
     options.set_network_options(network);
     options.set_last_will(LastWill::new(
         topic(host, "status"),
@@ -462,7 +462,7 @@ fn main() {
     );
     wait_federating(&real);
     println!(
-        "sim-federation: {} build; {} simulated hosts × {} codenames, a batch every {} ms, pt {}, TCP_NODELAY {}; the real host records history: {}; {} CPUs, load average {}",
+        "sim-federation: {} build; {} simulated hosts × {} codenames, a batch every {} ms, pt {}, Nagle {}; the real host records history: {}; {} CPUs, load average {}",
         if cfg!(debug_assertions) { "debug" } else { "release" },
         options.max_hosts,
         options.codenames,
@@ -472,7 +472,7 @@ fn main() {
         } else {
             format!("at most every {} ms per codename", options.pt_ms)
         },
-        options.nodelay,
+        if options.nagle { "on" } else { "off" },
         !options.no_history,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/loadavg")
@@ -494,7 +494,7 @@ fn main() {
                 options.codenames,
                 Duration::from_millis(options.batch_ms),
                 Duration::from_millis(options.pt_ms),
-                options.nodelay,
+                options.nagle,
                 Arc::clone(&control),
             ))
         })
