@@ -8,7 +8,10 @@
 //! - [`peers`]: the programs labsocket is compared with (`redis-server`,
 //!   `redis-benchmark`), found or reported missing with the command that installs them.
 //! - [`process`]: file-descriptor limits and a process's resident memory.
+//! - [`mqtt`]: federated labsocket hosts and a raw MQTT 5 client, for `bench-federation`
+//!   and `sim-federation`.
 
+pub mod mqtt;
 pub mod peers;
 pub mod process;
 pub mod stats;
