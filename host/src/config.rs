@@ -36,6 +36,8 @@ pub struct Config {
     pub http: crate::http::HttpSection,
     pub live_server: crate::live_server::LiveServerSection,
     pub pyminer: crate::pyminer::PyMinerSection,
+    /// `[tls]`: with it, the native and HTTP front ends speak TLS only (SPEC §10).
+    pub tls: Option<TlsSection>,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
     /// `[history]` (SPEC §8): the `history` plugin's table, at the top level because
@@ -95,6 +97,23 @@ pub struct NativeSection {
     pub auth_token_file: Option<PathBuf>,
 }
 
+/// `[tls]`: the server's certificate and key; paths are relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM: the server's certificate first, then any intermediate CA certificates.
+    pub cert_file: PathBuf,
+    /// PEM: the certificate's private key.
+    pub key_file: PathBuf,
+    /// How long a client may take to finish its TLS handshake before it is dropped.
+    #[serde(default = "default_handshake_timeout_secs")]
+    pub handshake_timeout_secs: f64,
+}
+
+fn default_handshake_timeout_secs() -> f64 {
+    crate::tls::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSection {
@@ -133,6 +152,7 @@ impl Default for Config {
             http: Default::default(),
             live_server: Default::default(),
             pyminer: crate::pyminer::PyMinerSection::default(),
+            tls: None,
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             history: None,
@@ -304,6 +324,14 @@ impl Config {
             ));
         }
         self.pyminer.validate()?;
+        if let Some(tls) = &self.tls {
+            let timeout = tls.handshake_timeout_secs;
+            if !(timeout > 0.0 && timeout <= 3600.0) {
+                return Err(format!(
+                    "[tls] handshake_timeout_secs: must be above 0 and at most 3600 seconds, not {timeout}"
+                ));
+            }
+        }
         let limits = &self.limits;
         if !(16..=16 * 1024 * 1024).contains(&limits.event_buffer) {
             return Err("[limits] event_buffer: must be between 16 and 16777216".to_owned());

@@ -35,6 +35,7 @@ use crate::pyexplabsys;
 use crate::pyminer;
 use crate::shutdown::Shutdown;
 use crate::sources::{self, SourceList};
+use crate::tls::ServerTls;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,9 @@ pub enum StartError {
     /// `[native] auth_token_file` cannot be used (missing, readable by others, too short).
     #[error("config error in {file}: {message}")]
     AuthToken { file: String, message: String },
+    /// `[tls]` names a certificate or key that cannot be used.
+    #[error("config error in {file}: [tls] {message}")]
+    Tls { file: String, message: String },
 }
 
 /// A running host.
@@ -69,6 +73,8 @@ pub struct Server {
     shutdown: Shutdown,
     /// The plugins' host services, for the stop sequence.
     services: HostServices,
+    /// `[tls]`'s certificate, reloaded on SIGHUP.
+    tls: Option<Arc<ServerTls>>,
 }
 
 /// A core with its plugins loaded, by [`load_core`].
@@ -199,6 +205,20 @@ impl Server {
                     message,
                 }
             })?;
+        let tls = match &config.tls {
+            None => None,
+            Some(section) => Some(Arc::new(
+                ServerTls::load(
+                    &config.resolve(&section.cert_file),
+                    &config.resolve(&section.key_file),
+                    Duration::from_secs_f64(section.handshake_timeout_secs),
+                )
+                .map_err(|message| StartError::Tls {
+                    file: config.file_name(),
+                    message,
+                })?,
+            )),
+        };
         let shutdown = Shutdown::default();
         if config.native.enabled {
             let bind = config.native.bind.unwrap_or(config.server.bind);
@@ -221,6 +241,7 @@ impl Server {
                     file: config.file_name(),
                     message,
                 })?,
+                tls: tls.clone(),
             };
             if !bind.is_loopback() && settings.auth_token.is_none() {
                 tracing::warn!(
@@ -254,7 +275,7 @@ impl Server {
         if config.http.enabled {
             let address = config.http.address(config.server.bind);
             let listener = bind_tcp("http", address).await?;
-            http::spawn(core.clone(), listener, &config.http, &shutdown);
+            http::spawn(core.clone(), listener, &config.http, tls.clone(), &shutdown);
         }
         if config.live_server.enabled {
             let address = config.live_server.address(config.server.bind);
@@ -283,7 +304,13 @@ impl Server {
             core,
             shutdown,
             services,
+            tls,
         })
+    }
+
+    /// `[tls]`'s certificate, for reloading it (SIGHUP).
+    pub fn tls(&self) -> Option<Arc<ServerTls>> {
+        self.tls.clone()
     }
 
     /// Stops every task, giving connections `grace` to finish; then stops the plugins

@@ -88,9 +88,15 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-/// Serves HTTP on `listener` until shutdown.
-pub fn spawn(core: Arc<Core>, listener: TcpListener, section: &HttpSection, shutdown: &Shutdown) {
-    let listener = listener::Limited::new(listener, &core, shutdown);
+/// Serves HTTP on `listener` until shutdown; HTTPS only with `tls`.
+pub fn spawn(
+    core: Arc<Core>,
+    listener: TcpListener,
+    section: &HttpSection,
+    tls: Option<Arc<crate::tls::ServerTls>>,
+    shutdown: &Shutdown,
+) {
+    let listener = listener::Limited::new(listener, &core, tls, shutdown);
     core.set_heartbeat_secs("http", section.heartbeat_secs);
     let address = axum::serve::Listener::local_addr(&listener)
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));

@@ -24,14 +24,15 @@
 //! an `events_lost` event with the count, while publishers and other clients carry on.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -57,22 +58,62 @@ pub struct Settings {
     pub max_line_bytes: usize,
     /// The shared secret connections must send first (`None`: no authentication).
     pub auth_token: Option<Arc<super::auth::Secret>>,
+    /// `[tls]`: every connection is TLS (`None`: plain TCP).
+    pub tls: Option<Arc<crate::tls::ServerTls>>,
 }
 
 type PendingReply = BoxFuture<'static, Option<String>>;
 
+/// What a connection runs over: plain TCP, or TLS over TCP (`[tls]`).
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Waits for input and reads what is there into `buffer`, which it grows first.
+    /// `None`: woken without input after all (wait again). Cancel-safe: nothing is
+    /// read unless the future completes.
+    fn read_into<'a>(
+        &'a mut self,
+        buffer: &'a mut BytesMut,
+    ) -> impl Future<Output = Option<io::Result<usize>>> + Send + 'a;
+}
+
+/// The read buffer's growth: at least 4 KiB, at most 64 KiB at a time.
+fn grow(buffer: &mut BytesMut) {
+    buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
+}
+
+impl Transport for TcpStream {
+    async fn read_into(&mut self, buffer: &mut BytesMut) -> Option<io::Result<usize>> {
+        // The buffer is allocated only once bytes arrive: an idle connection holds no
+        // read buffer (`bench-pyminer --only idle --idle-protocol native`).
+        if let Err(err) = self.readable().await {
+            return Some(Err(err));
+        }
+        grow(buffer);
+        // A poll, not `try_read_buf`: after a short read tokio then knows the socket is
+        // drained, instead of trying once more and getting EAGAIN (an extra syscall per
+        // request).
+        self.read_buf(buffer).now_or_never()
+    }
+}
+
+impl Transport for crate::tls::ServerStream {
+    async fn read_into(&mut self, buffer: &mut BytesMut) -> Option<io::Result<usize>> {
+        // Decrypted bytes may already wait inside rustls while the socket has nothing
+        // new, so the socket's readiness says nothing: read (the buffer is held while
+        // idle, next to rustls's own).
+        grow(buffer);
+        Some(self.read_buf(buffer).await)
+    }
+}
+
 /// Serves one connection until the client leaves, an I/O error, or shutdown.
-pub async fn serve(
+pub async fn serve<S: Transport>(
     core: Arc<Core>,
-    mut stream: TcpStream,
+    mut stream: S,
     settings: Arc<Settings>,
     traffic: Arc<Traffic>,
     shutdown: CancellationToken,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.split();
-    // Allocated when bytes arrive and given back once every line is consumed: an idle
-    // connection holds no read buffer (`bench-pyminer --only idle --idle-protocol native`).
+    // Given back once every line is consumed (see `Transport::read_into`).
     let mut buffer = BytesMut::new();
     let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
@@ -98,7 +139,9 @@ pub async fn serve(
             }
         }
         if !out.is_empty() {
-            if writer.write_all(out.as_bytes()).await.is_err() {
+            // `flush`: TLS may keep the end of a write buffered (a no-op on TCP).
+            if stream.write_all(out.as_bytes()).await.is_err() || stream.flush().await.is_err()
+            {
                 return;
             }
             out.clear();
@@ -109,7 +152,7 @@ pub async fn serve(
         }
         if !reading && pending.is_empty() {
             if refused {
-                linger(&mut reader, &mut writer).await;
+                linger(&mut stream).await;
             }
             return;
         }
@@ -120,15 +163,7 @@ pub async fn serve(
                     out.push_str(&line);
                 }
             }
-            ready = reader.readable(), if reading && pending.len() < MAX_IN_FLIGHT => {
-                buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
-                // A poll, not `try_read_buf`: after a short read tokio then knows the
-                // socket is drained, instead of trying once more and getting EAGAIN (an
-                // extra syscall per request). Not ready after all: wait again.
-                let read = match ready {
-                    Ok(()) => reader.read_buf(&mut buffer).now_or_never(),
-                    Err(err) => Some(Err(err)),
-                };
+            read = stream.read_into(&mut buffer), if reading && pending.len() < MAX_IN_FLIGHT => {
                 match read {
                     None => {}
                     Some(Ok(0) | Err(_)) => reading = false,
@@ -191,13 +226,13 @@ const LINGER_BYTES: usize = 1 << 20;
 /// the refusal: closing a socket with unread input makes the kernel send a reset, which
 /// makes the client's kernel drop what it has not read yet. So: send FIN, then discard
 /// what the client still sends, for a bounded time and amount.
-async fn linger(reader: &mut ReadHalf<'_>, writer: &mut WriteHalf<'_>) {
-    let _ = writer.shutdown().await;
+async fn linger<S: Transport>(stream: &mut S) {
+    let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
     let mut discarded = 0;
     let _ = tokio::time::timeout(LINGER, async {
         while discarded < LINGER_BYTES {
-            match reader.read(&mut sink).await {
+            match stream.read(&mut sink).await {
                 Ok(0) | Err(_) => break,
                 Ok(read) => discarded += read,
             }
