@@ -29,8 +29,6 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// A server-side TLS connection.
 pub type ServerStream = tokio_rustls::server::TlsStream<TcpStream>;
-/// A client-side TLS connection.
-pub type ClientStream = tokio_rustls::client::TlsStream<TcpStream>;
 
 /// How long a client may take over its handshake when `[tls]` does not say.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -193,7 +191,7 @@ pub async fn connect(
     config: Arc<ClientConfig>,
     host: &str,
     stream: TcpStream,
-) -> std::io::Result<ClientStream> {
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     let name = ServerName::try_from(host.to_owned()).map_err(|err| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
