@@ -540,6 +540,27 @@ mod tests {
     }
 
     #[test]
+    fn tls_needs_both_files_and_a_sane_handshake_timeout() {
+        assert!(Config::default().tls.is_none());
+        let config =
+            Config::parse("[tls]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n", "f").unwrap();
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.cert_file, PathBuf::from("a.crt"));
+        assert_eq!(tls.handshake_timeout_secs, 10.0);
+        let err = Config::parse("[tls]\ncert_file = \"a.crt\"\n", "lab.toml").unwrap_err();
+        assert!(err.to_string().contains("key_file"), "{err}");
+        let err = Config::parse(
+            "[tls]\ncert_file = \"a\"\nkey_file = \"b\"\nhandshake_timeout_secs = 0\n",
+            "lab.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("[tls] handshake_timeout_secs"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn event_buffer_has_a_default_and_a_range() {
         assert_eq!(
             Config::default().limits.event_buffer,

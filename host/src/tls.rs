@@ -151,7 +151,8 @@ fn certificates(file: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 fn read(file: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(file).map_err(|err| format!("cannot read the {what} file {}: {err}", file.display()))
+    std::fs::read(file)
+        .map_err(|err| format!("cannot read the {what} file {}: {err}", file.display()))
 }
 
 /// What a client trusts: the CAs in `ca_file` (PEM), or the system's.
@@ -217,11 +218,21 @@ mod tests {
         let dir = temp("bad");
         let cert = dir.join("server.crt");
         let key = dir.join("server.key");
-        let err = ServerTls::load(&cert, &key, DEFAULT_HANDSHAKE_TIMEOUT).err().unwrap();
-        assert!(err.contains("cannot read the certificate file") && err.contains("server.crt"), "{err}");
+        let err = ServerTls::load(&cert, &key, DEFAULT_HANDSHAKE_TIMEOUT)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("cannot read the certificate file") && err.contains("server.crt"),
+            "{err}"
+        );
         std::fs::write(&cert, "not a certificate\n").unwrap();
-        let err = ServerTls::load(&cert, &key, DEFAULT_HANDSHAKE_TIMEOUT).err().unwrap();
-        assert!(err.contains("no PEM certificate") && err.contains("server.crt"), "{err}");
+        let err = ServerTls::load(&cert, &key, DEFAULT_HANDSHAKE_TIMEOUT)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("no PEM certificate") && err.contains("server.crt"),
+            "{err}"
+        );
         let err = client_config(Some(&cert)).err().unwrap();
         assert!(err.contains("server.crt"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -40,7 +40,10 @@ fn run_sh(dir: &Path, block: &str) {
         .lines()
         .filter(|line| !line.starts_with("NAME=") && !line.starts_with("IP="))
         .collect();
-    let script = format!("set -e\nNAME=localhost\nIP=127.0.0.1\n{}", commands.join("\n"));
+    let script = format!(
+        "set -e\nNAME=localhost\nIP=127.0.0.1\n{}",
+        commands.join("\n")
+    );
     let output = Command::new("sh")
         .arg("-c")
         .arg(&script)

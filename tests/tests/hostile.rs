@@ -866,7 +866,11 @@ fn raw_to_tls_port(address: SocketAddr, seed: u64, count: u64) -> Sent {
             1 => hostile.http_request(),
             2 => hostile.random_bytes(600),
             // A handshake record header claiming more than follows.
-            3 => [&[0x16, 0x03, 0x01, 0x40, 0x00][..], &hostile.random_bytes(300)].concat(),
+            3 => [
+                &[0x16, 0x03, 0x01, 0x40, 0x00][..],
+                &hostile.random_bytes(300),
+            ]
+            .concat(),
             // A handshake record of junk.
             _ => {
                 let body = hostile.random_bytes(200);
@@ -947,7 +951,10 @@ fn hostile_messages_through_tls_change_nothing_and_hurt_no_one() {
             .join()
             .unwrap_or_else(|_| panic!("the {name} worker failed"));
         assert!(sent.messages > 0, "{name} sent nothing");
-        report.push(format!("{name}: {} sent, {} answered", sent.messages, sent.replies));
+        report.push(format!(
+            "{name}: {} sent, {} answered",
+            sent.messages, sent.replies
+        ));
     }
     stop.store(true, Ordering::Relaxed);
     let (good_calls, slowest) = good
@@ -973,5 +980,8 @@ fn hostile_messages_through_tls_change_nothing_and_hurt_no_one() {
         "pong"
     );
     let log_lines = server.stderr().lines().count();
-    assert!(log_lines < 500, "the hostile traffic wrote {log_lines} log lines");
+    assert!(
+        log_lines < 500,
+        "the hostile traffic wrote {log_lines} log lines"
+    );
 }

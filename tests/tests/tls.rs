@@ -24,9 +24,8 @@ fn tls_server(extra: &str) -> Server {
         "[tls]\ncert_file = \"server.crt\"\nkey_file = \"server.key\"\nhandshake_timeout_secs = 1\n\
          [native]\nheartbeat_secs = 0.2\n{extra}"
     );
-    Server::start_in(dir, &config, &[]).unwrap_or_else(|failure| {
-        panic!("TLS server did not start: {}", failure.stderr)
-    })
+    Server::start_in(dir, &config, &[])
+        .unwrap_or_else(|failure| panic!("TLS server did not start: {}", failure.stderr))
 }
 
 fn ca(server: &Server) -> std::path::PathBuf {
@@ -43,7 +42,10 @@ fn other_ca() -> TempDir {
 /// `labsocket ARGS`, with the exit status and both outputs.
 fn cli(args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
     let mut command = Command::new(labsocket_bin());
-    command.args(args).env_remove("LABSOCKET_TLS").env_remove("LABSOCKET_CA_FILE");
+    command
+        .args(args)
+        .env_remove("LABSOCKET_TLS")
+        .env_remove("LABSOCKET_CA_FILE");
     for (name, value) in env {
         command.env(name, value);
     }
@@ -111,7 +113,12 @@ fn openssl_s_client_speaks_json_rpc_and_a_wrong_ca_fails() {
     let s_client = |ca: &Path| {
         Command::new("openssl")
             .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
-            .args(["-verify_return_error", "-verify_hostname", "localhost", "-quiet"])
+            .args([
+                "-verify_return_error",
+                "-verify_hostname",
+                "localhost",
+                "-quiet",
+            ])
             .arg("-CAfile")
             .arg(ca)
             .stdin(Stdio::piped())
@@ -206,8 +213,13 @@ fn plain_and_stalled_clients_get_no_service_while_tls_clients_are_served() {
     let started = Instant::now();
     let silent = TcpStream::connect(server.native()).unwrap();
     let mut partial = TcpStream::connect(server.address("http")).unwrap();
-    partial.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).unwrap();
-    assert_eq!(good.call("echo", json!(["still here"])), json!(["still here"]));
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .unwrap();
+    assert_eq!(
+        good.call("echo", json!(["still here"])),
+        json!(["still here"])
+    );
     let _ = read_until_closed(silent, Duration::from_secs(10));
     let _ = read_until_closed(partial, Duration::from_secs(10));
     let took = started.elapsed();
@@ -241,7 +253,18 @@ fn web_view_websocket_and_cli_over_tls() {
 
     let port = server.native().port().to_string();
     let ca_arg = ca.display().to_string();
-    let (ok, stdout, stderr) = cli(&["call", "--port", &port, "--tls", "--ca-file", &ca_arg, "ping"], &[]);
+    let (ok, stdout, stderr) = cli(
+        &[
+            "call",
+            "--port",
+            &port,
+            "--tls",
+            "--ca-file",
+            &ca_arg,
+            "ping",
+        ],
+        &[],
+    );
     assert!(ok, "{stderr}");
     assert!(stdout.contains("pong"), "{stdout}");
     // The environment variables; --ca-file alone implies TLS.
@@ -250,7 +273,17 @@ fn web_view_websocket_and_cli_over_tls() {
     assert!(stdout.contains("native"), "{stdout}");
     // By IP address (the certificate names 127.0.0.1 too).
     let (ok, _, stderr) = cli(
-        &["call", "--host", "127.0.0.1", "--port", &port, "--tls", "--ca-file", &ca_arg, "ping"],
+        &[
+            "call",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--tls",
+            "--ca-file",
+            &ca_arg,
+            "ping",
+        ],
         &[],
     );
     assert!(ok, "{stderr}");
@@ -263,14 +296,20 @@ fn web_view_websocket_and_cli_over_tls() {
     let wrong = other.path().join("lab-ca.crt").display().to_string();
     let (ok, _, stderr) = cli(&["call", "--port", &port, "--ca-file", &wrong, "ping"], &[]);
     assert!(!ok);
-    assert!(stderr.contains("TLS") && stderr.contains("certificate"), "{stderr}");
+    assert!(
+        stderr.contains("TLS") && stderr.contains("certificate"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_self_signed_certificate_works_as_documented() {
     let dir = TempDir::new("self-signed");
     make_self_signed(dir.path());
-    let server = Server::start(&format!("{}[native]\nheartbeat_secs = 0\n", tls_table(dir.path(), 5.0)));
+    let server = Server::start(&format!(
+        "{}[native]\nheartbeat_secs = 0\n",
+        tls_table(dir.path(), 5.0)
+    ));
     let port = server.native().port().to_string();
     let cert = dir.path().join("server.crt").display().to_string();
     let (ok, stdout, stderr) = cli(&["call", "--port", &port, "--ca-file", &cert, "ping"], &[]);
@@ -293,11 +332,20 @@ fn bad_certificate_files_stop_the_start_naming_the_file() {
     let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
     let missing = dir.path().join("missing.crt");
     let stderr = start(&missing, &key);
-    assert!(stderr.contains("[tls]") && stderr.contains("missing.crt"), "{stderr}");
+    assert!(
+        stderr.contains("[tls]") && stderr.contains("missing.crt"),
+        "{stderr}"
+    );
     let stderr = start(&key, &key);
-    assert!(stderr.contains("no PEM certificate") && stderr.contains("server.key"), "{stderr}");
+    assert!(
+        stderr.contains("no PEM certificate") && stderr.contains("server.key"),
+        "{stderr}"
+    );
     let stderr = start(&cert, &cert);
-    assert!(stderr.contains("no PEM private key") && stderr.contains("server.crt"), "{stderr}");
+    assert!(
+        stderr.contains("no PEM private key") && stderr.contains("server.crt"),
+        "{stderr}"
+    );
     let stderr = start(&cert, &other.path().join("server.key"));
     assert!(stderr.contains("does not fit the certificate"), "{stderr}");
 }
@@ -314,7 +362,13 @@ fn sighup_reloads_the_certificate_without_dropping_connections() {
     open.call("subscribe", json!({"topics": ["points"]}));
 
     // A new CA and certificate in the same files, then SIGHUP.
-    for file in ["lab-ca.crt", "lab-ca.key", "server.crt", "server.key", "lab-ca.srl"] {
+    for file in [
+        "lab-ca.crt",
+        "lab-ca.key",
+        "server.crt",
+        "server.key",
+        "lab-ca.srl",
+    ] {
         let _ = std::fs::remove_file(dir.join(file));
     }
     make_lab_ca(&dir);
@@ -324,7 +378,11 @@ fn sighup_reloads_the_certificate_without_dropping_connections() {
         unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGHUP) };
         let deadline = Instant::now() + WAIT;
         while server.stderr().matches(expected).count() == before {
-            assert!(Instant::now() < deadline, "no '{expected}' in the log:\n{}", server.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "no '{expected}' in the log:\n{}",
+                server.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     };
@@ -340,7 +398,10 @@ fn sighup_reloads_the_certificate_without_dropping_connections() {
     // New handshakes present the new certificate: the old CA no longer verifies it.
     let port = server.native().port().to_string();
     let first_arg = first_ca.display().to_string();
-    let (ok, _, stderr) = cli(&["call", "--port", &port, "--ca-file", &first_arg, "ping"], &[]);
+    let (ok, _, stderr) = cli(
+        &["call", "--port", &port, "--ca-file", &first_arg, "ping"],
+        &[],
+    );
     assert!(!ok, "the old certificate was still presented");
     assert!(stderr.contains("certificate"), "{stderr}");
 

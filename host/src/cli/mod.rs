@@ -119,7 +119,10 @@ impl ServerAddress {
         use crate::native::client::Client;
         let mut client = if self.uses_tls() {
             let config = crate::tls::client_config(self.ca_file.as_deref()).map_err(|message| {
-                ClientError::Tls(std::io::Error::new(std::io::ErrorKind::InvalidInput, message))
+                ClientError::Tls(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    message,
+                ))
             })?;
             Client::connect_tls(&self.host, self.port, config).await?
         } else {

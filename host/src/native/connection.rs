@@ -97,11 +97,17 @@ impl Transport for TcpStream {
 
 impl Transport for crate::tls::ServerStream {
     async fn read_into(&mut self, buffer: &mut BytesMut) -> Option<io::Result<usize>> {
-        // Decrypted bytes may already wait inside rustls while the socket has nothing
-        // new, so the socket's readiness says nothing: read (the buffer is held while
-        // idle, next to rustls's own).
+        // As for TCP: wait for the socket, then one poll. But decrypted bytes may already
+        // wait inside rustls (it decrypts whole records), and then the socket's
+        // readiness says nothing: rustls wants to read only when it holds none.
+        let (socket, session) = self.get_ref();
+        if session.wants_read() {
+            if let Err(err) = socket.readable().await {
+                return Some(Err(err));
+            }
+        }
         grow(buffer);
-        Some(self.read_buf(buffer).await)
+        self.read_buf(buffer).now_or_never()
     }
 }
 
@@ -140,8 +146,7 @@ pub async fn serve<S: Transport>(
         }
         if !out.is_empty() {
             // `flush`: TLS may keep the end of a write buffered (a no-op on TCP).
-            if stream.write_all(out.as_bytes()).await.is_err() || stream.flush().await.is_err()
-            {
+            if stream.write_all(out.as_bytes()).await.is_err() || stream.flush().await.is_err() {
                 return;
             }
             out.clear();

@@ -181,7 +181,10 @@ fn main() {
         dir
     });
     let config = match &pki {
-        Some(dir) => format!("{}[native]\nheartbeat_secs = 0\n", tls_table(dir.path(), 10.0)),
+        Some(dir) => format!(
+            "{}[native]\nheartbeat_secs = 0\n",
+            tls_table(dir.path(), 10.0)
+        ),
         None => "[native]\nheartbeat_secs = 0\n".to_owned(),
     };
     let started = server.is_none().then(|| Server::start_release(&config));
