@@ -190,6 +190,9 @@ fn plain_and_stalled_clients_get_no_service_while_tls_clients_are_served() {
     let relay = Relay::start(server.native(), &ca(&server));
     let mut good = RpcClient::connect(relay.address);
     assert_eq!(good.call("ping", json!([])), "pong");
+    // A request and a reply of many TLS records (16 KiB each), read in pieces.
+    let big = json!(["é".repeat(150_000)]);
+    assert_eq!(good.call("echo", big.clone()), big);
 
     // A plain JSON-RPC client: no reply, the connection is closed.
     let mut plain = TcpStream::connect(server.native()).unwrap();
