@@ -41,6 +41,8 @@ pub struct Config {
     pub http: crate::http::HttpSection,
     pub live_server: crate::live_server::LiveServerSection,
     pub pyminer: crate::pyminer::PyMinerSection,
+    /// `[tls]`: with it, the native and HTTP front ends speak TLS only (SPEC §10).
+    pub tls: Option<TlsSection>,
     pub limits: LimitsSection,
     pub plugins: PluginsSection,
     /// `[history]` (SPEC §8): the `history` plugin's table, at the top level because
@@ -119,6 +121,23 @@ pub struct TokenConfig {
     pub role: crate::access::Role,
 }
 
+/// `[tls]`: the server's certificate and key; paths are relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM: the server's certificate first, then any intermediate CA certificates.
+    pub cert_file: PathBuf,
+    /// PEM: the certificate's private key.
+    pub key_file: PathBuf,
+    /// How long a client may take to finish its TLS handshake before it is dropped.
+    #[serde(default = "default_handshake_timeout_secs")]
+    pub handshake_timeout_secs: f64,
+}
+
+fn default_handshake_timeout_secs() -> f64 {
+    crate::tls::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSection {
@@ -161,6 +180,7 @@ impl Default for Config {
             http: Default::default(),
             live_server: Default::default(),
             pyminer: crate::pyminer::PyMinerSection::default(),
+            tls: None,
             limits: LimitsSection::default(),
             plugins: PluginsSection::default(),
             history: None,
@@ -403,6 +423,14 @@ impl Config {
             ));
         }
         self.pyminer.validate()?;
+        if let Some(tls) = &self.tls {
+            let timeout = tls.handshake_timeout_secs;
+            if !(timeout > 0.0 && timeout <= 3600.0) {
+                return Err(format!(
+                    "[tls] handshake_timeout_secs: must be above 0 and at most 3600 seconds, not {timeout}"
+                ));
+            }
+        }
         let limits = &self.limits;
         if !(16..=16 * 1024 * 1024).contains(&limits.event_buffer) {
             return Err("[limits] event_buffer: must be between 16 and 16777216".to_owned());
@@ -669,6 +697,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("[[auth.token]] #1 name"), "{err}");
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_a_sane_handshake_timeout() {
+        assert!(Config::default().tls.is_none());
+        let config =
+            Config::parse("[tls]\ncert_file = \"a.crt\"\nkey_file = \"a.key\"\n", "f").unwrap();
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.cert_file, PathBuf::from("a.crt"));
+        assert_eq!(tls.handshake_timeout_secs, 10.0);
+        let err = Config::parse("[tls]\ncert_file = \"a.crt\"\n", "lab.toml").unwrap_err();
+        assert!(err.to_string().contains("key_file"), "{err}");
+        let err = Config::parse(
+            "[tls]\ncert_file = \"a\"\nkey_file = \"b\"\nhandshake_timeout_secs = 0\n",
+            "lab.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("[tls] handshake_timeout_secs"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -31,6 +31,8 @@
 //! - [`access`]: who may do what: token roles, the role each command needs, allow-lists.
 //! - `tcp_listener`: the accept loop, connection slots and `max_connections` refusal every
 //!   TCP front end shares.
+//! - `tls`: TLS for the native and HTTP front ends (`[tls]`, reloaded on SIGHUP) and
+//!   for the clients.
 //!
 //! **Front ends and the source runner** (reference the core and the foundation only: not
 //! each other, not the configuration; their settings are passed in):
@@ -72,6 +74,7 @@ pub(crate) mod server;
 pub(crate) mod shutdown;
 pub(crate) mod sources;
 pub(crate) mod tcp_listener;
+pub(crate) mod tls;
 
 /// The plugin API version this host provides.
 pub use labsocket_plugin_api::abi::ABI_VERSION;

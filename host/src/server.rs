@@ -35,6 +35,7 @@ use crate::pyexplabsys;
 use crate::pyminer;
 use crate::shutdown::Shutdown;
 use crate::sources::{self, SourceList};
+use crate::tls::ServerTls;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,9 @@ pub enum StartError {
     /// readable by others, too short, a secret given twice).
     #[error("config error in {file}: {message}")]
     AuthToken { file: String, message: String },
+    /// `[tls]` names a certificate or key that cannot be used.
+    #[error("config error in {file}: [tls] {message}")]
+    Tls { file: String, message: String },
 }
 
 /// A running host.
@@ -70,6 +74,8 @@ pub struct Server {
     shutdown: Shutdown,
     /// The plugins' host services, for the stop sequence.
     services: HostServices,
+    /// `[tls]`'s certificate, reloaded on SIGHUP.
+    tls: Option<Arc<ServerTls>>,
 }
 
 /// A core with its plugins loaded, by [`load_core`].
@@ -205,6 +211,20 @@ impl Server {
             file: config.file_name(),
             message,
         })?);
+        let tls = match &config.tls {
+            None => None,
+            Some(section) => Some(Arc::new(
+                ServerTls::load(
+                    &config.resolve(&section.cert_file),
+                    &config.resolve(&section.key_file),
+                    Duration::from_secs_f64(section.handshake_timeout_secs),
+                )
+                .map_err(|message| StartError::Tls {
+                    file: config.file_name(),
+                    message,
+                })?,
+            )),
+        };
         let shutdown = Shutdown::default();
         if config.native.enabled {
             let bind = config.native.bind.unwrap_or(config.server.bind);
@@ -216,6 +236,7 @@ impl Server {
                 max_line_bytes: config.limits.max_line_bytes,
                 tokens: tokens.clone(),
                 binary_limit: binary_limit(config),
+                tls: tls.clone(),
             };
             if !bind.is_loopback() && tokens.is_empty() {
                 tracing::warn!(
@@ -253,7 +274,14 @@ impl Server {
             // Only named tokens protect HTTP: a config with just the legacy native token
             // keeps the page open as before (SPEC §10).
             let http_tokens = (!config.auth.token.is_empty()).then(|| tokens.clone());
-            http::spawn(core.clone(), listener, &config.http, http_tokens, &shutdown);
+            http::spawn(
+                core.clone(),
+                listener,
+                &config.http,
+                http_tokens,
+                tls.clone(),
+                &shutdown,
+            );
         }
         if config.live_server.enabled {
             let address = config.live_server.address(config.server.bind);
@@ -283,7 +311,13 @@ impl Server {
             core,
             shutdown,
             services,
+            tls,
         })
+    }
+
+    /// `[tls]`'s certificate, for reloading it (SIGHUP).
+    pub fn tls(&self) -> Option<Arc<ServerTls>> {
+        self.tls.clone()
     }
 
     /// Stops every task, giving connections `grace` to finish; then stops the plugins

@@ -175,10 +175,10 @@ impl Listener {
     }
 
     /// Accepts until shutdown, serving each admitted connection with `serve` on its own
-    /// task; `serve` gets the shutdown token to stop at.
+    /// task; `serve` gets the peer's address and the shutdown token to stop at.
     pub fn spawn<S, F>(mut self, serve: S)
     where
-        S: Fn(TcpStream, CancellationToken) -> F + Send + Sync + 'static,
+        S: Fn(TcpStream, SocketAddr, CancellationToken) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
         let tasks = self.tasks.clone();
@@ -189,7 +189,7 @@ impl Listener {
                     accepted = self.accept() => accepted,
                 };
                 let name = self.name;
-                let connection = serve(stream, tasks.token.clone());
+                let connection = serve(stream, peer, tasks.token.clone());
                 tasks.spawn(async move {
                     tracing::debug!(%peer, "{name}: connection opened");
                     connection.await;

@@ -39,6 +39,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("commands", Layer::Core),
     ("dispatch", Layer::Core),
     ("tcp_listener", Layer::Core),
+    ("tls", Layer::Core),
     ("annotations", Layer::Core),
     ("access", Layer::Core),
     ("native", Layer::FrontEnd),

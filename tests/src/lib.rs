@@ -16,6 +16,8 @@
 //! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
 //! - [`python`]: a venv with the real PyMiner clients, and running test scripts in it.
 //! - [`mosquitto`]: a real Mosquitto broker on a free loopback port, for federation.
+//! - [`tls`]: certificates made by the documented `openssl` commands, and a plain-to-TLS
+//!   relay that lets every plain test client reach a TLS port.
 //!
 //! Nothing here sleeps and hopes: every wait is for a specific line or reply, bounded by a
 //! timeout that fails the test with what was seen.
@@ -32,6 +34,7 @@ pub mod pyminer;
 pub mod python;
 pub mod rpc;
 pub mod server;
+pub mod tls;
 pub mod udp;
 pub mod web;
 

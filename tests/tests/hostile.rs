@@ -641,9 +641,9 @@ fn websocket_messages(address: SocketAddr, seed: u64, count: u64) -> Sent {
     sent
 }
 
-/// Everything the server stores that a client can see.
-fn stored_state(server: &Server) -> Value {
-    let mut rpc = server.rpc();
+/// Everything the server stores that a client can see, read through `native`.
+fn stored_state(server: &Server, native: SocketAddr) -> Value {
+    let mut rpc = RpcClient::connect(native);
     let push_port = server.address("push.0").port();
     let variables = rpc.call("workspace.list", json!({}));
     let values: Vec<Value> = variables
@@ -678,9 +678,14 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-/// A client that keeps calling and checks every reply, until `stop`.
-fn well_behaved(server: &Server, stop: Arc<AtomicBool>) -> JoinHandle<(u64, Duration)> {
-    let (native, pyminer, pull) = (server.native(), server.pyminer(), server.address("pull.0"));
+/// A client that keeps calling (native ones through `native`) and checks every reply,
+/// until `stop`.
+fn well_behaved(
+    server: &Server,
+    native: SocketAddr,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<(u64, Duration)> {
+    let (pyminer, pull) = (server.pyminer(), server.address("pull.0"));
     std::thread::spawn(move || {
         let mut rpc = RpcClient::connect(native);
         let pull = UdpClient::new(pull);
@@ -723,10 +728,10 @@ fn a_million_hostile_messages_change_nothing_and_hurt_no_one() {
         r#"{"message": "success"}"#
     );
     rpc.call("settings.set", json!({"name": "locale", "value": "de"}));
-    let before = stored_state(&server);
+    let before = stored_state(&server, server.native());
 
     let stop = Arc::new(AtomicBool::new(false));
-    let good = well_behaved(&server, stop.clone());
+    let good = well_behaved(&server, server.native(), stop.clone());
     let started = Instant::now();
     let native = server.native();
     let pyminer = server.pyminer();
@@ -825,7 +830,7 @@ fn a_million_hostile_messages_change_nothing_and_hurt_no_one() {
     assert!(good_calls > 0, "the well-behaved client was never served");
     assert!(rss < 512 * 1024, "server RSS grew to {} MiB", rss / 1024);
     assert_eq!(
-        stored_state(&server),
+        stored_state(&server, server.native()),
         before,
         "the hostile traffic changed stored state"
     );
@@ -840,5 +845,143 @@ fn a_million_hostile_messages_change_nothing_and_hurt_no_one() {
     assert!(
         status["live_server"]["malformed"].as_u64().unwrap() >= LIVE_DATAGRAMS * 99 / 100,
         "the live server saw too few datagrams: {status}"
+    );
+}
+
+/// Messages of the TLS run, per kind: the same generators, through TLS, fewer of them
+/// (every byte is encrypted twice, by the relay and the server, on a shared machine).
+const TLS_NATIVE_LINES: u64 = 100_000;
+const TLS_HTTP_REQUESTS: u64 = 500;
+const TLS_WS_MESSAGES: u64 = 1_000;
+const TLS_RAW_CLIENTS: u64 = 1_000;
+
+/// Hostile bytes sent without TLS straight to a TLS port: plain requests of either
+/// protocol, random bytes, and TLS records cut short or filled with junk.
+fn raw_to_tls_port(address: SocketAddr, seed: u64, count: u64) -> Sent {
+    let mut hostile = Hostile::new(seed);
+    let mut sent = Sent::default();
+    for _ in 0..count {
+        let bytes = match hostile.rng.u8(..5) {
+            0 => hostile.native_line(),
+            1 => hostile.http_request(),
+            2 => hostile.random_bytes(600),
+            // A handshake record header claiming more than follows.
+            3 => [
+                &[0x16, 0x03, 0x01, 0x40, 0x00][..],
+                &hostile.random_bytes(300),
+            ]
+            .concat(),
+            // A handshake record of junk.
+            _ => {
+                let body = hostile.random_bytes(200);
+                let length = (body.len() as u16).to_be_bytes();
+                [&[0x16, 0x03, 0x03, length[0], length[1]][..], &body].concat()
+            }
+        };
+        let mut stream = TcpStream::connect(address).unwrap();
+        read_timeout(&stream);
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(Shutdown::Write);
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        // A TLS alert at most: never a JSON-RPC or HTTP answer.
+        assert!(
+            !reply.windows(8).any(|w| w == b"jsonrpc\"") && !reply.starts_with(b"HTTP/"),
+            "a plain client got an answer from a TLS port: {:?}",
+            String::from_utf8_lossy(&reply)
+        );
+        sent.messages += 1;
+        sent.replies += u64::from(!reply.is_empty());
+    }
+    sent
+}
+
+#[test]
+fn hostile_messages_through_tls_change_nothing_and_hurt_no_one() {
+    use labsocket_e2e::tls::{make_lab_ca, tls_table, Relay};
+    let pki = labsocket_e2e::TempDir::new("hostile-tls");
+    make_lab_ca(pki.path());
+    let ca = pki.path().join("lab-ca.crt");
+    let server = Server::start(&format!("{}{CONFIG}", tls_table(pki.path(), 2.0)));
+    let native = Relay::start(server.native(), &ca);
+    let http = Relay::start(server.address("http"), &ca);
+    let mut rpc = RpcClient::connect(native.address);
+    rpc.call("set_point", json!(["a", 1.5, 42]));
+    rpc.call(
+        "workspace.set",
+        json!({"name": "v1", "value": {"k": [1, 2.5, "é"]}}),
+    );
+    let pickled = base64::engine::general_purpose::STANDARD.encode(b"\x80\x04K\x07.");
+    assert_eq!(
+        g1_call_text(server.pyminer(), "write_p", json!(["v2", pickled])),
+        r#"{"message": "success"}"#
+    );
+    let before = stored_state(&server, native.address);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let good = well_behaved(&server, native.address, stop.clone());
+    let started = Instant::now();
+    let (relay_native, relay_http) = (native.address, http.address);
+    let (tls_native, tls_http) = (server.native(), server.address("http"));
+    let workers: Vec<(&str, JoinHandle<Sent>)> = vec![
+        (
+            "native over TLS",
+            std::thread::spawn(move || native_connection(relay_native, 21, TLS_NATIVE_LINES)),
+        ),
+        (
+            "http over TLS",
+            std::thread::spawn(move || http_requests(relay_http, 22, TLS_HTTP_REQUESTS)),
+        ),
+        (
+            "websocket over TLS",
+            std::thread::spawn(move || websocket_messages(relay_http, 23, TLS_WS_MESSAGES)),
+        ),
+        (
+            "plain to the native TLS port",
+            std::thread::spawn(move || raw_to_tls_port(tls_native, 24, TLS_RAW_CLIENTS)),
+        ),
+        (
+            "plain to the HTTPS port",
+            std::thread::spawn(move || raw_to_tls_port(tls_http, 25, TLS_RAW_CLIENTS)),
+        ),
+    ];
+    let mut report = Vec::new();
+    for (name, worker) in workers {
+        let sent = worker
+            .join()
+            .unwrap_or_else(|_| panic!("the {name} worker failed"));
+        assert!(sent.messages > 0, "{name} sent nothing");
+        report.push(format!(
+            "{name}: {} sent, {} answered",
+            sent.messages, sent.replies
+        ));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (good_calls, slowest) = good
+        .join()
+        .expect("the well-behaved client got every reply");
+    let rss = rss_kib(server.pid());
+    eprintln!(
+        "hostile over TLS in {:.1?}: {}; well-behaved client: {good_calls} rounds, slowest \
+         {slowest:.1?}; server RSS {} MiB",
+        started.elapsed(),
+        report.join("; "),
+        rss / 1024
+    );
+    assert!(good_calls > 0, "the well-behaved client was never served");
+    assert!(rss < 512 * 1024, "server RSS grew to {} MiB", rss / 1024);
+    assert_eq!(
+        stored_state(&server, native.address),
+        before,
+        "the hostile traffic changed stored state"
+    );
+    assert_eq!(
+        RpcClient::connect(native.address).call("ping", json!([])),
+        "pong"
+    );
+    let log_lines = server.stderr().lines().count();
+    assert!(
+        log_lines < 500,
+        "the hostile traffic wrote {log_lines} log lines"
     );
 }

@@ -48,8 +48,8 @@ pub const EXIT_USAGE: u8 = 2;
         labsocket watch data_changed            # follow events (waits for the server)\n  \
         labsocket vars                          # the workspace variables\n  \
         labsocket get --port 9000 temp          # read a PyExpLabSys pull socket\n\n\
-        Client subcommands take --host, --port (default 127.0.0.1:12307) and --token (or \
-        LABSOCKET_TOKEN). `labsocket COMMAND --help` has more, docs/user-guide.md everything."
+        Client subcommands take --host, --port (default 127.0.0.1:12307), --token (or \
+        LABSOCKET_TOKEN) and --tls/--ca-file (or LABSOCKET_TLS/LABSOCKET_CA_FILE). `labsocket COMMAND --help` has more, docs/user-guide.md everything."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -93,6 +93,14 @@ pub struct ServerAddress {
     /// Prefer the environment variable: command lines are visible to other users.
     #[arg(long, env = "LABSOCKET_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Connect with TLS (a server with `[tls]`), checking its certificate against the
+    /// system's CAs or `--ca-file`.
+    #[arg(long, env = "LABSOCKET_TLS")]
+    pub tls: bool,
+    /// The CA certificate (PEM) that signed the server's certificate, or the server's
+    /// self-signed certificate itself; implies --tls.
+    #[arg(long, env = "LABSOCKET_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ServerAddress {
@@ -101,9 +109,25 @@ impl ServerAddress {
         (self.host.as_str(), self.port)
     }
 
-    /// A connection, authenticated when a token is given.
+    /// Whether to connect with TLS.
+    fn uses_tls(&self) -> bool {
+        self.tls || self.ca_file.is_some()
+    }
+
+    /// A connection (TLS with `--tls`), authenticated when a token is given.
     pub async fn connect(&self) -> Result<crate::native::client::Client, ClientError> {
-        let mut client = crate::native::client::Client::connect(self.socket_address()).await?;
+        use crate::native::client::Client;
+        let mut client = if self.uses_tls() {
+            let config = crate::tls::client_config(self.ca_file.as_deref()).map_err(|message| {
+                ClientError::Tls(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    message,
+                ))
+            })?;
+            Client::connect_tls(&self.host, self.port, config).await?
+        } else {
+            Client::connect(self.socket_address()).await?
+        };
         if let Some(token) = &self.token {
             client.authenticate(token).await?;
         }
@@ -143,6 +167,17 @@ impl ServerAddress {
                     error.message
                 )
             }
+            ClientError::Tls(source) => format!(
+                "TLS with {} failed: {source} — the server's certificate must name `--host` \
+                 and be signed by a CA you trust (give it with `--ca-file`); a server \
+                 without [tls] needs no `--tls`",
+                self.describe()
+            ),
+            ClientError::Closed | ClientError::Protocol(_) if !self.uses_tls() => format!(
+                "{err} — if the server at {} has [tls], connect with `--tls` (and \
+                 `--ca-file`)",
+                self.describe()
+            ),
             other => other.to_string(),
         }
     }

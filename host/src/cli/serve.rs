@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::log_file::LogFile;
@@ -10,6 +11,7 @@ use super::{init_logging, init_logging_to_file, parse_ip, EXIT_FAILURE, EXIT_USA
 use crate::config::{Config, ServerSection};
 use crate::data_dir_lock::DataDirLock;
 use crate::server::{Server, StartError};
+use crate::tls::ServerTls;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -173,7 +175,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     };
     let stop = crate::shutdown::signal();
     // Also before `ready`: SIGHUP's default action would kill the server.
-    reopen_on_hangup(log_file);
+    on_hangup(log_file, server.tls());
     // Machine-readable start-up lines on stdout (logs go to stderr): one per front end,
     // then `ready`. Scripts and tests wait for `ready` instead of sleeping.
     {
@@ -197,9 +199,9 @@ pub async fn run(args: ServeArgs) -> u8 {
 }
 
 /// Handles SIGHUP for the life of the process: reopens the `--log-file` (after a log
-/// rotation moved it) and says so in the log. Without a log file it only logs that it
-/// had nothing to do: SIGHUP never stops the server.
-fn reopen_on_hangup(log_file: Option<LogFile>) {
+/// rotation moved it) and reloads `[tls]`'s certificate, and says so in the log. With
+/// neither it only logs that it had nothing to do: SIGHUP never stops the server.
+fn on_hangup(log_file: Option<LogFile>, tls: Option<Arc<ServerTls>>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -212,7 +214,11 @@ fn reopen_on_hangup(log_file: Option<LogFile>) {
         };
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
+                if let Some(tls) = &tls {
+                    reload_tls(tls);
+                }
                 match &log_file {
+                    None if tls.is_some() => {}
                     None => tracing::info!("SIGHUP: no --log-file to reopen; carrying on"),
                     Some(file) => match file.reopen() {
                         Ok(()) => {
@@ -228,7 +234,20 @@ fn reopen_on_hangup(log_file: Option<LogFile>) {
         });
     }
     #[cfg(not(unix))]
-    drop(log_file);
+    drop((log_file, tls));
+}
+
+/// Reloads the certificate; a file that cannot be used is logged and the old one kept.
+fn reload_tls(tls: &ServerTls) {
+    match tls.reload() {
+        Ok(()) => tracing::info!(
+            "SIGHUP: reloaded the TLS certificate {}",
+            tls.cert_file().display()
+        ),
+        Err(message) => tracing::error!(
+            "SIGHUP: cannot reload the TLS certificate: {message}; still using the previous one"
+        ),
+    }
 }
 
 #[cfg(test)]

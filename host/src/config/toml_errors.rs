@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(
             error("[nativ]\nport = 1\n"),
             "config error in lab.toml: line 1: unknown section `[nativ]` — did you mean \
-             `[native]`? (sections: server, native, auth, http, live_server, pyminer, limits, \
+             `[native]`? (sections: server, native, auth, http, live_server, pyminer, tls, limits, \
              plugins, history, mqtt, source, pull_socket, push_socket, live_socket)"
         );
         let text = error("[native]\nprot = 1\n");

@@ -4,33 +4,55 @@
 //! The slot and the `status` connection count live in the stream itself ([`Counted`]), so
 //! they are released whenever hyper drops it: at the end of a keep-alive connection or of
 //! a WebSocket.
+//!
+//! With `[tls]`, axum gets only connections whose TLS handshake succeeded. axum asks for
+//! one connection at a time, so the handshakes run on tasks of their own (in a
+//! `JoinSet`, each bounded by the handshake time limit) while accepting goes on: a client
+//! that stalls its handshake delays no one.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_util::either::Either;
 
 use crate::host_core::Core;
 use crate::shutdown::Shutdown;
 use crate::tcp_listener::{self, Admitted, Refusal};
+use crate::tls::{ServerStream, ServerTls};
 
-/// A [`TcpListener`] that hands out only connections holding a slot.
-pub struct Limited(tcp_listener::Listener);
+/// A [`TcpListener`] that hands out only connections holding a slot (and, with TLS,
+/// having finished their handshake).
+pub struct Limited {
+    listener: tcp_listener::Listener,
+    tls: Option<Arc<ServerTls>>,
+    /// TLS handshakes in progress; dropping the listener (at shutdown) aborts them.
+    handshakes: JoinSet<Option<(Counted, SocketAddr)>>,
+}
 
 impl Limited {
     /// Records the `http` front end as listening and wraps its socket.
-    pub fn new(listener: TcpListener, core: &Core, tasks: &Shutdown) -> Self {
+    pub fn new(
+        listener: TcpListener,
+        core: &Core,
+        tls: Option<Arc<ServerTls>>,
+        tasks: &Shutdown,
+    ) -> Self {
         let refusal = Refusal {
             message: busy_response,
             // A browser sends its request first: read it, or the close resets the answer.
             drain: true,
         };
-        Self(tcp_listener::Listener::new(
-            "http", listener, core, refusal, tasks,
-        ))
+        Self {
+            listener: tcp_listener::Listener::new("http", listener, core, refusal, tasks),
+            tls,
+            handshakes: JoinSet::new(),
+        }
     }
 }
 
@@ -49,23 +71,47 @@ impl axum::serve::Listener for Limited {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Counted, SocketAddr) {
-        let (stream, peer, admitted) = self.0.accept().await;
-        let _ = stream.set_nodelay(true);
-        let counted = Counted {
-            stream,
-            _admitted: admitted,
+        let Some(tls) = &self.tls else {
+            let (stream, peer, admitted) = self.listener.accept().await;
+            let _ = stream.set_nodelay(true);
+            let counted = Counted {
+                stream: Either::Left(stream),
+                _admitted: admitted,
+            };
+            return (counted, peer);
         };
-        (counted, peer)
+        loop {
+            // Both branches are cancel-safe: axum drops this future at shutdown.
+            tokio::select! {
+                (stream, peer, admitted) = self.listener.accept() => {
+                    let _ = stream.set_nodelay(true);
+                    let tls = tls.clone();
+                    self.handshakes.spawn(async move {
+                        let stream = tls.accept(stream, "http", peer).await?;
+                        let counted = Counted {
+                            stream: Either::Right(Box::new(stream)),
+                            _admitted: admitted,
+                        };
+                        Some((counted, peer))
+                    });
+                }
+                Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
+                    if let Ok(Some(accepted)) = done {
+                        return accepted;
+                    }
+                }
+            }
+        }
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+        self.listener.local_addr()
     }
 }
 
 /// An accepted connection that holds its slot and is counted until dropped.
 pub struct Counted {
-    stream: TcpStream,
+    stream: Either<TcpStream, Box<ServerStream>>,
     _admitted: Admitted,
 }
 

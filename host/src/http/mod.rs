@@ -91,15 +91,17 @@ pub struct AppState {
     pub shutdown: Shutdown,
 }
 
-/// Serves HTTP on `listener` until shutdown; with `tokens`, data needs a bearer token.
+/// Serves HTTP on `listener` until shutdown; HTTPS only with `tls`; with `tokens`, data
+/// needs a bearer token.
 pub fn spawn(
     core: Arc<Core>,
     listener: TcpListener,
     section: &HttpSection,
     tokens: Option<Arc<crate::access::Tokens>>,
+    tls: Option<Arc<crate::tls::ServerTls>>,
     shutdown: &Shutdown,
 ) {
-    let listener = listener::Limited::new(listener, &core, shutdown);
+    let listener = listener::Limited::new(listener, &core, tls, shutdown);
     core.set_heartbeat_secs("http", section.heartbeat_secs);
     let address = axum::serve::Listener::local_addr(&listener)
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));

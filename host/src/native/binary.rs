@@ -61,6 +61,9 @@ pub(crate) async fn emit<W: AsyncWrite + Unpin>(
         writer.write_all(out.as_bytes()).await?;
         out.clear();
         writer.write_all(&bytes).await?;
+        // TLS may keep the end of a write buffered, and `out` (whose write flushes) may
+        // stay empty after this reply (a no-op on TCP).
+        writer.flush().await?;
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! A small native-protocol client: what `labsocket call` and `labsocket watch` use.
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
 use crate::call::CallError;
@@ -12,6 +14,8 @@ use crate::pyjson::{self, Value};
 pub enum ClientError {
     #[error("cannot reach the server: {0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
     #[error("the server closed the connection")]
     Closed,
     #[error("the server sent something that is not JSON-RPC: {0}")]
@@ -27,26 +31,50 @@ pub struct Notification {
     pub params: Value,
 }
 
+/// The connection a [`Client`] talks over: plain TCP or TLS.
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<S: AsyncRead + AsyncWrite + Send + Unpin> Stream for S {}
+
 /// One connection to a labsocket native front end.
 pub struct Client {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf<Box<dyn Stream>>>,
+    writer: WriteHalf<Box<dyn Stream>>,
     next_id: i64,
     /// Notifications that arrived while waiting for a reply, oldest first.
     backlog: std::collections::VecDeque<Notification>,
 }
 
 impl Client {
+    /// A plain TCP connection.
     pub async fn connect(address: impl ToSocketAddrs) -> Result<Client, ClientError> {
         let stream = TcpStream::connect(address).await?;
         stream.set_nodelay(true)?;
-        let (reader, writer) = stream.into_split();
-        Ok(Client {
+        Ok(Self::over(Box::new(stream)))
+    }
+
+    /// A TLS connection to `host:port`, trusting the CAs of `tls`; the certificate must
+    /// name `host`.
+    pub async fn connect_tls(
+        host: &str,
+        port: u16,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Client, ClientError> {
+        let stream = TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        let stream = crate::tls::connect(tls, host, stream)
+            .await
+            .map_err(ClientError::Tls)?;
+        Ok(Self::over(Box::new(stream)))
+    }
+
+    fn over(stream: Box<dyn Stream>) -> Client {
+        let (reader, writer) = tokio::io::split(stream);
+        Client {
             reader: BufReader::new(reader),
             writer,
             next_id: 1,
             backlog: Default::default(),
-        })
+        }
     }
 
     /// Sends the server's shared secret (`auth`); the server closes the connection after
@@ -70,6 +98,8 @@ impl Client {
         let mut line = pyjson::to_compact_json(&Value::Dict(fields));
         line.push('\n');
         self.writer.write_all(line.as_bytes()).await?;
+        // TLS may keep the end of a write buffered until flushed.
+        self.writer.flush().await?;
         loop {
             let mut message = self.read_message().await?;
             if let Some(method) = message.shift_remove("method") {

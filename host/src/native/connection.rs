@@ -28,14 +28,15 @@
 //! an `events_lost` event with the count, while publishers and other clients carry on.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub tokens: Arc<crate::access::Tokens>,
     /// Largest raw-byte frame a request may announce (`{"$binary": N}`).
     pub binary_limit: BinaryLimit,
+    /// `[tls]`: every connection is TLS (`None`: plain TCP).
+    pub tls: Option<Arc<crate::tls::ServerTls>>,
 }
 
 /// The largest raw-byte frame, and the setting that sets it (named in refusals).
@@ -75,18 +78,62 @@ pub struct BinaryLimit {
 
 pub(crate) type PendingReply = BoxFuture<'static, Option<Outgoing>>;
 
+/// What a connection runs over: plain TCP, or TLS over TCP (`[tls]`).
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Waits for input and reads what is there into `buffer`, which it grows first.
+    /// `None`: woken without input after all (wait again). Cancel-safe: nothing is
+    /// read unless the future completes.
+    fn read_into<'a>(
+        &'a mut self,
+        buffer: &'a mut BytesMut,
+    ) -> impl Future<Output = Option<io::Result<usize>>> + Send + 'a;
+}
+
+/// The read buffer's growth: at least 4 KiB, at most 64 KiB at a time.
+fn grow(buffer: &mut BytesMut) {
+    buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
+}
+
+impl Transport for TcpStream {
+    async fn read_into(&mut self, buffer: &mut BytesMut) -> Option<io::Result<usize>> {
+        // The buffer is allocated only once bytes arrive: an idle connection holds no
+        // read buffer (`bench-pyminer --only idle --idle-protocol native`).
+        if let Err(err) = self.readable().await {
+            return Some(Err(err));
+        }
+        grow(buffer);
+        // A poll, not `try_read_buf`: after a short read tokio then knows the socket is
+        // drained, instead of trying once more and getting EAGAIN (an extra syscall per
+        // request).
+        self.read_buf(buffer).now_or_never()
+    }
+}
+
+impl Transport for crate::tls::ServerStream {
+    async fn read_into(&mut self, buffer: &mut BytesMut) -> Option<io::Result<usize>> {
+        // As for TCP: wait for the socket, then one poll. But decrypted bytes may already
+        // wait inside rustls (it decrypts whole records), and then the socket's
+        // readiness says nothing: rustls wants to read only when it holds none.
+        let (socket, session) = self.get_ref();
+        if session.wants_read() {
+            if let Err(err) = socket.readable().await {
+                return Some(Err(err));
+            }
+        }
+        grow(buffer);
+        self.read_buf(buffer).now_or_never()
+    }
+}
+
 /// Serves one connection until the client leaves, an I/O error, or shutdown.
-pub async fn serve(
+pub async fn serve<S: Transport>(
     core: Arc<Core>,
-    mut stream: TcpStream,
+    mut stream: S,
     settings: Arc<Settings>,
     traffic: Arc<Traffic>,
     shutdown: CancellationToken,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.split();
-    // Allocated when bytes arrive and given back once every line is consumed: an idle
-    // connection holds no read buffer (`bench-pyminer --only idle --idle-protocol native`).
+    // Given back once every line is consumed (see `Transport::read_into`).
     let mut buffer = BytesMut::new();
     let mut out = String::new();
     let mut pending: FuturesOrdered<PendingReply> = FuturesOrdered::new();
@@ -110,13 +157,14 @@ pub async fn serve(
         // Gather every reply that is already done, then write everything at once.
         while let Some(Some(reply)) = pending.next().now_or_never() {
             if let Some(reply) = reply {
-                if binary::emit(&mut writer, &mut out, reply).await.is_err() {
+                if binary::emit(&mut stream, &mut out, reply).await.is_err() {
                     return;
                 }
             }
         }
         if !out.is_empty() {
-            if writer.write_all(out.as_bytes()).await.is_err() {
+            // `flush`: TLS may keep the end of a write buffered (a no-op on TCP).
+            if stream.write_all(out.as_bytes()).await.is_err() || stream.flush().await.is_err() {
                 return;
             }
             out.clear();
@@ -127,7 +175,7 @@ pub async fn serve(
         }
         if !reading && pending.is_empty() {
             if refused {
-                linger(&mut reader, &mut writer).await;
+                linger(&mut stream).await;
             }
             return;
         }
@@ -135,23 +183,23 @@ pub async fn serve(
             _ = &mut stopped => return,
             Some(reply) = pending.next(), if !pending.is_empty() => {
                 if let Some(reply) = reply {
-                    if binary::emit(&mut writer, &mut out, reply).await.is_err() {
+                    if binary::emit(&mut stream, &mut out, reply).await.is_err() {
                         return;
                     }
                 }
             }
-            ready = reader.readable(), if reading && pending.len() < MAX_IN_FLIGHT => {
-                buffer.reserve(buffer.len().clamp(4096, 64 * 1024));
-                // A poll, not `try_read_buf`: after a short read tokio then knows the
-                // socket is drained, instead of trying once more and getting EAGAIN (an
-                // extra syscall per request). Not ready after all: wait again.
+            read = async {
                 // A frame's raw bytes skip the line buffer (it is empty then: the frame
-                // took what arrived with its line).
-                let direct = frame.as_ref().is_some_and(Frame::reads_directly);
-                let read = match (ready, frame.as_mut()) {
-                    (Ok(()), Some(frame)) if direct => frame.read(&mut reader).now_or_never(),
-                    (Ok(()), _) => reader.read_buf(&mut buffer).now_or_never(),
-                    (Err(err), _) => Some(Err(err)),
+                // took what arrived with its line). Both reads are cancel-safe: nothing
+                // is consumed unless the future completes.
+                match frame.as_mut().filter(|frame| frame.reads_directly()) {
+                    Some(frame) => Some(frame.read(&mut stream).await).map(|read| (read, true)),
+                    None => stream.read_into(&mut buffer).await.map(|read| (read, false)),
+                }
+            }, if reading && pending.len() < MAX_IN_FLIGHT => {
+                let (read, direct) = match read {
+                    Some((read, direct)) => (Some(read), direct),
+                    None => (None, false),
                 };
                 match read {
                     None => {}
@@ -219,13 +267,13 @@ const LINGER_BYTES: usize = 1 << 20;
 /// the refusal: closing a socket with unread input makes the kernel send a reset, which
 /// makes the client's kernel drop what it has not read yet. So: send FIN, then discard
 /// what the client still sends, for a bounded time and amount.
-async fn linger(reader: &mut ReadHalf<'_>, writer: &mut WriteHalf<'_>) {
-    let _ = writer.shutdown().await;
+async fn linger<S: Transport>(stream: &mut S) {
+    let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
     let mut discarded = 0;
     let _ = tokio::time::timeout(LINGER, async {
         while discarded < LINGER_BYTES {
-            match reader.read(&mut sink).await {
+            match stream.read(&mut sink).await {
                 Ok(0) | Err(_) => break,
                 Ok(read) => discarded += read,
             }

@@ -8,7 +8,10 @@
 //! - [`client`]: the client the CLI uses.
 //!
 //! The accept loop is `tcp_listener`'s: a connection over
-//! `max_connections` gets one JSON-RPC error line and is closed.
+//! `max_connections` gets one JSON-RPC error line and is closed. With `[tls]` every
+//! connection is TLS from its first byte: the handshake runs on the connection's own
+//! task (`tls::ServerTls::accept`, time-limited), then the same connection loop serves
+//! the TLS stream.
 
 pub mod auth;
 pub(crate) mod binary;
@@ -43,14 +46,25 @@ pub fn spawn(core: Arc<Core>, listener: TcpListener, settings: Settings, shutdow
     core.set_heartbeat_secs("native", heartbeat_secs);
     let settings = Arc::new(settings);
     let traffic = core.traffic("native");
-    listener.spawn(move |stream, token| {
-        connection::serve(
-            core.clone(),
-            stream,
-            settings.clone(),
-            traffic.clone(),
-            token,
-        )
+    listener.spawn(move |stream, peer, token| {
+        let _ = stream.set_nodelay(true);
+        let (core, settings, traffic) = (core.clone(), settings.clone(), traffic.clone());
+        async move {
+            match settings.tls.clone() {
+                None => connection::serve(core, stream, settings, traffic, token).await,
+                Some(tls) => {
+                    // The handshake also ends at shutdown: a stalled client must not hold
+                    // up the stop.
+                    let accepted = tokio::select! {
+                        accepted = tls.accept(stream, "native", peer) => accepted,
+                        _ = token.cancelled() => None,
+                    };
+                    if let Some(stream) = accepted {
+                        connection::serve(core, stream, settings, traffic, token).await;
+                    }
+                }
+            }
+        }
     });
 }
 

@@ -102,7 +102,7 @@ pub fn spawn(
         section.heartbeat(),
         shutdown,
     );
-    listener.spawn(move |stream, token| connection::serve(shared.clone(), stream, token));
+    listener.spawn(move |stream, _peer, token| connection::serve(shared.clone(), stream, token));
 }
 
 /// The refusal over `max_connections`: a G1 failure frame (sent before any handshake

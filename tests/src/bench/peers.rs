@@ -3,6 +3,7 @@
 //! missing the benchmark says which `apt-get` command installs it and skips the column.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,16 +38,57 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The TLS options of `redis-server`, `redis-cli` and `redis-benchmark` for the
+/// certificates [`crate::tls::make_lab_ca`] made in a folder.
+pub struct RedisTls<'a> {
+    pub dir: &'a Path,
+}
+
+impl RedisTls<'_> {
+    fn server_args(&self, port: u16) -> Vec<String> {
+        let file = |name: &str| self.dir.join(name).display().to_string();
+        vec![
+            "--port".into(),
+            "0".into(),
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("lab-ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ]
+    }
+
+    fn client_args(&self) -> Vec<String> {
+        vec![
+            "--tls".into(),
+            "--cacert".into(),
+            self.dir.join("lab-ca.crt").display().to_string(),
+        ]
+    }
+}
+
 /// A throwaway `redis-server` on loopback with persistence off, and key `key` set to
-/// `value`; `None` (after saying why) when Redis is not installed.
-pub fn start_redis(value: &str) -> Option<(Process, SocketAddr)> {
+/// `value`; `None` (after saying why) when Redis is not installed. With `tls`, Redis
+/// speaks TLS only (Debian's build has it).
+pub fn start_redis(value: &str, tls: Option<&RedisTls>) -> Option<(Process, SocketAddr)> {
     if !installed("redis-server") || !installed("redis-cli") {
         println!("(redis-server/redis-cli not installed: `{REDIS_INSTALL}`; no Redis column)");
         return None;
     }
     let port = free_port();
+    let listen = match tls {
+        None => vec!["--port".to_owned(), port.to_string()],
+        Some(tls) => tls.server_args(port),
+    };
+    let client_tls = tls.map(RedisTls::client_args).unwrap_or_default();
     let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--bind", "127.0.0.1"])
+        .args(&listen)
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -60,6 +102,7 @@ pub fn start_redis(value: &str) -> Option<(Process, SocketAddr)> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let set = Command::new("redis-cli")
+        .args(&client_tls)
         .args([
             "-h",
             "127.0.0.1",
@@ -92,11 +135,13 @@ pub fn redis_benchmark(
     clients: usize,
     pipeline: usize,
     requests: usize,
+    tls: Option<&RedisTls>,
 ) -> Option<RedisBenchmark> {
     if !installed("redis-benchmark") {
         return None;
     }
     let output = Command::new("redis-benchmark")
+        .args(tls.map(RedisTls::client_args).unwrap_or_default())
         .args(["-h", "127.0.0.1", "-p", &address.port().to_string()])
         .args(["-t", "get", "--csv"])
         .args(["-c", &clients.to_string()])

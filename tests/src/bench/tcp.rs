@@ -10,9 +10,10 @@
 //! report the speed of error replies.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::stats::RunStats;
@@ -70,7 +71,14 @@ pub struct Load {
     /// The exact reply expected for every request.
     pub reply: Vec<u8>,
     pub framing: Framing,
+    /// Connect with TLS (to `localhost`, trusting this config's CAs); the handshakes are
+    /// done before the clock starts.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
+
+/// A connection of the load: plain TCP or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
 
 /// Runs `load` against `address` and returns its throughput and latency. With
 /// pipelining, each reply's latency is its burst's round trip.
@@ -82,10 +90,21 @@ pub fn run(address: SocketAddr, load: &Load) -> RunStats {
     runtime.block_on(async {
         let mut streams = Vec::with_capacity(load.connections);
         for _ in 0..load.connections {
-            let mut stream = TcpStream::connect(address).await.expect("connect");
-            stream.set_nodelay(true).expect("TCP_NODELAY");
+            let mut stream: Box<dyn Stream> = match &load.tls {
+                None => {
+                    let stream = TcpStream::connect(address).await.expect("connect");
+                    stream.set_nodelay(true).expect("TCP_NODELAY");
+                    Box::new(stream)
+                }
+                Some(config) => Box::new(
+                    crate::tls::connect(address, config.clone())
+                        .await
+                        .expect("TLS connect"),
+                ),
+            };
             if !load.hello.is_empty() {
                 stream.write_all(&load.hello).await.expect("hello");
+                stream.flush().await.expect("hello");
             }
             streams.push(stream);
         }
@@ -104,13 +123,15 @@ pub fn run(address: SocketAddr, load: &Load) -> RunStats {
 }
 
 /// One connection's loop until `deadline`; the latency of every reply.
-async fn connection(mut stream: TcpStream, load: Load, deadline: Instant) -> Vec<Duration> {
+async fn connection(mut stream: Box<dyn Stream>, load: Load, deadline: Instant) -> Vec<Duration> {
     let burst = load.request.repeat(load.depth);
     let mut buffer: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut latencies = Vec::with_capacity(1 << 16);
     while Instant::now() < deadline {
         let sent = Instant::now();
         stream.write_all(&burst).await.expect("send");
+        // TLS may keep the end of a write buffered (a no-op on TCP).
+        stream.flush().await.expect("send");
         let mut replies = 0;
         let mut start = 0;
         while replies < load.depth {

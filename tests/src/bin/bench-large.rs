@@ -32,7 +32,7 @@ fn main() {
             other => panic!("unknown argument {other:?} (--runs N, --sizes 16,64,256)"),
         }
     }
-    let Some((_redis, redis)) = start_redis("warm") else {
+    let Some((_redis, redis)) = start_redis("warm", None) else {
         panic!("bench-large needs redis-server as its peer");
     };
     let server = Server::start_release(CONFIG);

@@ -10,6 +10,10 @@
 //! shape are printed beside them. Each number is the median of `--runs` runs of `--secs`
 //! seconds (default 3 × 3 s).
 //!
+//! `--tls` runs every row over TLS: labsocket with `[tls]` and Redis with `--tls-port`,
+//! both with the same certificate (made by the documented `openssl` commands, EC P-256),
+//! the client's handshakes done before the clock starts; `redis-benchmark --tls` beside.
+//!
 //! `--server HOST:PORT` measures a server started by hand (e.g. under `perf record`,
 //! `valgrind --tool=callgrind` or `strace -c`) instead of starting one; `--only TEXT`
 //! runs only the rows whose label (`labsocket ping 50x1`, `redis 50x16`) contains it.
@@ -17,11 +21,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use labsocket_e2e::bench::peers::{redis_benchmark, start_redis};
+use std::sync::Arc;
+
+use labsocket_e2e::bench::peers::{redis_benchmark, start_redis, RedisTls};
 use labsocket_e2e::bench::process::cpu_time;
 use labsocket_e2e::bench::tcp::{self, Framing, Load};
 use labsocket_e2e::bench::{median_of, micros, RunStats};
-use labsocket_e2e::{RpcClient, Server};
+use labsocket_e2e::tls::{client_config, make_lab_ca, tls_table, Relay};
+use labsocket_e2e::{RpcClient, Server, TempDir};
 
 const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
 const ECHO: &str = r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":["hello"]}"#;
@@ -36,6 +43,8 @@ struct Options {
     server: Option<SocketAddr>,
     /// Only the rows whose label contains this.
     only: Option<String>,
+    /// Everything over TLS.
+    tls: bool,
 }
 
 fn options() -> Options {
@@ -44,6 +53,7 @@ fn options() -> Options {
         runs: 3,
         server: None,
         only: None,
+        tls: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -57,7 +67,8 @@ fn options() -> Options {
             "--runs" => options.runs = number(value()) as usize,
             "--server" => options.server = Some(value().parse().expect("--server takes HOST:PORT")),
             "--only" => options.only = Some(value()),
-            other => panic!("unknown argument {other} (usage: bench-native [--secs N] [--runs N] [--server HOST:PORT] [--only TEXT])"),
+            "--tls" => options.tls = true,
+            other => panic!("unknown argument {other} (usage: bench-native [--secs N] [--runs N] [--server HOST:PORT] [--only TEXT] [--tls])"),
         }
     }
     options
@@ -72,12 +83,21 @@ fn reply_to(address: SocketAddr, request: &str) -> Vec<u8> {
     format!("{line}\n").into_bytes()
 }
 
+/// The client side of `--tls`.
+struct Tls {
+    config: Arc<rustls::ClientConfig>,
+    /// A plain port that reaches labsocket over TLS, for the set-up calls.
+    relay: Relay,
+}
+
+/// One labsocket row; `plain` reaches the server without TLS (for the expected reply).
 fn native_load(
-    address: SocketAddr,
+    plain: SocketAddr,
     request: &str,
     connections: usize,
     depth: usize,
     secs: f64,
+    tls: Option<&Tls>,
 ) -> Load {
     Load {
         connections,
@@ -85,13 +105,15 @@ fn native_load(
         duration: Duration::from_secs_f64(secs),
         hello: Vec::new(),
         request: format!("{request}\n").into_bytes(),
-        reply: reply_to(address, request),
+        reply: reply_to(plain, request),
         framing: Framing::Suffix(b"\n"),
+        tls: tls.map(|tls| tls.config.clone()),
     }
 }
 
-fn redis_load(connections: usize, depth: usize, secs: f64) -> Load {
+fn redis_load(connections: usize, depth: usize, secs: f64, tls: Option<&Tls>) -> Load {
     Load {
+        tls: tls.map(|tls| tls.config.clone()),
         connections,
         depth,
         duration: Duration::from_secs_f64(secs),
@@ -146,24 +168,47 @@ fn main() {
         runs,
         server,
         only,
+        tls,
     } = options();
-    let started = server
-        .is_none()
-        .then(|| Server::start_release("[native]\nheartbeat_secs = 0\n"));
+    assert!(
+        !(tls && server.is_some()),
+        "--tls measures a server it starts itself, not --server"
+    );
+    // The certificates of both servers (and Redis's CA), with the documented commands.
+    let pki = tls.then(|| {
+        let dir = TempDir::new("bench-tls");
+        make_lab_ca(dir.path());
+        dir
+    });
+    let config = match &pki {
+        Some(dir) => format!(
+            "{}[native]\nheartbeat_secs = 0\n",
+            tls_table(dir.path(), 10.0)
+        ),
+        None => "[native]\nheartbeat_secs = 0\n".to_owned(),
+    };
+    let started = server.is_none().then(|| Server::start_release(&config));
     let native = server.unwrap_or_else(|| started.as_ref().expect("started").native());
+    let tls = pki.as_ref().map(|dir| Tls {
+        config: client_config(&dir.path().join("lab-ca.crt")),
+        relay: Relay::start(native, &dir.path().join("lab-ca.crt")),
+    });
+    let plain = tls.as_ref().map_or(native, |tls| tls.relay.address);
     let wanted = |label: &str| {
         only.as_ref()
             .is_none_or(|only| label.contains(only.as_str()))
     };
-    RpcClient::connect(native).call(
+    RpcClient::connect(plain).call(
         "set_point",
         serde_json::json!(["temperature", 1795238169.25, 21.5]),
     );
-    let redis = start_redis(REDIS_VALUE);
+    let redis_tls = pki.as_ref().map(|dir| RedisTls { dir: dir.path() });
+    let redis = start_redis(REDIS_VALUE, redis_tls.as_ref());
     let server_pid = started.as_ref().map(Server::pid);
     let redis_pid = redis.as_ref().map(|(process, _)| process.0.id());
     println!(
-        "bench-native: {runs} runs of {secs} s per row (medians), one client thread, {} CPUs, load average {}",
+        "bench-native{}: {runs} runs of {secs} s per row (medians), one client thread, {} CPUs, load average {}",
+        if tls.is_some() { " --tls" } else { "" },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
@@ -179,7 +224,7 @@ fn main() {
             if (connections == 1 && name != "ping") || !wanted(&label) {
                 continue;
             }
-            let load = native_load(native, request, connections, depth, secs);
+            let load = native_load(plain, request, connections, depth, secs, tls.as_ref());
             let (stats, cpu) = measure(native, &load, runs, server_pid);
             row(&label, &stats, cpu);
             if name == "ping" {
@@ -192,12 +237,20 @@ fn main() {
         if !wanted(&format!("redis {connections}x{depth}")) {
             continue;
         }
-        let load = redis_load(connections, depth, secs);
+        let load = redis_load(connections, depth, secs, tls.as_ref());
         let (stats, cpu) = measure(*redis_address, &load, runs, redis_pid);
         row("redis-server GET (same client)", &stats, cpu);
         let requests = ((stats.ops_per_sec * secs) as usize).max(10_000);
         let mut peer_runs: Vec<_> = (0..runs)
-            .filter_map(|_| redis_benchmark(*redis_address, connections, depth, requests))
+            .filter_map(|_| {
+                redis_benchmark(
+                    *redis_address,
+                    connections,
+                    depth,
+                    requests,
+                    redis_tls.as_ref(),
+                )
+            })
             .collect();
         if !peer_runs.is_empty() {
             peer_runs.sort_by(|a, b| a.requests_per_sec.total_cmp(&b.requests_per_sec));

@@ -189,6 +189,7 @@ fn read_p(server: &Server, options: &Options) {
             request: b"{\"method\": \"read_p\", \"params\": [\"v\"]}PMEND".to_vec(),
             reply: expected.clone(),
             framing: Framing::Suffix(b"PMEND"),
+            tls: None,
         };
         let (stats, cpu) = with_cpu(pid, options.runs, options.secs, || tcp::run(pm, &load));
         println!(

@@ -31,6 +31,7 @@ import os
 import random
 import select
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -162,7 +163,13 @@ class Client:
     :param token: the server's shared secret, sent first on every connection, when it
         requires one (``[native] auth_token_file``). Default: the ``LABSOCKET_TOKEN``
         environment variable, if set.
-    :raises ServerUnavailable: when the first connection cannot be made.
+    :param tls: connect with TLS, to a server with ``[tls]``; the server's certificate
+        must name ``host`` (DNS name or IP address) and be signed by a CA in ``cafile``
+        (else the system's CAs).
+    :param cafile: the CA certificate (PEM) that signed the server's certificate, or the
+        server's self-signed certificate itself; implies ``tls=True``.
+    :raises ServerUnavailable: when the first connection cannot be made (a TLS
+        certificate that does not verify among the reasons).
     :raises AuthenticationFailed: when the server refuses the token (or wants one).
     """
 
@@ -179,6 +186,8 @@ class Client:
         allow_pickle: bool = False,
         on_connection: Optional[Callable[[bool], Any]] = None,
         token: Optional[str] = None,
+        tls: bool = False,
+        cafile: Optional[str] = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -190,6 +199,10 @@ class Client:
         self.allow_pickle = allow_pickle
         self.on_connection = on_connection
         self._token = token if token is not None else os.environ.get("LABSOCKET_TOKEN")
+        self._tls: Optional[ssl.SSLContext] = None
+        if tls or cafile is not None:
+            # Certificate and host name checks on (the default context's).
+            self._tls = ssl.create_default_context(cafile=cafile)
         self.reconnects = 0
         """How many times the connection was re-established."""
         self.heartbeat_period: Optional[float] = None
@@ -521,6 +534,17 @@ class Client:
             ) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if self._tls is not None:
+            try:
+                # Under the connect timeout: a server that never answers the handshake
+                # (a plain-text port) fails like an unreachable one.
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            except (OSError, ValueError) as err:
+                _shut(sock)
+                raise ServerUnavailable(
+                    f"TLS handshake with the labsocket server at {self.host}:{self.port} "
+                    f"failed: {err}"
+                ) from None
         if self._token is not None:
             try:
                 self._authenticate(sock)
@@ -720,7 +744,11 @@ class Client:
             dead_after = self._dead_after()
             incoming = self._incoming
             try:
-                readable, _, _ = select.select([sock], [], [], min(0.25, dead_after / 5))
+                # TLS may hold decrypted bytes the socket no longer signals.
+                buffered = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+                readable = buffered
+                if not buffered:
+                    readable, _, _ = select.select([sock], [], [], min(0.25, dead_after / 5))
                 if readable and incoming is not None and not buffer:
                     # A binary reply's raw bytes go straight into their buffer.
                     received = sock.recv_into(incoming.rest())
