@@ -136,6 +136,55 @@ fn wait_rows_written(rpc: &mut RpcClient, target: u64, timeout: Duration) -> Val
     }
 }
 
+/// CPU seconds each thread of process `pid` has used, summed by thread name (Linux
+/// `/proc`; empty elsewhere).
+fn thread_cpu(pid: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: the name may hold spaces, so split after its `)`.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100/s).
+        let ticks: u64 =
+            fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
+        *by_name
+            .entry(stat[open + 1..close].to_owned())
+            .or_insert(0.0) += ticks as f64 / 100.0;
+    }
+    by_name
+}
+
+/// `after - before` per thread name, in µs per point, largest first.
+fn cpu_per_point(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    points: usize,
+) -> String {
+    let mut used: Vec<(String, f64)> = after
+        .iter()
+        .map(|(name, secs)| {
+            (
+                name.clone(),
+                secs - before.get(name).copied().unwrap_or(0.0),
+            )
+        })
+        .filter(|(_, secs)| *secs > 0.0)
+        .collect();
+    used.sort_by(|a, b| b.1.total_cmp(&a.1));
+    used.iter()
+        .map(|(name, secs)| format!("{name} {:.2}", secs * 1e6 / points as f64))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The SQLite floor: `rows` inserted by one thread, batched, into a fresh file with the
 /// tables and indexes of `schema_from`. Rows/s.
 fn sqlite_floor(schema_from: &Path, dir: &Path, rows: usize) -> f64 {
@@ -407,11 +456,18 @@ fn main() {
             (codename(c), time, y)
         })
         .collect();
+    let server_pid = server.pid().to_string();
+    let (server_cpu, client_cpu) = (thread_cpu(&server_pid), thread_cpu("self"));
     let started = Instant::now();
     set_points(server.native(), connections, &rows);
     let stats = wait_rows_written(&mut rpc, points as u64, Duration::from_secs(300));
     let written = stats["rows_written"].as_u64().unwrap();
     let ingest = written as f64 / started.elapsed().as_secs_f64();
+    let ingest_cpu = format!(
+        "server: {}; bench client: {}",
+        cpu_per_point(&server_cpu, &thread_cpu(&server_pid), points),
+        cpu_per_point(&client_cpu, &thread_cpu("self"), points)
+    );
     let lost = stats["events_lost"].as_u64().unwrap();
     assert_eq!(stats["points_dropped"], json!(0), "{stats}");
     drop(rows);
@@ -550,6 +606,7 @@ fn main() {
             "NOTE: the host's bus dropped {lost} of the {points} ingest points and {day_lost} of the day's {DAY_ROWS} before history saw them (history.stats events_lost); the ingest rate counts written rows only"
         );
     }
+    println!("CPU µs per point during the ingest, by thread: {ingest_cpu}");
     println!(
         "(peers: SQLite floor, PostgreSQL, the same pull socket with no points set; {} points set during the UDP runs, history wrote {} rows in all)",
         set, recorded["rows_written"]
