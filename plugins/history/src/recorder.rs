@@ -179,6 +179,8 @@ pub(crate) struct Recorder {
 /// The producer side, moved into the host's `points` subscription.
 pub struct Feeder {
     shared: Arc<Shared>,
+    /// The rows buffer of the next batch (kept: a burst reuses its allocation).
+    spare: Vec<Row>,
 }
 
 impl Recorder {
@@ -223,6 +225,7 @@ impl Recorder {
         drop(queue);
         Feeder {
             shared: Arc::clone(&self.shared),
+            spare: Vec::new(),
         }
     }
 
@@ -314,18 +317,28 @@ impl Feeder {
                 format!("the host dropped {n} points events before history saw them (it fell behind); those points are not recorded")
             });
         }
-        let mut read = BatchRead::default();
+        let mut read = BatchRead {
+            rows: std::mem::take(&mut self.spare),
+            received: 0,
+            invalid: 0,
+        };
         let mut reader = serde_json::Deserializer::from_slice(batch);
         let parsed = serde::de::DeserializeSeed::deserialize(&mut read, &mut reader)
             .and_then(|()| reader.end());
         if parsed.is_err() {
             // Not the host's form: nothing in it is trusted.
-            self.invalid(1);
-            return;
+            read.rows.clear();
+            read.received = 0;
+            read.invalid = 1;
         }
         counters.points_received.fetch_add(read.received, Relaxed);
         self.invalid(read.invalid);
-        self.queue(read.rows);
+        let mut rows = self.queue(read.rows);
+        // Keep a burst's big allocation only while bursts last.
+        if rows.capacity() > 4 * BIG_BATCH {
+            rows.shrink_to(BIG_BATCH);
+        }
+        self.spare = rows;
     }
 
     /// Counts and reports `n` entries that were not points.
@@ -340,9 +353,10 @@ impl Feeder {
     }
 
     /// Queues `rows` for the writer, within the bound; what does not fit is counted.
-    fn queue(&self, mut rows: Vec<Row>) {
+    /// Returns an empty buffer (`rows`'s, or the queue's when `rows` could be swapped in).
+    fn queue(&self, mut rows: Vec<Row>) -> Vec<Row> {
         if rows.is_empty() {
-            return;
+            return rows;
         }
         let shared = &*self.shared;
         let counters = &shared.counters;
@@ -362,7 +376,12 @@ impl Feeder {
                     queue.oldest = Some(Instant::now());
                 }
                 let before = queue.rows.len();
-                queue.rows.append(&mut rows);
+                if before == 0 {
+                    // The writer just took the queue: hand it the batch, not a copy.
+                    std::mem::swap(&mut queue.rows, &mut rows);
+                } else {
+                    queue.rows.append(&mut rows);
+                }
                 if before < BIG_BATCH && queue.rows.len() >= BIG_BATCH {
                     shared.wake.notify_one();
                 }
@@ -376,6 +395,8 @@ impl Feeder {
                 format!("dropped {n} points: the buffer is full (max_buffered_points = {max}) or history is stopping; the store is not keeping up")
             });
         }
+        rows.clear();
+        rows
     }
 
     /// Queues the points of one `points` event (`{codename: [x, y], ...}` set at `time`),
@@ -401,7 +422,6 @@ impl Feeder {
 }
 
 /// What one `points_batch` payload held: its rows and the entries that were not points.
-#[derive(Default)]
 struct BatchRead {
     rows: Vec<Row>,
     /// Entries under a codename (valid or not).

@@ -136,28 +136,31 @@ fn wait_rows_written(rpc: &mut RpcClient, target: u64, timeout: Duration) -> Val
     }
 }
 
-/// CPU seconds each thread of process `pid` has used, summed by thread name (Linux
-/// `/proc`; empty elsewhere).
+/// CPU seconds process `pid` ("self" for this one) has used: in all by the key "all" (its
+/// ended threads included), and by each live thread's name (Linux `/proc`; empty
+/// elsewhere).
 fn thread_cpu(pid: &str) -> std::collections::BTreeMap<String, f64> {
+    /// `pid (comm) state ...`: the name may hold spaces, so split after its `)`; utime
+    /// and stime are fields 14 and 15 of the line, in clock ticks (100/s).
+    fn name_and_secs(stat: &str) -> Option<(String, f64)> {
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some((stat[open + 1..close].to_owned(), ticks as f64 / 100.0))
+    }
     let mut by_name = std::collections::BTreeMap::new();
+    let stat = |path: String| std::fs::read_to_string(path).ok();
+    if let Some((_, secs)) = stat(format!("/proc/{pid}/stat")).and_then(|s| name_and_secs(&s)) {
+        by_name.insert("all".to_owned(), secs);
+    }
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return by_name;
     };
     for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // `pid (comm) state ...`: the name may hold spaces, so split after its `)`.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100/s).
-        let ticks: u64 =
-            fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
-        *by_name
-            .entry(stat[open + 1..close].to_owned())
-            .or_insert(0.0) += ticks as f64 / 100.0;
+        let found = stat(task.path().join("stat").display().to_string());
+        if let Some((name, secs)) = found.and_then(|s| name_and_secs(&s)) {
+            *by_name.entry(name).or_insert(0.0) += secs;
+        }
     }
     by_name
 }
