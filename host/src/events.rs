@@ -7,22 +7,19 @@
 //!   synchronous and callable from any thread, and a subscriber that falls more than
 //!   `[limits] event_buffer` events behind loses the oldest ones and is told how many
 //!   (`RecvError::Lagged`).
-//! - Plugin subscriptions each get an [`EventQueue`] of their own, filled at publish time
-//!   with the events of their topics only and bounded in bytes (`[limits]
-//!   subscription_buffer_bytes`), not in events: a recorder that falls behind during a
-//!   burst of single-point events keeps them all (a few hundred bytes each) while its
-//!   delivery thread catches up with whole batches, and only a subscriber stuck for long
-//!   loses the oldest events, counted.
+//! - Plugin subscriptions are [`DirectSubscriber`]s: the bus offers them each event at
+//!   publish time, on the publisher's thread, and they keep what they want in a queue of
+//!   their own bounded in bytes (`[limits] subscription_buffer_bytes`), not in events, so
+//!   a recorder that falls behind during a burst keeps it whole while its delivery thread
+//!   catches up (see `plugins::subscription`).
 //!
 //! Each front end renders an event into its own wire form once per event, not once per
 //! connection: [`Event::native_line`] is computed on first use and shared by every native
 //! connection that forwards it (fan-out to thousands of connections costs one
 //! serialisation).
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
@@ -69,7 +66,7 @@ impl Event {
 
     /// Roughly the memory the event holds (its struct, topic and payload), for queues that
     /// are bounded in bytes.
-    fn approx_bytes(&self) -> usize {
+    pub fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Event>() + 16 + self.topic.len() + value_bytes(&self.payload)
     }
 
@@ -125,10 +122,10 @@ pub struct EventBus {
     /// Events slow subscribers lost, for `/metrics`; each subscriber that falls behind
     /// reports what it lost ([`EventBus::count_lost`]).
     lost: Arc<AtomicU64>,
-    /// The queues of plugin subscriptions (few: a handful per plugin at most).
-    queues: Arc<RwLock<Vec<Arc<EventQueue>>>>,
-    /// Bytes of events one [`EventQueue`] may hold.
-    queue_bytes: usize,
+    /// Plugin subscriptions (few: a handful per plugin at most).
+    direct: Arc<RwLock<Vec<Arc<dyn DirectSubscriber>>>>,
+    /// Bytes of events one plugin subscription may hold.
+    subscription_bytes: usize,
 }
 
 impl EventBus {
@@ -147,14 +144,14 @@ impl EventBus {
     }
 
     /// A bus whose front-end subscribers may fall `capacity` events behind and whose
-    /// plugin subscriptions may hold `queue_bytes` bytes of events.
-    pub fn with_limits(capacity: usize, queue_bytes: usize) -> Self {
+    /// plugin subscriptions may hold `subscription_bytes` bytes of events.
+    pub fn with_limits(capacity: usize, subscription_bytes: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity.max(1));
         Self {
             sender,
             lost: Arc::default(),
-            queues: Arc::default(),
-            queue_bytes: queue_bytes.max(1),
+            direct: Arc::default(),
+            subscription_bytes: subscription_bytes.max(1),
         }
     }
 
@@ -182,16 +179,14 @@ impl EventBus {
         let event = Arc::new(event);
         let mut any_closed = false;
         {
-            let queues = self.queues.read().unwrap_or_else(|e| e.into_inner());
-            let mut bytes = None;
-            for queue in queues.iter().filter(|q| q.filter.wants(&event.topic)) {
-                let bytes = *bytes.get_or_insert_with(|| event.approx_bytes());
-                any_closed |= !queue.push(&event, bytes, self.queue_bytes);
+            let direct = self.direct.read().unwrap_or_else(|e| e.into_inner());
+            for subscriber in direct.iter() {
+                any_closed |= !subscriber.offer(&event);
             }
         }
         if any_closed {
-            let mut queues = self.queues.write().unwrap_or_else(|e| e.into_inner());
-            queues.retain(|queue| !queue.is_closed());
+            let mut direct = self.direct.write().unwrap_or_else(|e| e.into_inner());
+            direct.retain(|subscriber| !subscriber.is_closed());
         }
         // An error only means no front end is subscribed right now, which is fine.
         let _ = self.sender.send(event);
@@ -202,136 +197,29 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// A new queue that receives every event of `filter`'s topics published from now on,
-    /// until it is [closed](EventQueue::close).
-    pub fn queue(&self, filter: TopicFilter) -> Arc<EventQueue> {
-        let queue = Arc::new(EventQueue {
-            filter,
-            state: Mutex::default(),
-            ready: Condvar::new(),
-        });
-        self.queues
+    /// Offers `subscriber` every event published from now on, until it reports it closed.
+    pub fn attach(&self, subscriber: Arc<dyn DirectSubscriber>) {
+        self.direct
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::clone(&queue));
-        queue
+            .push(subscriber);
+    }
+
+    /// Bytes of events one plugin subscription may hold (`[limits]
+    /// subscription_buffer_bytes`).
+    pub fn subscription_bytes(&self) -> usize {
+        self.subscription_bytes
     }
 }
 
-/// The topics an [`EventQueue`] takes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TopicFilter {
-    All,
-    /// These topics (a subscription names a few, so a list is faster than a set).
-    Only(Vec<String>),
-}
-
-impl TopicFilter {
-    pub fn wants(&self, topic: &str) -> bool {
-        match self {
-            TopicFilter::All => true,
-            TopicFilter::Only(topics) => topics.iter().any(|t| t == topic),
-        }
-    }
-}
-
-/// One subscriber's events, bounded in bytes, never blocking the publisher: when it would
-/// hold more than its bound the oldest events go and are counted (at least the newest
-/// event is always kept).
-pub struct EventQueue {
-    filter: TopicFilter,
-    state: Mutex<QueueState>,
-    /// Signalled when an event arrives for a waiting reader, or on close.
-    ready: Condvar,
-}
-
-#[derive(Default)]
-struct QueueState {
-    events: VecDeque<(Arc<Event>, usize)>,
-    bytes: usize,
-    /// Dropped since the reader last took.
-    lost: u64,
-    /// The reader sleeps on `ready`: the next push wakes it (only then, so a busy reader
-    /// costs publishers no wake-up call).
-    waiting: bool,
-    closed: bool,
-}
-
-/// What [`EventQueue::take`] returned besides the events.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Taken {
-    /// Events dropped (oldest first, before every event taken) since the previous take.
-    pub lost: u64,
-    /// The queue is closed: these were its last events.
-    pub closed: bool,
-}
-
-impl EventQueue {
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        // Every update of the state is whole before any call that could panic.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Queues `event` (`bytes`: its size) within `max_bytes`; false when the queue is closed.
-    fn push(&self, event: &Arc<Event>, bytes: usize, max_bytes: usize) -> bool {
-        let mut state = self.lock();
-        if state.closed {
-            return false;
-        }
-        while state.bytes + bytes > max_bytes {
-            let Some((_, oldest)) = state.events.pop_front() else {
-                break;
-            };
-            state.bytes -= oldest;
-            state.lost += 1;
-        }
-        state.events.push_back((Arc::clone(event), bytes));
-        state.bytes += bytes;
-        let wake = std::mem::take(&mut state.waiting);
-        drop(state);
-        if wake {
-            self.ready.notify_one();
-        }
-        true
-    }
-
-    /// Waits until there are events or the queue is closed, then swaps every queued event
-    /// (with its size) into `into`, which must be empty and whose allocation the queue
-    /// reuses. After waiting for an empty queue it lingers `linger` before taking, so that
-    /// a burst is taken in a few large batches rather than one wake-up per event.
-    pub fn take(&self, into: &mut VecDeque<(Arc<Event>, usize)>, linger: Duration) -> Taken {
-        let mut state = self.lock();
-        if state.events.is_empty() && !state.closed {
-            while state.events.is_empty() && !state.closed {
-                state.waiting = true;
-                state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
-            }
-            state.waiting = false;
-            if !state.closed && !linger.is_zero() {
-                drop(state);
-                std::thread::sleep(linger);
-                state = self.lock();
-            }
-        }
-        debug_assert!(into.is_empty());
-        std::mem::swap(&mut state.events, into);
-        state.bytes = 0;
-        Taken {
-            lost: std::mem::take(&mut state.lost),
-            closed: state.closed,
-        }
-    }
-
-    /// Stops queueing: publishers skip this queue from now on, and the reader's next
-    /// [`take`](EventQueue::take) returns what is left with `closed` set.
-    pub fn close(&self) {
-        self.lock().closed = true;
-        self.ready.notify_all();
-    }
-
-    fn is_closed(&self) -> bool {
-        self.lock().closed
-    }
+/// A subscriber the bus offers every event at publish time, on the publisher's thread (a
+/// front end's worker, a plugin's thread): [`offer`](DirectSubscriber::offer) must be
+/// quick and must never block, whatever the subscriber's reader does.
+pub trait DirectSubscriber: Send + Sync {
+    /// Keeps `event` if it wants it; false once closed (the bus then forgets it).
+    fn offer(&self, event: &Arc<Event>) -> bool;
+    /// Whether it has closed.
+    fn is_closed(&self) -> bool;
 }
 
 impl Default for EventBus {

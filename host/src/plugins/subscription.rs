@@ -1,33 +1,37 @@
-//! Plugin event subscriptions: one queue and one delivery thread per subscription.
+//! Plugin event subscriptions: one inbox and one delivery thread per subscription.
 //!
 //! A plugin's handler is foreign code that may be slow, so it never runs on an async
-//! worker or under a lock: each subscription gets its own [`EventQueue`] on the bus, which
-//! publishers fill with the subscription's topics only and never wait on, and a named std
-//! thread (`plugin-<name>-events`) that takes everything queued at once and calls the
-//! handler, in publication order. The queue is bounded in bytes: a subscription that falls
-//! that far behind loses the oldest events, and the handler is told how many in its next
-//! call (`lost`), the plugin's counter grows (shown by `status`) and a rate-limited warning
-//! is logged.
+//! worker or under a lock. Each subscription has an [`Inbox`] that the bus offers every
+//! event at publish time (a [`DirectSubscriber`]: it takes its topics only and never makes
+//! the publisher wait) and a named std thread (`plugin-<name>-events`) that takes
+//! everything queued at once and calls the handler, in publication order. The inbox is
+//! bounded in bytes (`[limits] subscription_buffer_bytes`): a subscription that falls that
+//! far behind loses the oldest events, and the handler is told how many in its next call
+//! (`lost`), the plugin's counter grows (shown by `status`) and a rate-limited warning is
+//! logged.
 //!
-//! A subscription to [`topics::POINTS_BATCH`] gets the `points` events it has queued
-//! gathered into one call per batch (`[[codename, time, x, y], ...]`), so a recorder that
-//! keeps every point pays one boundary crossing and one parse per batch, not per point;
-//! batches are as large as the backlog (up to [`MAX_BATCH_POINTS`]), so they grow exactly
-//! when the subscriber would otherwise fall behind.
+//! A subscription to [`topics::POINTS_BATCH`] gets `points` events gathered into one call
+//! per batch (`[[codename, time, x, y], ...]`). The inbox writes each point's entry as it
+//! is published (about 60 bytes, where a queued event holds about 600), so a recorder
+//! that keeps every point can fall ten times further behind within the same bound, and
+//! its delivery thread only hands the text over: one boundary crossing and one parse per
+//! batch, not per point. Batches are as large as the backlog (up to
+//! [`MAX_BATCH_POINTS`]), so they grow exactly when the subscriber would otherwise fall
+//! behind.
 //!
 //! On stop ([`Delivery::close`]) the thread finishes its current call, delivers what was
 //! already queued for it, then calls the plugin's `drop_user_data` once.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use labsocket_plugin_api::abi::{EventHandler, StrRef};
 use labsocket_plugin_api::topics;
 
 use super::payload;
-use crate::events::{Event, EventBus, EventQueue, TopicFilter};
+use crate::events::{DirectSubscriber, Event, EventBus};
 use crate::pyjson::{self, Value};
 
 /// At most one "events lost" warning per subscription per this period.
@@ -40,6 +44,9 @@ const LINGER: Duration = Duration::from_millis(1);
 
 /// Points in one [`topics::POINTS_BATCH`] call at most (a few hundred kB of JSON).
 pub(crate) const MAX_BATCH_POINTS: usize = 8192;
+
+/// What a queued batch costs besides its text, for the bound.
+const BATCH_OVERHEAD: usize = 64;
 
 /// The topics a subscription wants.
 pub(crate) struct Topics {
@@ -77,24 +84,248 @@ impl Topics {
         })
     }
 
-    /// The events the subscription's queue must take.
-    pub(crate) fn filter(&self) -> TopicFilter {
-        match &self.single {
-            None => TopicFilter::All,
-            Some(names) => {
-                let mut names = names.clone();
-                if self.points_batch && !names.iter().any(|name| name == topics::POINTS) {
-                    names.push(topics::POINTS.to_owned());
-                }
-                TopicFilter::Only(names)
-            }
-        }
-    }
-
     fn wants_single(&self, topic: &str) -> bool {
         match &self.single {
             None => true,
             Some(names) => names.iter().any(|name| name == topic),
+        }
+    }
+}
+
+/// One thing queued for the delivery thread.
+enum Item {
+    /// An event delivered on its own, with its size.
+    Event(Arc<Event>, usize),
+    /// Consecutive `points` events as `points_batch` entries: the text so far (`[` and
+    /// the entries, without the closing `]`), how many events and entries, the last time.
+    Points {
+        json: String,
+        events: u64,
+        entries: usize,
+        time: f64,
+    },
+}
+
+impl Item {
+    fn bytes(&self) -> usize {
+        match self {
+            Item::Event(_, bytes) => *bytes,
+            Item::Points { json, .. } => BATCH_OVERHEAD + json.len(),
+        }
+    }
+
+    /// Events it stands for.
+    fn events(&self) -> u64 {
+        match self {
+            Item::Event(..) => 1,
+            Item::Points { events, .. } => *events,
+        }
+    }
+}
+
+/// A subscription's queue: bounded in bytes, never blocking the publisher; when it would
+/// hold more than its bound the oldest items go and their events are counted.
+pub(crate) struct Inbox {
+    topics: Topics,
+    max_bytes: usize,
+    state: Mutex<InboxState>,
+    /// Signalled when something arrives for a waiting reader, or on close.
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct InboxState {
+    items: VecDeque<Item>,
+    bytes: usize,
+    /// Events dropped since the reader last took.
+    lost: u64,
+    /// The reader sleeps on `ready`: the next offer wakes it (only then, so a busy reader
+    /// costs publishers no wake-up call).
+    waiting: bool,
+    closed: bool,
+    /// Batch texts the reader has delivered, for the next batches to reuse.
+    spare: Vec<String>,
+}
+
+/// What [`Inbox::take`] returned besides the items.
+struct Taken {
+    /// Events dropped (oldest first, before every item taken) since the previous take.
+    lost: u64,
+    /// The inbox is closed: these were its last items.
+    closed: bool,
+}
+
+impl Inbox {
+    fn new(topics: Topics, max_bytes: usize) -> Inbox {
+        Inbox {
+            topics,
+            max_bytes,
+            state: Mutex::default(),
+            ready: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        // Every update of the state is whole before anything that could panic.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops the oldest items until `bytes` more fit (the newest item always stays).
+    fn make_room(&self, state: &mut InboxState, bytes: usize) {
+        while state.bytes + bytes > self.max_bytes && state.items.len() > 1 {
+            let Some(oldest) = state.items.pop_front() else {
+                break;
+            };
+            state.bytes -= oldest.bytes();
+            state.lost += oldest.events();
+        }
+    }
+
+    /// Adds the points of `event` to the last batch, or to a new one.
+    fn gather(&self, state: &mut InboxState, event: &Event) {
+        let mut appended = false;
+        if let Some(Item::Points {
+            json,
+            events,
+            entries,
+            time,
+        }) = state.items.back_mut()
+        {
+            if *entries < MAX_BATCH_POINTS {
+                let before = json.len();
+                *entries += write_entries(event, json);
+                *events += 1;
+                *time = event.time;
+                state.bytes += json.len() - before;
+                appended = true;
+            }
+        }
+        if !appended {
+            let mut json = state.spare.pop().unwrap_or_default();
+            json.push('[');
+            let entries = write_entries(event, &mut json);
+            let item = Item::Points {
+                json,
+                events: 1,
+                entries,
+                time: event.time,
+            };
+            state.bytes += item.bytes();
+            state.items.push_back(item);
+        }
+        self.make_room(state, 0);
+    }
+
+    /// Waits until something is queued or the inbox is closed, then swaps every queued
+    /// item into `into` (which must be empty; the inbox reuses its allocation). After
+    /// waiting for an empty inbox it lingers [`LINGER`] before taking, so that a burst is
+    /// taken in a few large batches rather than one wake-up per event.
+    fn take(&self, into: &mut VecDeque<Item>, spare: &mut Vec<String>) -> Taken {
+        let mut state = self.lock();
+        if state.items.is_empty() && !state.closed {
+            while state.items.is_empty() && !state.closed {
+                state.waiting = true;
+                state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            state.waiting = false;
+            if !state.closed {
+                drop(state);
+                std::thread::sleep(LINGER);
+                state = self.lock();
+            }
+        }
+        std::mem::swap(&mut state.items, into);
+        state.bytes = 0;
+        // A few delivered texts go back for reuse; more would only hold memory.
+        while state.spare.len() < 4 {
+            let Some(text) = spare.pop() else { break };
+            state.spare.push(text);
+        }
+        spare.clear();
+        Taken {
+            lost: std::mem::take(&mut state.lost),
+            closed: state.closed,
+        }
+    }
+
+    /// Stops queueing: offers are refused from now on, and the reader's next take returns
+    /// what is left with `closed` set.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
+impl DirectSubscriber for Inbox {
+    fn offer(&self, event: &Arc<Event>) -> bool {
+        let batch = self.topics.points_batch && event.topic == topics::POINTS;
+        let single = self.topics.wants_single(&event.topic);
+        if !batch && !single {
+            return true;
+        }
+        let mut state = self.lock();
+        if state.closed {
+            return false;
+        }
+        if batch {
+            self.gather(&mut state, event);
+        }
+        if single {
+            let bytes = event.approx_bytes();
+            self.make_room(&mut state, bytes);
+            state.items.push_back(Item::Event(Arc::clone(event), bytes));
+            state.bytes += bytes;
+        }
+        let wake = std::mem::take(&mut state.waiting);
+        drop(state);
+        if wake {
+            self.ready.notify_one();
+        }
+        true
+    }
+
+    fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+/// Appends the `points_batch` entries of a `points` event to `json`, an open list;
+/// returns how many. An entry that is not `codename: [x, y]` is written as
+/// `[codename, time, value]` and a payload that is not an object as `[null, time,
+/// payload]`, for the plugin to count.
+fn write_entries(event: &Event, json: &mut String) -> usize {
+    let mut entry = |codename: Option<&str>, xy: &Value| {
+        if !json.ends_with('[') {
+            json.push(',');
+        }
+        json.push('[');
+        match codename {
+            Some(codename) => pyjson::write_compact_json_str(codename, json),
+            None => json.push_str("null"),
+        }
+        json.push(',');
+        payload::write_plugin_json(&Value::Float(event.time), json);
+        json.push(',');
+        match xy {
+            Value::List(pair) if pair.len() == 2 && codename.is_some() => {
+                payload::write_plugin_json(&pair[0], json);
+                json.push(',');
+                payload::write_plugin_json(&pair[1], json);
+            }
+            other => payload::write_plugin_json(other, json),
+        }
+        json.push(']');
+    };
+    match &event.payload {
+        Value::Dict(points) => {
+            for (codename, xy) in points {
+                entry(Some(codename), xy);
+            }
+            points.len()
+        }
+        other => {
+            entry(None, other);
+            1
         }
     }
 }
@@ -158,7 +389,7 @@ impl Drop for Subscription {
 /// A running delivery thread, for the stop sequence to end and wait on.
 pub(crate) struct Delivery {
     pub(crate) plugin: String,
-    queue: Arc<EventQueue>,
+    inbox: Arc<Inbox>,
     /// Disconnects when the thread ends (its sender is dropped).
     finished: mpsc::Receiver<()>,
 }
@@ -167,7 +398,7 @@ impl Delivery {
     /// Ends the subscription: nothing more is queued for it, and the thread ends once it
     /// has delivered what was queued.
     pub(crate) fn close(&self) {
-        self.queue.close();
+        self.inbox.close();
     }
 
     /// Waits for the thread to end, until `deadline`; whether it ended.
@@ -190,42 +421,41 @@ pub(crate) fn start(
     bus: &EventBus,
     lost_events: Arc<AtomicU64>,
 ) -> Result<Delivery, (String, Option<Subscription>)> {
-    let queue = bus.queue(topics.filter());
+    let inbox = Arc::new(Inbox::new(topics, bus.subscription_bytes()));
     let (finished_tx, finished) = mpsc::channel::<()>();
     let mut state = DeliveryState {
         plugin: plugin.to_owned(),
         subscription: None,
-        topics,
         lost_events,
         lost_since_delivery: 0,
         unreported: 0,
         last_warning: None,
-        batch: String::new(),
-        batch_points: 0,
-        batch_time: 0.0,
         single: String::new(),
     };
     // The thread takes the subscription out of this slot; if the thread cannot be
     // spawned, the subscription is still in it and goes back to the caller.
     let slot = Arc::new(Mutex::new(Some(subscription)));
     let thread_slot = slot.clone();
-    let thread_queue = Arc::clone(&queue);
+    let thread_inbox = Arc::clone(&inbox);
     let spawned = std::thread::Builder::new()
         .name(format!("plugin-{plugin}-events"))
         .spawn(move || {
             let _finished = finished_tx;
             state.subscription = thread_slot.lock().unwrap_or_else(|e| e.into_inner()).take();
             drop(thread_slot);
-            state.run(&thread_queue);
+            state.run(&thread_inbox);
         });
     match spawned {
-        Ok(_) => Ok(Delivery {
-            plugin: plugin.to_owned(),
-            queue,
-            finished,
-        }),
+        Ok(_) => {
+            bus.attach(inbox.clone());
+            Ok(Delivery {
+                plugin: plugin.to_owned(),
+                inbox,
+                finished,
+            })
+        }
         Err(err) => {
-            queue.close();
+            inbox.close();
             let reason = format!("cannot start the delivery thread: {err}");
             let subscription = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
             Err((reason, subscription))
@@ -236,38 +466,37 @@ pub(crate) fn start(
 struct DeliveryState {
     plugin: String,
     subscription: Option<Subscription>,
-    topics: Topics,
     lost_events: Arc<AtomicU64>,
     /// Lost since the last delivered call (the handler's `lost`).
     lost_since_delivery: u64,
     /// Lost since the last warning.
     unreported: u64,
     last_warning: Option<Instant>,
-    /// The [`topics::POINTS_BATCH`] payload being gathered: `[` and the entries so far.
-    batch: String,
-    /// Entries in `batch`.
-    batch_points: usize,
-    /// The time of the last event in `batch`.
-    batch_time: f64,
     /// The payload text of the event delivered singly (reused).
     single: String,
 }
 
 impl DeliveryState {
-    fn run(&mut self, queue: &EventQueue) {
-        let mut events = VecDeque::new();
+    fn run(&mut self, inbox: &Inbox) {
+        let (mut items, mut spare) = (VecDeque::new(), Vec::new());
         loop {
-            let taken = queue.take(&mut events, LINGER);
+            let taken = inbox.take(&mut items, &mut spare);
             if taken.lost > 0 {
                 self.lost(taken.lost);
             }
-            for (event, _) in events.drain(..) {
-                self.handle(&event);
-            }
-            self.flush_batch();
-            // Keep a burst's buffers only while bursts last.
-            if events.capacity() > 4 * MAX_BATCH_POINTS {
-                events.shrink_to(MAX_BATCH_POINTS);
+            for item in items.drain(..) {
+                match item {
+                    Item::Event(event, _) => self.deliver(&event),
+                    Item::Points { mut json, time, .. } => {
+                        json.push(']');
+                        self.call(topics::POINTS_BATCH, &json, time);
+                        json.clear();
+                        // A burst's big text is not kept for reuse.
+                        if json.capacity() <= 1 << 20 {
+                            spare.push(json);
+                        }
+                    }
+                }
             }
             if taken.closed {
                 break;
@@ -278,79 +507,13 @@ impl DeliveryState {
         self.subscription = None;
     }
 
-    fn handle(&mut self, event: &Event) {
-        if self.topics.points_batch && event.topic == topics::POINTS {
-            self.gather(event);
-        }
-        if self.topics.wants_single(&event.topic) {
-            // Publication order: what was gathered before this event goes first.
-            self.flush_batch();
-            let mut payload = std::mem::take(&mut self.single);
-            payload.clear();
-            // Plugins speak strict JSON: non-finite floats cross as tagged objects.
-            payload::write_plugin_json(&event.payload, &mut payload);
-            self.call(&event.topic, &payload, event.time);
-            self.single = payload;
-        }
-    }
-
-    /// Adds the points of a `points` event to the batch, one `[codename, time, x, y]` each.
-    fn gather(&mut self, event: &Event) {
-        let entry = |batch: &mut String, codename: Option<&str>, xy: &Value| {
-            batch.push(if batch.is_empty() { '[' } else { ',' });
-            batch.push('[');
-            match codename {
-                Some(codename) => pyjson::write_compact_json_str(codename, batch),
-                None => batch.push_str("null"),
-            }
-            batch.push(',');
-            payload::write_plugin_json(&Value::Float(event.time), batch);
-            batch.push(',');
-            match xy {
-                Value::List(pair) if pair.len() == 2 && codename.is_some() => {
-                    payload::write_plugin_json(&pair[0], batch);
-                    batch.push(',');
-                    payload::write_plugin_json(&pair[1], batch);
-                }
-                other => payload::write_plugin_json(other, batch),
-            }
-            batch.push(']');
-        };
-        let mut batch = std::mem::take(&mut self.batch);
-        match &event.payload {
-            Value::Dict(points) => {
-                for (codename, xy) in points {
-                    entry(&mut batch, Some(codename), xy);
-                    self.batch_points += 1;
-                }
-            }
-            other => {
-                entry(&mut batch, None, other);
-                self.batch_points += 1;
-            }
-        }
-        self.batch = batch;
-        self.batch_time = event.time;
-        if self.batch_points >= MAX_BATCH_POINTS {
-            self.flush_batch();
-        }
-    }
-
-    /// Delivers the gathered batch, if any.
-    fn flush_batch(&mut self) {
-        if self.batch_points == 0 {
-            return;
-        }
-        let mut batch = std::mem::take(&mut self.batch);
-        batch.push(']');
-        self.call(topics::POINTS_BATCH, &batch, self.batch_time);
-        self.batch_points = 0;
-        batch.clear();
-        // A burst's big buffer is kept for the next burst, within reason.
-        if batch.capacity() > 4 << 20 {
-            batch.shrink_to(1 << 20);
-        }
-        self.batch = batch;
+    fn deliver(&mut self, event: &Event) {
+        let mut payload = std::mem::take(&mut self.single);
+        payload.clear();
+        // Plugins speak strict JSON: non-finite floats cross as tagged objects.
+        payload::write_plugin_json(&event.payload, &mut payload);
+        self.call(&event.topic, &payload, event.time);
+        self.single = payload;
     }
 
     fn call(&mut self, topic: &str, payload: &str, time: f64) {
@@ -363,6 +526,7 @@ impl DeliveryState {
             );
         }
     }
+
     fn lost(&mut self, lost: u64) {
         self.lost_since_delivery += lost;
         self.unreported += lost;
