@@ -553,3 +553,151 @@ impl DeliveryState {
         self.last_warning = Some(Instant::now());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(pairs: &[(&str, i64)], time: f64) -> Arc<Event> {
+        let fields = pairs
+            .iter()
+            .map(|(codename, y)| {
+                (
+                    (*codename).to_owned(),
+                    Value::List(vec![Value::Float(time), Value::Int(*y)]),
+                )
+            })
+            .collect();
+        Arc::new(Event::at(topics::POINTS, Value::Dict(fields), time))
+    }
+
+    fn take(inbox: &Inbox) -> (Vec<String>, Taken) {
+        let (mut items, mut spare) = (VecDeque::new(), Vec::new());
+        let taken = inbox.take(&mut items, &mut spare);
+        let texts = items
+            .into_iter()
+            .map(|item| match item {
+                Item::Event(event, _) => format!(
+                    "{}:{}",
+                    event.topic,
+                    event
+                        .payload
+                        .get("id")
+                        .map_or(0, |id| id.as_f64().unwrap_or(0.0) as i64)
+                ),
+                Item::Points { json, events, .. } => format!("{json}] ({events} events)"),
+            })
+            .collect();
+        (texts, taken)
+    }
+
+    fn topics(json: &str) -> Topics {
+        Topics::parse(json).unwrap()
+    }
+
+    #[test]
+    fn points_are_gathered_in_order_with_every_update_and_other_topics_keep_their_place() {
+        let inbox = Inbox::new(topics(r#"["points_batch", "barrier"]"#), 1 << 20);
+        assert!(inbox.offer(&points(&[("a", 1)], 1.5)));
+        assert!(inbox.offer(&points(&[("a", 2), ("b\"", 3)], 2.5)));
+        let mut barrier = indexmap::IndexMap::new();
+        barrier.insert("id".to_owned(), Value::Int(7));
+        assert!(inbox.offer(&Arc::new(Event::new("barrier", Value::Dict(barrier)))));
+        assert!(inbox.offer(&Arc::new(Event::new("other", Value::Null))));
+        assert!(inbox.offer(&points(&[("a", 4)], f64::NAN)));
+        let (texts, taken) = take(&inbox);
+        assert_eq!(
+            texts,
+            [
+                r#"[["a",1.5,1.5,1],["a",2.5,2.5,2],["b\"",2.5,2.5,3]] (2 events)"#,
+                "barrier:7",
+                r#"[["a",{"$float":"NaN"},{"$float":"NaN"},4]] (1 events)"#,
+            ]
+        );
+        assert_eq!(
+            (taken.lost, taken.closed),
+            (0, false),
+            "`points` itself was not asked for, nor `other`"
+        );
+    }
+
+    #[test]
+    fn malformed_points_payloads_are_passed_on_for_the_plugin_to_count() {
+        let inbox = Inbox::new(topics(r#"["points_batch"]"#), 1 << 20);
+        let mut fields = indexmap::IndexMap::new();
+        fields.insert("a".to_owned(), Value::Int(1));
+        inbox.offer(&Arc::new(Event::at(
+            topics::POINTS,
+            Value::Dict(fields),
+            1.0,
+        )));
+        inbox.offer(&Arc::new(Event::at(
+            topics::POINTS,
+            Value::Str("x".into()),
+            2.0,
+        )));
+        let (texts, _) = take(&inbox);
+        assert_eq!(texts, [r#"[["a",1.0,1],[null,2.0,"x"]] (2 events)"#]);
+    }
+
+    #[test]
+    fn a_full_inbox_loses_the_oldest_and_counts_them_and_the_publisher_never_waits() {
+        // Room for a few single events of ~600 bytes, not for a hundred.
+        let inbox = Inbox::new(topics(r#"["points"]"#), 4096);
+        for i in 0..100 {
+            inbox.offer(&points(&[("a", i)], i as f64));
+        }
+        let (texts, taken) = take(&inbox);
+        assert!(taken.lost > 80, "{}", taken.lost);
+        assert_eq!(taken.lost + texts.len() as u64, 100);
+        // Gathered points take a tenth of the room: the same bound holds many more.
+        let inbox = Inbox::new(topics(r#"["points_batch"]"#), 4096);
+        for i in 0..100 {
+            inbox.offer(&points(&[("a", i)], i as f64));
+        }
+        let (texts, taken) = take(&inbox);
+        assert_eq!(taken.lost, 0, "{texts:?}");
+        // The next take reports nothing lost again.
+        inbox.offer(&points(&[("a", 1)], 1.0));
+        assert_eq!(take(&inbox).1.lost, 0);
+    }
+
+    #[test]
+    fn a_closed_inbox_hands_over_what_it_held_and_refuses_more() {
+        let inbox = Inbox::new(topics(r#"["*"]"#), 1 << 20);
+        inbox.offer(&Arc::new(Event::new("t", Value::Null)));
+        inbox.close();
+        assert!(!inbox.offer(&Arc::new(Event::new("t", Value::Null))));
+        assert!(inbox.is_closed());
+        let (texts, taken) = take(&inbox);
+        assert_eq!(texts, ["t:0"]);
+        assert!(taken.closed);
+        // Taking from a closed, empty inbox returns at once.
+        assert!(take(&inbox).1.closed);
+    }
+
+    #[test]
+    fn a_waiting_reader_wakes_for_an_offer() {
+        let inbox = Arc::new(Inbox::new(topics(r#"["t"]"#), 1 << 20));
+        let reader = {
+            let inbox = Arc::clone(&inbox);
+            std::thread::spawn(move || take(&inbox).0)
+        };
+        // Offer once the reader is asleep (a reader that is not yet waiting finds the
+        // event queued instead: either way it must come back with it).
+        while !inbox.lock().waiting && !reader.is_finished() {
+            std::thread::yield_now();
+        }
+        inbox.offer(&Arc::new(Event::new("t", Value::Null)));
+        assert_eq!(reader.join().unwrap(), ["t:0"]);
+    }
+
+    #[test]
+    fn star_does_not_include_the_batch_form() {
+        let all = topics(r#"["*"]"#);
+        assert!(!all.points_batch && all.wants_single("points"));
+        let both = topics(r#"["points", "points_batch"]"#);
+        assert!(both.points_batch && both.wants_single("points"));
+        assert!(Topics::parse("[]").is_err() && Topics::parse(r#"[""]"#).is_err());
+    }
+}
