@@ -604,9 +604,13 @@ fn main() {
         100.0 * loaded / idle,
         ">= 90%"
     );
+    println!(
+        "lossless: ingest {points} points set, {stored} rows stored, {lost} lost on the way (history.stats events_lost); day {DAY_ROWS} set, {} stored, {day_lost} lost",
+        day_stats["rows_written"].as_u64().unwrap() - written
+    );
     if lost + day_lost > 0 {
         println!(
-            "NOTE: the host's bus dropped {lost} of the {points} ingest points and {day_lost} of the day's {DAY_ROWS} before history saw them (history.stats events_lost); the ingest rate counts written rows only"
+            "NOTE: the host dropped {lost} of the {points} ingest points and {day_lost} of the day's {DAY_ROWS} before history saw them; the ingest rate counts written rows only"
         );
     }
     println!("CPU µs per point during the ingest, by thread: {ingest_cpu}");
