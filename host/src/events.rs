@@ -253,6 +253,55 @@ mod tests {
         );
     }
 
+    /// Records what it is offered until it has seen `open_for` events, then says it closed.
+    struct Recorder {
+        seen: std::sync::Mutex<Vec<Value>>,
+        open_for: usize,
+    }
+
+    impl DirectSubscriber for Recorder {
+        fn offer(&self, event: &Arc<Event>) -> bool {
+            let mut seen = self.seen.lock().unwrap();
+            if seen.len() >= self.open_for {
+                return false;
+            }
+            seen.push(event.payload.clone());
+            true
+        }
+
+        fn is_closed(&self) -> bool {
+            self.seen.lock().unwrap().len() >= self.open_for
+        }
+    }
+
+    #[test]
+    fn direct_subscribers_are_offered_every_event_in_order_until_they_close() {
+        let bus = EventBus::with_limits(16, 1 << 20);
+        assert_eq!(bus.subscription_bytes(), 1 << 20);
+        let recorder = Arc::new(Recorder {
+            seen: std::sync::Mutex::default(),
+            open_for: 3,
+        });
+        bus.attach(recorder.clone());
+        for i in 0..5 {
+            bus.publish("t", Value::Int(i));
+        }
+        assert_eq!(
+            *recorder.seen.lock().unwrap(),
+            [Value::Int(0), Value::Int(1), Value::Int(2)]
+        );
+        // Closed, it was forgotten: the bus holds no reference to it any more.
+        assert_eq!(Arc::strong_count(&recorder), 1);
+    }
+
+    #[test]
+    fn approx_bytes_grows_with_the_payload() {
+        let small = Event::new("points", Value::Int(1));
+        let big = Event::new("points", Value::Str("x".repeat(10_000)));
+        assert!(small.approx_bytes() >= std::mem::size_of::<Event>());
+        assert!(big.approx_bytes() >= small.approx_bytes() + 10_000);
+    }
+
     #[tokio::test]
     async fn slow_subscriber_is_told_how_many_it_lost() {
         let bus = EventBus::new();
