@@ -206,7 +206,7 @@ impl Default for LimitsSection {
             max_datagram: 65_507,
             command_timeout_secs: 30.0,
             event_buffer: crate::events::EventBus::CAPACITY,
-            subscription_buffer_bytes: crate::events::EventBus::QUEUE_BYTES,
+            subscription_buffer_bytes: crate::events::EventBus::SUBSCRIPTION_BYTES,
             plugin_init_timeout_secs: 30.0,
         }
     }
@@ -534,7 +534,7 @@ mod tests {
     fn subscription_buffer_bytes_has_a_default_and_a_range() {
         assert_eq!(
             Config::default().limits.subscription_buffer_bytes,
-            crate::events::EventBus::QUEUE_BYTES
+            crate::events::EventBus::SUBSCRIPTION_BYTES
         );
         let config = Config::parse("[limits]\nsubscription_buffer_bytes = 1048576\n", "f").unwrap();
         assert_eq!(config.limits.subscription_buffer_bytes, 1 << 20);

@@ -135,12 +135,13 @@ impl EventBus {
     pub const CAPACITY: usize = 65_536;
 
     /// Bytes of events a plugin subscription may hold unread before it loses the oldest, by
-    /// default (`[limits] subscription_buffer_bytes`): about 200,000 single-point `points`
-    /// events, a second or more of the fastest pipelined `set_point`s.
-    pub const QUEUE_BYTES: usize = 64 << 20;
+    /// default (`[limits] subscription_buffer_bytes`): about 100,000 single-point `points`
+    /// events queued as events, or a million points gathered for `points_batch`, seconds
+    /// of the fastest pipelined `set_point`s.
+    pub const SUBSCRIPTION_BYTES: usize = 64 << 20;
 
     pub fn new() -> Self {
-        Self::with_limits(Self::CAPACITY, Self::QUEUE_BYTES)
+        Self::with_limits(Self::CAPACITY, Self::SUBSCRIPTION_BYTES)
     }
 
     /// A bus whose front-end subscribers may fall `capacity` events behind and whose
