@@ -154,9 +154,12 @@ pub struct LimitsSection {
     pub max_datagram: usize,
     /// How long a caller waits for a plugin command, in seconds.
     pub command_timeout_secs: f64,
-    /// Events a subscriber (a native connection, a plugin's subscription) may fall behind
-    /// before it loses the oldest (it is told how many).
+    /// Events a front-end subscriber (a native connection, the web view, a live socket) may
+    /// fall behind before it loses the oldest (it is told how many).
     pub event_buffer: usize,
+    /// Bytes of events a plugin's subscription may hold unread before it loses the oldest
+    /// (it is told how many).
+    pub subscription_buffer_bytes: usize,
     /// How long one plugin's init may take at start-up before the plugin is refused.
     pub plugin_init_timeout_secs: f64,
 }
@@ -253,6 +256,7 @@ impl Default for LimitsSection {
             max_datagram: 65_507,
             command_timeout_secs: 30.0,
             event_buffer: crate::events::EventBus::CAPACITY,
+            subscription_buffer_bytes: crate::events::EventBus::SUBSCRIPTION_BYTES,
             plugin_init_timeout_secs: 30.0,
         }
     }
@@ -434,6 +438,9 @@ impl Config {
         let limits = &self.limits;
         if !(16..=16 * 1024 * 1024).contains(&limits.event_buffer) {
             return Err("[limits] event_buffer: must be between 16 and 16777216".to_owned());
+        }
+        if limits.subscription_buffer_bytes < 64 * 1024 {
+            return Err("[limits] subscription_buffer_bytes: must be at least 65536".to_owned());
         }
         if limits.max_connections == 0 {
             return Err("[limits] max_connections: must be at least 1".to_owned());
@@ -730,5 +737,21 @@ mod tests {
         assert_eq!(config.limits.event_buffer, 4096);
         let err = Config::parse("[limits]\nevent_buffer = 1\n", "f").unwrap_err();
         assert!(err.to_string().contains("[limits] event_buffer"), "{err}");
+    }
+
+    #[test]
+    fn subscription_buffer_bytes_has_a_default_and_a_range() {
+        assert_eq!(
+            Config::default().limits.subscription_buffer_bytes,
+            crate::events::EventBus::SUBSCRIPTION_BYTES
+        );
+        let config = Config::parse("[limits]\nsubscription_buffer_bytes = 1048576\n", "f").unwrap();
+        assert_eq!(config.limits.subscription_buffer_bytes, 1 << 20);
+        let err = Config::parse("[limits]\nsubscription_buffer_bytes = 100\n", "f").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[limits] subscription_buffer_bytes"),
+            "{err}"
+        );
     }
 }

@@ -125,7 +125,10 @@ async fn build_core(
             source,
         })?;
     }
-    let bus = EventBus::with_capacity(config.limits.event_buffer);
+    let bus = EventBus::with_limits(
+        config.limits.event_buffer,
+        config.limits.subscription_buffer_bytes,
+    );
     let points = PointTable::new(bus.clone());
     let services = HostServices::new(
         bus.clone(),

@@ -112,6 +112,19 @@ pub struct Event {
     pub lost: u64,
 }
 
+/// One event of a [`Ctx::subscribe_raw`] subscription: the payload as the host sent it,
+/// for a handler that parses it into its own types (no [`Value`] tree per event).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawEvent<'a> {
+    pub topic: &'a str,
+    /// The payload's JSON text; non-finite floats are the tags of [`crate::float`].
+    pub payload: &'a [u8],
+    /// As [`Event::time`].
+    pub time: f64,
+    /// As [`Event::lost`].
+    pub lost: u64,
+}
+
 /// Whether a host table of `struct_size` bytes contains the field ending at `end`.
 fn covers(struct_size: u32, end: usize) -> bool {
     struct_size as usize >= end
@@ -376,6 +389,32 @@ impl Ctx {
     where
         F: FnMut(Event) + Send + 'static,
     {
+        // SAFETY: `deliver::<F>` is the handler for a box of `Subscriber<F>`.
+        unsafe { self.subscribe_with(topics, handler, deliver::<F>) }
+    }
+
+    /// (1.1) As [`Ctx::subscribe`], but `handler` gets the payload's JSON text rather than a
+    /// parsed [`Value`]: for a subscriber of many events (e.g. every point, through
+    /// [`crate::topics::POINTS_BATCH`]) that reads them into its own types in one pass.
+    pub fn subscribe_raw<F>(&self, topics: &[&str], handler: F) -> Result<(), HostError>
+    where
+        F: FnMut(RawEvent<'_>) + Send + 'static,
+    {
+        // SAFETY: `deliver_raw::<F>` is the handler for a box of `Subscriber<F>`.
+        unsafe { self.subscribe_with(topics, handler, deliver_raw::<F>) }
+    }
+
+    /// Registers `handler` behind `deliver`.
+    ///
+    /// # Safety
+    /// `deliver` must treat its `user_data` as a `Subscriber<F>` box (as `deliver::<F>` and
+    /// `deliver_raw::<F>` do).
+    unsafe fn subscribe_with<F: Send + 'static>(
+        &self,
+        topics: &[&str],
+        handler: F,
+        deliver: crate::abi::EventHandler,
+    ) -> Result<(), HostError> {
         if !covers(self.struct_size(), field_end!(subscribe, usize)) {
             return Err(self.too_old("subscribe"));
         }
@@ -386,12 +425,13 @@ impl Ctx {
         }))
         .cast();
         // SAFETY: `struct_size` covers the field; `topics` outlives the call; `user_data` is
-        // a live box that `deliver::<F>` and `drop_subscriber::<F>` know the type of.
+        // a live box that `deliver` (this function's contract) and `drop_subscriber::<F>`
+        // know the type of.
         let code = unsafe {
             ((*self.api).subscribe)(
                 (*self.api).ctx,
                 StrRef::borrowed(&topics),
-                deliver::<F>,
+                deliver,
                 user_data,
                 Some(drop_subscriber::<F>),
             )
@@ -506,12 +546,48 @@ unsafe extern "C" fn deliver<F: FnMut(Event) + Send + 'static>(
     }
 }
 
+/// The [`crate::abi::EventHandler`] of a [`Ctx::subscribe_raw`] subscription whose closure
+/// is `F`.
+///
+/// # Safety
+/// As [`deliver`].
+unsafe extern "C" fn deliver_raw<F: FnMut(RawEvent<'_>) + Send + 'static>(
+    user_data: *mut c_void,
+    topic: StrRef,
+    payload_json: StrRef,
+    time: f64,
+    lost: u64,
+) {
+    // SAFETY: guaranteed by the caller (see `deliver`): exclusive access to a live box.
+    let subscriber = unsafe { &mut *user_data.cast::<Subscriber<F>>() };
+    let ctx = subscriber.ctx;
+    // SAFETY: the StrRefs are valid for the duration of this call.
+    let (topic, payload) = unsafe { (topic.as_bytes(), payload_json.as_bytes()) };
+    let Ok(topic) = std::str::from_utf8(topic) else {
+        ctx.log(Level::Warn, "dropped an event: its topic is not UTF-8");
+        return;
+    };
+    let event = RawEvent {
+        topic,
+        payload,
+        time,
+        lost,
+    };
+    // As in `deliver`: a panic is logged and never unwinds into the host.
+    let outcome = crate::panic::with_plugin(ctx, || {
+        catch_unwind(AssertUnwindSafe(|| (subscriber.handler)(event)))
+    });
+    if let Err(payload) = outcome {
+        crate::panic::drop_payload(payload);
+    }
+}
+
 /// The `drop_user_data` of a subscription whose closure is `F`.
 ///
 /// # Safety
 /// `user_data` must be the `Subscriber<F>` box made by [`Ctx::subscribe`]; the host calls
 /// this once, after the last `deliver`.
-unsafe extern "C" fn drop_subscriber<F: FnMut(Event) + Send + 'static>(user_data: *mut c_void) {
+unsafe extern "C" fn drop_subscriber<F: Send + 'static>(user_data: *mut c_void) {
     // SAFETY: guaranteed by the caller: the box is live and this is the only release.
     let subscriber = unsafe { Box::from_raw(user_data.cast::<Subscriber<F>>()) };
     let ctx = subscriber.ctx;

@@ -9,7 +9,8 @@
 //!
 //! - [`abi`]: the `#[repr(C)]` types, constants and status codes (the stable contract).
 //! - [`ctx`]: [`Ctx`], the host as plugin code sees it (emit, set and read points, log,
-//!   call commands, subscribe to events), with [`Point`], [`Event`] and [`HostError`].
+//!   call commands, subscribe to events), with [`Point`], [`Event`], [`RawEvent`] and
+//!   [`HostError`].
 //! - [`error`]: [`CommandError`], a command's error reply.
 //! - [`codes`] and [`topics`]: the error codes and topic names host and plugins share.
 //! - [`float`]: how `NaN` and `Infinity` cross the boundary (strict JSON has neither).
@@ -32,7 +33,7 @@ pub mod params;
 pub mod testing;
 pub mod topics;
 
-pub use ctx::{unix_now, Ctx, Event, HostError, Level, Point};
+pub use ctx::{unix_now, Ctx, Event, HostError, Level, Point, RawEvent};
 pub use error::CommandError;
 pub use float::{as_float, float_value};
 pub use params::NoParams;

@@ -231,6 +231,65 @@ fn max_points_keeps_the_spike() {
     assert!(server.dir.path().join(SQLITE_FILE).is_file());
 }
 
+/// A pipelined burst reaches history whole: every update of a codename is a row with its
+/// own set time, in order, even when many updates of it cross to the plugin in one batch
+/// (`points_batch`), and nothing is lost on the way.
+#[test]
+fn a_pipelined_burst_keeps_every_update_of_every_codename() {
+    use std::io::{BufRead, BufReader, Write};
+    const POINTS: usize = 20_000;
+    const CODENAMES: usize = 3;
+    let server = Server::start("");
+    let stream = std::net::TcpStream::connect(server.native()).unwrap();
+    let replies = {
+        let reader = stream.try_clone().unwrap();
+        reader.set_read_timeout(Some(WAIT)).unwrap();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(reader).lines();
+            for _ in 0..POINTS {
+                let line = lines.next().expect("a reply").expect("a reply in time");
+                assert!(line.contains("\"result\":true"), "{line}");
+            }
+        })
+    };
+    let t0 = 1_790_000_000.0;
+    let mut requests = String::new();
+    for i in 0..POINTS {
+        let time = t0 + i as f64 * 0.001;
+        requests.push_str(&format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"set_point\",\"params\":[\"burst_{}\",{i},{i},{time}]}}\n",
+            i % CODENAMES
+        ));
+    }
+    (&stream).write_all(requests.as_bytes()).unwrap();
+    replies.join().unwrap();
+    flush(&server);
+    let stats = server.rpc().call("history.stats", json!({}));
+    assert_eq!(stats["events_lost"], 0, "{stats}");
+    assert_eq!(stats["points_dropped"], 0, "{stats}");
+    assert_eq!(stats["rows_written"], POINTS, "{stats}");
+    let codenames: Vec<String> = (0..CODENAMES).map(|c| format!("burst_{c}")).collect();
+    let reply = query(
+        &server,
+        json!({"codenames": codenames, "from": t0, "to": t0 + POINTS as f64}),
+    );
+    for (c, codename) in codenames.iter().enumerate() {
+        let ys: Vec<u64> = reply[codename]["y"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|y| y.as_u64().unwrap())
+            .collect();
+        let expected: Vec<u64> = (c..POINTS).step_by(CODENAMES).map(|i| i as u64).collect();
+        assert_eq!(ys, expected, "{codename}: every update, in order");
+        let times = reply[codename]["time"].as_array().unwrap();
+        assert_eq!(
+            times[1].as_f64().unwrap(),
+            t0 + (c + CODENAMES) as f64 * 0.001
+        );
+    }
+}
+
 #[test]
 fn record_rules_from_the_config_file() {
     let server = Server::start(

@@ -375,9 +375,9 @@ fn a_folder_skips_libraries_that_are_not_plugins() {
 #[test]
 fn a_subscriber_that_falls_behind_is_told_what_it_lost() {
     let probe = bad_plugin("probe");
-    // The default buffer (65,536 events) would take the whole burst.
+    // The default bound (64 MiB) would take the whole burst; 64 KiB holds ~100 events.
     let config = format!(
-        "{}\n[limits]\nevent_buffer = 4096\n",
+        "{}\n[limits]\nsubscription_buffer_bytes = 65536\n",
         config_with_dylibs(&[&probe])
     );
     let server = Server::start(&config);

@@ -102,6 +102,9 @@ impl HostServices {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
+        for delivery in &deliveries {
+            delivery.close();
+        }
         let deadline = Instant::now() + timeout;
         for delivery in deliveries {
             if !delivery.wait_until(deadline) {
@@ -567,8 +570,7 @@ unsafe extern "C" fn subscribe(
                 &host.plugin,
                 subscription,
                 topics,
-                host.services.bus.subscribe(),
-                lifecycle.stop.clone(),
+                &host.services.bus,
                 host.lost_events.clone(),
             )
         };

@@ -46,4 +46,6 @@ pub use float::{float_repr, write_float_repr};
 pub use parse::{parse, parse_bytes, parse_counting_lone_surrogates, ParseError, MAX_DEPTH};
 pub use repr::{python_repr, python_str, write_python_repr, write_python_str};
 pub use value::Value;
-pub use write::{to_compact_json, to_python_json, write_compact_json, write_python_json};
+pub use write::{
+    to_compact_json, to_python_json, write_compact_json, write_compact_json_str, write_python_json,
+};

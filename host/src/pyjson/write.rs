@@ -63,6 +63,12 @@ pub fn write_compact_json(v: &Value, out: &mut String) {
     write_value(v, out, &COMPACT);
 }
 
+/// Appends `s` as a JSON string in the compact wire form (what [`write_compact_json`]
+/// writes for a `str`), for callers that write a string they do not hold as a [`Value`].
+pub fn write_compact_json_str(s: &str, out: &mut String) {
+    write_json_str(s, out, COMPACT.ensure_ascii);
+}
+
 fn write_value(v: &Value, out: &mut String, style: &Style) {
     match v {
         Value::Null => out.push_str("null"),

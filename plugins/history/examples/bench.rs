@@ -5,9 +5,10 @@
 //!
 //! - floor: the same rows inserted by one thread with a prepared statement in transactions
 //!   of 10,000, into the same schema (index included), WAL + synchronous=NORMAL.
-//! - recorder: `points` events pushed through `Feeder::push` as the host's delivery thread
-//!   would (payloads built beforehand: building them is the host's cost), timed until
-//!   `flush` returns with every row committed. Run with 1 and with 10 points per event.
+//! - recorder: `points_batch` payloads (`[[codename, time, x, y], ...]`) pushed through
+//!   `Feeder::push_batch` as the host's delivery thread would (payloads built beforehand:
+//!   building them is the host's cost), timed until `flush` returns with every row
+//!   committed. Run with 1 and with 10 points per batch.
 //! - postgres (only with `HISTORY_BENCH_POSTGRES_URL=postgres://...`): the recorder into
 //!   that server, 10 points per event.
 //! - queries: `history.query` latency on one codename holding a day at 10 Hz (864,000 rows):
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use history::{Config, History, Log, QueryParams};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const BATCH: usize = 10_000;
 const ROUNDS: usize = 3;
@@ -86,8 +87,8 @@ fn postgres(url: &str, rows: usize, names: &[String], point: &dyn Fn(usize) -> (
     let events = events(rows, names, 10, point);
     let cpu = cpu_secs();
     let started = Instant::now();
-    for (payload, time) in events {
-        feeder.push(payload, time, 0);
+    for payload in events {
+        feeder.push_batch(&payload, 0);
     }
     let stats = history.flush().unwrap();
     let total = started.elapsed().as_secs_f64();
@@ -109,7 +110,8 @@ fn queries() {
     let start = 1.7e9;
     for i in 0..DAY {
         let time = start + i as f64 * 0.1;
-        feeder.push(json!({"one": [time, (i as f64 * 1e-4).sin()]}), time, 0);
+        let payload = json!([["one", time, time, (i as f64 * 1e-4).sin()]]);
+        feeder.push_batch(payload.to_string().as_bytes(), 0);
     }
     history.flush().unwrap();
     let path = history.path().unwrap().to_owned();
@@ -155,17 +157,18 @@ fn events(
     names: &[String],
     per_event: usize,
     point: &dyn Fn(usize) -> (f64, f64),
-) -> Vec<(Value, f64)> {
+) -> Vec<Vec<u8>> {
     (0..rows)
         .step_by(per_event)
         .map(|first| {
-            let mut payload = Map::new();
             let (time, _) = point(first);
-            for j in first..(first + per_event).min(rows) {
-                let (x, y) = point(j);
-                payload.insert(names[j % names.len()].clone(), json!([x, y]));
-            }
-            (Value::Object(payload), time)
+            let entries: Vec<Value> = (first..(first + per_event).min(rows))
+                .map(|j| {
+                    let (x, y) = point(j);
+                    json!([names[j % names.len()], time, x, y])
+                })
+                .collect();
+            serde_json::to_vec(&entries).unwrap()
         })
         .collect()
 }
@@ -247,8 +250,8 @@ fn recorder(
     let events = events(rows, names, per_event, point);
     let cpu = cpu_secs();
     let started = Instant::now();
-    for (payload, time) in events {
-        feeder.push(payload, time, 0);
+    for payload in events {
+        feeder.push_batch(&payload, 0);
     }
     let pushed = started.elapsed().as_secs_f64();
     let stats = history.flush().unwrap();

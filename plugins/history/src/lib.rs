@@ -1,6 +1,7 @@
 //! `history`: records every point change and answers history queries (SPEC §8).
 //!
-//! A plugin on the public plugin API: it subscribes to the host's `points` topic and writes
+//! A plugin on the public plugin API: it subscribes to the host's points (gathered in
+//! batches, topic `points_batch`) and writes
 //! rows `(codename, time, x, y)` to SQLite in `<data_dir>/plugins/history/history.sqlite3`
 //! (or to PostgreSQL with `store = "postgres"`).
 //!
@@ -18,7 +19,7 @@
 //! - `csv`: [`to_csv`], the CSV form of a `history.query` reply, for the host's HTTP API
 //!   (`/api/history?format=csv`) and CLI (`labsocket history --csv`).
 //! - this file: [`History`], the plugin's state, and the `plugin!` glue: init opens the
-//!   store and subscribes to `points`, shutdown writes what is queued.
+//!   store and subscribes to `points_batch`, shutdown writes what is queued.
 //!
 //! Commands (native JSON-RPC; all but `history.flush` are read-only):
 //! - `history.query {"codenames": [...], "from": t0, "to"?: t1, "max_points"?: n,
@@ -49,7 +50,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use labsocket_plugin_api::{
-    json, plugin, topics, unix_now, CommandError, Ctx, Event, Level, NoParams, Value,
+    json, plugin, topics, unix_now, CommandError, Ctx, Level, NoParams, RawEvent, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -286,7 +287,7 @@ impl Barrier {
     }
 }
 
-/// Opens the store from the `[history]` table and subscribes the recorder to `points`.
+/// Opens the store from the `[history]` table and subscribes the recorder to the points.
 fn init(ctx: &Ctx, config: Value) -> Result<History, String> {
     let config = Config::from_json(config)?;
     let log_ctx = *ctx;
@@ -296,14 +297,27 @@ fn init(ctx: &Ctx, config: Value) -> Result<History, String> {
         let barrier = history.barrier.clone();
         // Runs on the host's delivery thread: only queues (see `recorder`). The host drops
         // the closure when it stops, which tells the writer to write what is queued.
-        ctx.subscribe(&[topics::POINTS, BARRIER_TOPIC], move |event: Event| {
-            if event.topic == BARRIER_TOPIC {
-                barrier.saw(event.payload["id"].as_u64().unwrap_or(0));
-            } else {
-                feeder.push(event.payload, event.time, event.lost)
-            }
-        })
-        .map_err(|err| format!("history: cannot subscribe to {}: {err}", topics::POINTS))?;
+        // Points come gathered (`points_batch`) and are read straight into rows: a burst
+        // costs one call and one parse per batch.
+        ctx.subscribe_raw(
+            &[topics::POINTS_BATCH, BARRIER_TOPIC],
+            move |event: RawEvent| {
+                if event.topic == BARRIER_TOPIC {
+                    let id = serde_json::from_slice::<Value>(event.payload)
+                        .ok()
+                        .and_then(|payload| payload["id"].as_u64());
+                    barrier.saw(id.unwrap_or(0));
+                } else {
+                    feeder.push_batch(event.payload, event.lost)
+                }
+            },
+        )
+        .map_err(|err| {
+            format!(
+                "history: cannot subscribe to {}: {err}",
+                topics::POINTS_BATCH
+            )
+        })?;
     }
     Ok(history)
 }

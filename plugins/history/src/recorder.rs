@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! host delivery thread                       writer thread ("history-writer")
-//! Feeder::push(payload, time, lost)          every flush_interval, or at once when a big
+//! Feeder::push_batch(points, lost)           every flush_interval, or at once when a big
 //!   -> rows into a bounded queue  ───────>   batch waits or a flush is asked for:
 //!      (never blocks for long: one mutex,      rules -> Writer::write (one transaction)
 //!       and when full the points are           retention at start and hourly
@@ -49,7 +49,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Counters of the recorder, as `history.stats` returns them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
-    /// Points handed to the recorder (every `[x, y]` in every `points` event).
+    /// Points handed to the recorder (every entry under a codename in every `points` event).
     pub points_received: u64,
     /// Rows committed to the store.
     pub rows_written: u64,
@@ -179,6 +179,8 @@ pub(crate) struct Recorder {
 /// The producer side, moved into the host's `points` subscription.
 pub struct Feeder {
     shared: Arc<Shared>,
+    /// The rows buffer of the next batch (kept: a burst reuses its allocation).
+    spare: Vec<Row>,
 }
 
 impl Recorder {
@@ -223,6 +225,7 @@ impl Recorder {
         drop(queue);
         Feeder {
             shared: Arc::clone(&self.shared),
+            spare: Vec::new(),
         }
     }
 
@@ -302,9 +305,10 @@ impl Drop for Recorder {
 }
 
 impl Feeder {
-    /// Queues the points of one `points` event: `payload` is `{codename: [x, y], ...}`,
-    /// `time` their set time, `lost` how many events the bus dropped before this one.
-    pub fn push(&mut self, payload: Value, time: f64, lost: u64) {
+    /// Queues the points of one `points_batch` call: `batch` is the JSON text
+    /// `[[codename, time, x, y], ...]` in set order, `lost` how many `points` events the
+    /// host dropped before this call. Read in one pass, straight into rows.
+    pub fn push_batch(&mut self, batch: &[u8], lost: u64) {
         let shared = &*self.shared;
         let counters = &shared.counters;
         if lost > 0 {
@@ -313,40 +317,49 @@ impl Feeder {
                 format!("the host dropped {n} points events before history saw them (it fell behind); those points are not recorded")
             });
         }
-        let Value::Object(points) = payload else {
-            counters.points_invalid.fetch_add(1, Relaxed);
-            shared.report(&shared.invalid_log, 1, Level::Warn, |n| {
-                format!("{n} points events were not {{codename: [x, y]}} objects; ignored")
-            });
-            return;
+        let mut read = BatchRead {
+            rows: std::mem::take(&mut self.spare),
+            received: 0,
+            invalid: 0,
         };
-        let received = points.len();
-        counters.points_received.fetch_add(received as u64, Relaxed);
-        let mut rows = Vec::with_capacity(received);
-        let mut invalid = 0;
-        for (codename, xy) in points {
-            match xy {
-                Value::Array(pair) if time.is_finite() => match <[Value; 2]>::try_from(pair) {
-                    Ok([x, y]) => rows.push(Row {
-                        codename,
-                        time,
-                        x,
-                        y,
-                    }),
-                    Err(_) => invalid += 1,
-                },
-                _ => invalid += 1,
-            }
+        let mut reader = serde_json::Deserializer::from_slice(batch);
+        let parsed = serde::de::DeserializeSeed::deserialize(&mut read, &mut reader)
+            .and_then(|()| reader.end());
+        if parsed.is_err() {
+            // Not the host's form: nothing in it is trusted.
+            read.rows.clear();
+            read.received = 0;
+            read.invalid = 1;
         }
-        if invalid > 0 {
-            counters.points_invalid.fetch_add(invalid, Relaxed);
-            shared.report(&shared.invalid_log, invalid, Level::Warn, |n| {
-                format!("{n} points were not [x, y] or had no finite set time; ignored")
+        counters.points_received.fetch_add(read.received, Relaxed);
+        self.invalid(read.invalid);
+        let mut rows = self.queue(read.rows);
+        // Keep a burst's big allocation only while bursts last.
+        if rows.capacity() > 4 * BIG_BATCH {
+            rows.shrink_to(BIG_BATCH);
+        }
+        self.spare = rows;
+    }
+
+    /// Counts and reports `n` entries that were not points.
+    fn invalid(&self, n: u64) {
+        let shared = &*self.shared;
+        if n > 0 {
+            shared.counters.points_invalid.fetch_add(n, Relaxed);
+            shared.report(&shared.invalid_log, n, Level::Warn, |n| {
+                format!("{n} points were not [x, y] under a codename or had no finite set time; ignored")
             });
         }
+    }
+
+    /// Queues `rows` for the writer, within the bound; what does not fit is counted.
+    /// Returns an empty buffer (`rows`'s, or the queue's when `rows` could be swapped in).
+    fn queue(&self, mut rows: Vec<Row>) -> Vec<Row> {
         if rows.is_empty() {
-            return;
+            return rows;
         }
+        let shared = &*self.shared;
+        let counters = &shared.counters;
         let dropped = {
             let mut queue = shared.lock();
             let room = if queue.stopping || queue.finished {
@@ -363,7 +376,12 @@ impl Feeder {
                     queue.oldest = Some(Instant::now());
                 }
                 let before = queue.rows.len();
-                queue.rows.append(&mut rows);
+                if before == 0 {
+                    // The writer just took the queue: hand it the batch, not a copy.
+                    std::mem::swap(&mut queue.rows, &mut rows);
+                } else {
+                    queue.rows.append(&mut rows);
+                }
                 if before < BIG_BATCH && queue.rows.len() >= BIG_BATCH {
                     shared.wake.notify_one();
                 }
@@ -377,6 +395,175 @@ impl Feeder {
                 format!("dropped {n} points: the buffer is full (max_buffered_points = {max}) or history is stopping; the store is not keeping up")
             });
         }
+        rows.clear();
+        rows
+    }
+
+    /// Queues the points of one `points` event (`{codename: [x, y], ...}` set at `time`),
+    /// as the host would have gathered it into a `points_batch` call.
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, payload: Value, time: f64, lost: u64) {
+        let entries: Vec<Value> = match payload {
+            Value::Object(points) => points
+                .into_iter()
+                .map(|(codename, xy)| match xy {
+                    Value::Array(pair) if pair.len() == 2 => {
+                        let mut entry = vec![codename.into(), time.into()];
+                        entry.extend(pair);
+                        Value::Array(entry)
+                    }
+                    other => Value::Array(vec![codename.into(), time.into(), other]),
+                })
+                .collect(),
+            other => vec![Value::Array(vec![Value::Null, time.into(), other])],
+        };
+        self.push_batch(&serde_json::to_vec(&entries).unwrap(), lost);
+    }
+}
+
+/// What one `points_batch` payload held: its rows and the entries that were not points.
+struct BatchRead {
+    rows: Vec<Row>,
+    /// Entries under a codename (valid or not).
+    received: u64,
+    invalid: u64,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &mut BatchRead {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut BatchRead {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of [codename, time, x, y]")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
+        if let Some(n) = entries.size_hint() {
+            self.rows.reserve(n);
+        }
+        while let Some(entry) = entries.next_element::<Entry>()? {
+            // Entries the host could not make `[codename, time, x, y]` (a plugin emitted a
+            // malformed `points` event) still name their codename when there was one.
+            if matches!(entry.codename, Value::String(_)) {
+                self.received += 1;
+            }
+            match entry {
+                Entry {
+                    codename: Value::String(codename),
+                    time: Value::Number(time),
+                    x,
+                    y: Some(y),
+                    extra: false,
+                } => match time.as_f64() {
+                    Some(time) if time.is_finite() => self.rows.push(Row {
+                        codename,
+                        time,
+                        x,
+                        y,
+                    }),
+                    _ => self.invalid += 1,
+                },
+                _ => self.invalid += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One entry of a `points_batch` payload, whatever its shape (`[codename, time, x, y]`
+/// when the host could make it so), read without a list allocation of its own.
+struct Entry {
+    codename: Value,
+    time: Value,
+    x: Value,
+    y: Option<Value>,
+    /// It had more than four items.
+    extra: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Entry, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+impl EntryVisitor {
+    /// Anything that is not a list: an entry that names no codename.
+    fn not_a_list<E>(self) -> Result<Entry, E> {
+        Ok(Entry {
+            codename: Value::Null,
+            time: Value::Null,
+            x: Value::Null,
+            y: None,
+            extra: true,
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+    type Value = Entry;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("[codename, time, x, y]")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Entry, A::Error> {
+        let codename = items.next_element()?.unwrap_or(Value::Null);
+        let time = items.next_element()?.unwrap_or(Value::Null);
+        let x = items.next_element()?.unwrap_or(Value::Null);
+        let y = items.next_element()?;
+        let mut extra = false;
+        while items.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            extra = true;
+        }
+        Ok(Entry {
+            codename,
+            time,
+            x,
+            y,
+            extra,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        self.not_a_list()
+    }
+
+    fn visit_unit<E>(self) -> Result<Entry, E> {
+        self.not_a_list()
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Entry, E> {
+        self.not_a_list()
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Entry, E> {
+        self.not_a_list()
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Entry, E> {
+        self.not_a_list()
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Entry, E> {
+        self.not_a_list()
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Entry, E> {
+        self.not_a_list()
     }
 }
 

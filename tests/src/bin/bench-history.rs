@@ -5,7 +5,8 @@
 //!
 //! 1. Ingest: N `set_point`s (default 1,000,000 over 100 codenames, x = timestamp = the
 //!    row's time) pipelined over C native connections (default 4), timed from the first
-//!    write until `history.stats` says every row is written. Peer: the SQLite floor, the
+//!    write until `history.stats` says every row is written (`history.flush` is called
+//!    once the last reply is in, so the last rows do not wait for the flush interval). Peer: the SQLite floor, the
 //!    same rows inserted by one thread in transactions of 10,000 into a file with the
 //!    server's schema (copied from its file).
 //! 2. Disk: the history file's bytes per stored row after `PRAGMA wal_checkpoint(TRUNCATE)`
@@ -134,6 +135,58 @@ fn wait_rows_written(rpc: &mut RpcClient, target: u64, timeout: Duration) -> Val
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// CPU seconds process `pid` ("self" for this one) has used: in all by the key "all" (its
+/// ended threads included), and by each live thread's name (Linux `/proc`; empty
+/// elsewhere).
+fn thread_cpu(pid: &str) -> std::collections::BTreeMap<String, f64> {
+    /// `pid (comm) state ...`: the name may hold spaces, so split after its `)`; utime
+    /// and stime are fields 14 and 15 of the line, in clock ticks (100/s).
+    fn name_and_secs(stat: &str) -> Option<(String, f64)> {
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some((stat[open + 1..close].to_owned(), ticks as f64 / 100.0))
+    }
+    let mut by_name = std::collections::BTreeMap::new();
+    let stat = |path: String| std::fs::read_to_string(path).ok();
+    if let Some((_, secs)) = stat(format!("/proc/{pid}/stat")).and_then(|s| name_and_secs(&s)) {
+        by_name.insert("all".to_owned(), secs);
+    }
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let found = stat(task.path().join("stat").display().to_string());
+        if let Some((name, secs)) = found.and_then(|s| name_and_secs(&s)) {
+            *by_name.entry(name).or_insert(0.0) += secs;
+        }
+    }
+    by_name
+}
+
+/// `after - before` per thread name, in µs per point, largest first.
+fn cpu_per_point(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    points: usize,
+) -> String {
+    let mut used: Vec<(String, f64)> = after
+        .iter()
+        .map(|(name, secs)| {
+            (
+                name.clone(),
+                secs - before.get(name).copied().unwrap_or(0.0),
+            )
+        })
+        .filter(|(_, secs)| *secs > 0.0)
+        .collect();
+    used.sort_by(|a, b| b.1.total_cmp(&a.1));
+    used.iter()
+        .map(|(name, secs)| format!("{name} {:.2}", secs * 1e6 / points as f64))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The SQLite floor: `rows` inserted by one thread, batched, into a fresh file with the
@@ -407,11 +460,21 @@ fn main() {
             (codename(c), time, y)
         })
         .collect();
+    let server_pid = server.pid().to_string();
+    let (server_cpu, client_cpu) = (thread_cpu(&server_pid), thread_cpu("self"));
     let started = Instant::now();
     set_points(server.native(), connections, &rows);
+    // Every point is acknowledged: commit now rather than at the next flush_interval tick
+    // (up to 0.5 s of waiting that is the configured latency, not the ingest rate).
+    rpc.call("history.flush", json!({}));
     let stats = wait_rows_written(&mut rpc, points as u64, Duration::from_secs(300));
     let written = stats["rows_written"].as_u64().unwrap();
     let ingest = written as f64 / started.elapsed().as_secs_f64();
+    let ingest_cpu = format!(
+        "server: {}; bench client: {}",
+        cpu_per_point(&server_cpu, &thread_cpu(&server_pid), points),
+        cpu_per_point(&client_cpu, &thread_cpu("self"), points)
+    );
     let lost = stats["events_lost"].as_u64().unwrap();
     assert_eq!(stats["points_dropped"], json!(0), "{stats}");
     drop(rows);
@@ -545,11 +608,16 @@ fn main() {
         100.0 * loaded / idle,
         ">= 90%"
     );
+    println!(
+        "lossless: ingest {points} points set, {stored} rows stored, {lost} lost on the way (history.stats events_lost); day {DAY_ROWS} set, {} stored, {day_lost} lost",
+        day_stats["rows_written"].as_u64().unwrap() - written
+    );
     if lost + day_lost > 0 {
         println!(
-            "NOTE: the host's bus dropped {lost} of the {points} ingest points and {day_lost} of the day's {DAY_ROWS} before history saw them (history.stats events_lost); the ingest rate counts written rows only"
+            "NOTE: the host dropped {lost} of the {points} ingest points and {day_lost} of the day's {DAY_ROWS} before history saw them; the ingest rate counts written rows only"
         );
     }
+    println!("CPU µs per point during the ingest, by thread: {ingest_cpu}");
     println!(
         "(peers: SQLite floor, PostgreSQL, the same pull socket with no points set; {} points set during the UDP runs, history wrote {} rows in all)",
         set, recorded["rows_written"]
