@@ -237,19 +237,29 @@ impl MockHost {
 
     /// Delivers an event to every live subscription whose topics match (`"*"` matches
     /// all), synchronously on this thread; returns how many it reached.
+    /// A [`crate::topics::POINTS`] event also reaches subscriptions naming
+    /// [`crate::topics::POINTS_BATCH`], in that topic's form (a batch of one event), as the
+    /// host delivers it.
     pub fn publish(&self, topic: &str, payload: Value, time: f64) -> usize {
+        let batch = (topic == crate::topics::POINTS).then(|| points_batch(&payload, time));
         let payload = payload.to_string();
-        let matching: Vec<Arc<Subscription>> = lock(&self.shared.subscriptions)
-            .iter()
-            .filter(|sub| {
-                sub.topics
-                    .iter()
-                    .any(|t| t == topic || t == crate::topics::ALL)
-            })
-            .cloned()
-            .collect();
+        let subscriptions: Vec<Arc<Subscription>> = lock(&self.shared.subscriptions).clone();
         let mut reached = 0;
-        for sub in matching {
+        for sub in subscriptions {
+            let (topic, payload) = if sub
+                .topics
+                .iter()
+                .any(|t| t == topic || t == crate::topics::ALL)
+            {
+                (topic, payload.as_str())
+            } else if let Some(batch) = batch
+                .as_deref()
+                .filter(|_| sub.topics.iter().any(|t| t == crate::topics::POINTS_BATCH))
+            {
+                (crate::topics::POINTS_BATCH, batch)
+            } else {
+                continue;
+            };
             let ended = lock(&sub.ended);
             if *ended {
                 continue;
@@ -262,7 +272,7 @@ impl MockHost {
                 (sub.handler)(
                     sub.user_data,
                     StrRef::borrowed(topic),
-                    StrRef::borrowed(&payload),
+                    StrRef::borrowed(payload),
                     time,
                     lost,
                 )
@@ -715,4 +725,23 @@ unsafe extern "C" fn stopping(ctx: *const HostCtx) -> u32 {
     // SAFETY: `ctx` is our own table's.
     let shared = unsafe { shared(ctx) };
     u32::from(shared.stopping.load(Ordering::SeqCst))
+}
+
+/// A `points` payload in [`crate::topics::POINTS_BATCH`] form (see there):
+/// `[[codename, time, x, y], ...]`, an entry that is not `[x, y]` as
+/// `[codename, time, value]`, a payload that is not an object as `[null, time, payload]`.
+fn points_batch(payload: &Value, time: f64) -> String {
+    let entries: Vec<Value> = match payload.as_object() {
+        Some(points) => points
+            .iter()
+            .map(
+                |(codename, point)| match point.as_array().map(Vec::as_slice) {
+                    Some([x, y]) => serde_json::json!([codename, time, x, y]),
+                    _ => serde_json::json!([codename, time, point]),
+                },
+            )
+            .collect(),
+        None => vec![serde_json::json!([null, time, payload])],
+    };
+    Value::Array(entries).to_string()
 }
