@@ -27,7 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use labsocket_plugin_api::{json, unix_now, Ctx, Event, Level, Value};
+use labsocket_plugin_api::{json, unix_now, Ctx, Event, Level, RawEvent, Value};
 use rumqttc::v5::mqttbytes::v5::{
     ConnectReturnCode, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
 };
@@ -109,6 +109,8 @@ struct State {
     meta: HashMap<String, (Option<f64>, String)>,
     /// Codenames this plugin set from remote messages: never published.
     received: HashSet<String>,
+    /// Remote hosts a `batch` came from: their live (not retained) `pt`s repeat it.
+    batch_hosts: HashSet<String>,
     /// Local events to publish as `ev/<topic>`: `(topic, payload JSON)`.
     events_out: std::collections::VecDeque<(String, String)>,
     /// Remote events this plugin emitted, by `topic \0 payload`: the `*` subscription sees
@@ -297,10 +299,13 @@ impl Link {
 
         if shared.config.shares("points") {
             let handler_shared = shared.clone();
-            ctx.subscribe(&[labsocket_plugin_api::topics::POINTS], move |event| {
-                on_points(&handler_shared, event)
-            })
-            .map_err(|err| format!("mqtt: cannot subscribe to points: {err}"))?;
+            // Gathered and raw (`points_batch`): a burst of changes costs one call and one
+            // parse per batch, and the host's inbox for it is lossless up to its bound.
+            ctx.subscribe_raw(
+                &[labsocket_plugin_api::topics::POINTS_BATCH],
+                move |event| on_points(&handler_shared, event),
+            )
+            .map_err(|err| format!("mqtt: cannot subscribe to points_batch: {err}"))?;
         }
 
         if shared.config.shares("events") {
@@ -455,10 +460,19 @@ impl Link {
     }
 }
 
-/// The `points` subscription: gathers local changes (never the ones received from remote).
-fn on_points(shared: &Shared, event: Event) {
-    let Value::Object(points) = event.payload else {
-        return;
+/// The `points_batch` subscription: gathers local changes (never the ones received from
+/// remote). Its payload is `[[codename, time, x, y], ...]`; other entry shapes (a `points`
+/// event that was not `codename: [x, y]`) are not points and are skipped.
+fn on_points(shared: &Shared, event: RawEvent<'_>) {
+    let entries: Vec<Value> = match serde_json::from_slice(event.payload) {
+        Ok(entries) => entries,
+        Err(err) => {
+            shared.log(
+                Level::Warn,
+                &format!("mqtt: a points_batch payload is not a list: {err}"),
+            );
+            return;
+        }
     };
     let mut state = shared.lock();
     if event.lost > 0 {
@@ -471,20 +485,23 @@ fn on_points(shared: &Shared, event: Event) {
     // BATCH_EVERY later); while a batch is in flight, changes gather until its PUBACK
     // wakes the publisher, so batches still coalesce under load.
     let idle = state.pending.is_empty() && state.in_flight.is_none();
-    for (codename, point) in points {
+    for entry in entries {
+        let Value::Array(fields) = entry else {
+            continue;
+        };
+        let Ok([Value::String(codename), time, x, y]) = <[Value; 4]>::try_from(fields) else {
+            continue;
+        };
+        let Some(time) = time.as_f64() else {
+            continue;
+        };
         if state.received.contains(&codename) {
             continue;
         }
-        let Some([x, y]) = point
-            .as_array()
-            .and_then(|p| <&[Value; 2]>::try_from(p.as_slice()).ok())
-        else {
-            continue;
-        };
-        state.pending.push(json!([codename, event.time, x, y]));
         state
             .latest
-            .insert(codename.clone(), (event.time, x.clone(), y.clone()));
+            .insert(codename.clone(), (time, x.clone(), y.clone()));
+        state.pending.push(json!([codename.clone(), time, x, y]));
         state.dirty.insert(codename);
     }
     if idle && !state.pending.is_empty() {
@@ -813,6 +830,12 @@ fn on_publish(shared: &Shared, publish: &Publish) {
             let (Some(x), Some(y)) = (payload.get("x"), payload.get("y")) else {
                 return;
             };
+            // A live `pt` of a host that sends batches repeats a change its batch carries:
+            // only a retained one (delivered because this host just subscribed) or one of a
+            // host that sends no batches brings something new.
+            if !publish.retain && shared.lock().batch_hosts.contains(&host) {
+                return;
+            }
             let time = payload.get("time").and_then(Value::as_f64);
             set_remote(shared, &host, &codename, x, y, time);
         }
@@ -820,19 +843,7 @@ fn on_publish(shared: &Shared, publish: &Publish) {
             if !federating(shared) {
                 return;
             }
-            let Some(points) = payload.get("points").and_then(Value::as_array) else {
-                return;
-            };
-            for point in points {
-                if let Some([codename, time, x, y]) = point
-                    .as_array()
-                    .and_then(|p| <&[Value; 4]>::try_from(p.as_slice()).ok())
-                {
-                    if let Some(codename) = codename.as_str() {
-                        set_remote(shared, &host, codename, x, y, time.as_f64());
-                    }
-                }
-            }
+            take_batch(shared, &host, payload);
         }
         _ => {}
     }
@@ -964,14 +975,61 @@ fn set_remote(
             state.received.insert(local.clone());
         }
     }
-    let mut params = json!({"codename": local, "x": x, "y": y});
-    if let Some(time) = time {
-        params["timestamp"] = json!(time);
-    }
-    if let Err(err) = shared.ctx.call("set_point", &params) {
+    // `newer_only` as for batches: a retained `pt` older than what a batch already set
+    // must not send the value back in time.
+    let params = json!({"points": [[local, x, y, time]], "newer_only": true});
+    if let Err(err) = shared.ctx.call("set_points", &params) {
         shared.log(
             Level::Warn,
             &format!("mqtt: set_point {local}: {}", err.message),
+        );
+    }
+}
+
+/// Takes a remote `batch` in with one host call (core `set_points`): each point becomes
+/// `<host>/<codename>` with its own time and its own `points` event. `newer_only`: a
+/// point older than the one already held (a replay arriving after the retained `pt` that
+/// a reconnect delivered) does not send the value back in time; such a point is then not
+/// in this host's history either (it is in the sender's).
+fn take_batch(shared: &Shared, host: &str, payload: Value) {
+    let Value::Object(mut payload) = payload else {
+        return;
+    };
+    let Some(Value::Array(entries)) = payload.remove("points") else {
+        return;
+    };
+    let mut points = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Value::Array(fields) = entry else {
+            continue;
+        };
+        let Ok([Value::String(codename), time, x, y]) = <[Value; 4]>::try_from(fields) else {
+            continue;
+        };
+        points.push(json!([format!("{host}/{codename}"), x, y, time]));
+    }
+    {
+        let mut state = shared.lock();
+        if !state.batch_hosts.contains(host) {
+            state.batch_hosts.insert(host.to_owned());
+        }
+        state.points_received += points.len() as u64;
+        for point in &points {
+            if let Some(local) = point[0].as_str() {
+                if !state.received.contains(local) {
+                    state.received.insert(local.to_owned());
+                }
+            }
+        }
+    }
+    if points.is_empty() {
+        return;
+    }
+    let params = json!({"points": points, "newer_only": true});
+    if let Err(err) = shared.ctx.call("set_points", &params) {
+        shared.log(
+            Level::Warn,
+            &format!("mqtt: set_points of a batch from '{host}': {}", err.message),
         );
     }
 }
