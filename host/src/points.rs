@@ -105,8 +105,9 @@ impl PointTable {
     /// Sets each point with its own set time (now when `None`), one `points` event per
     /// point in order, under one lock: a bulk take-in (federation) costs one call, not one
     /// per point. With `newer_only` a point older than the stored one of its codename is
-    /// skipped (neither stored nor published): a replayed old change must not send the
-    /// current value back in time. Returns how many were set.
+    /// published but not stored: a replayed old change must not send the current value
+    /// back in time, yet subscribers (history) still learn of it. Returns how many were
+    /// stored.
     pub fn set_each(
         &self,
         points: Vec<(String, Value, Value, Option<f64>)>,
@@ -114,16 +115,18 @@ impl PointTable {
     ) -> usize {
         let received_at = labsocket_plugin_api::unix_now();
         let mut events = Vec::with_capacity(points.len());
+        let mut stored = 0;
         {
             let mut table = self.points.write().unwrap_or_else(|e| e.into_inner());
             for (codename, x, y, set_at) in points {
                 let set_at = set_at.unwrap_or(received_at);
-                if newer_only && table.get(&codename).is_some_and(|old| old.set_at > set_at) {
-                    continue;
-                }
                 let mut event = IndexMap::with_capacity(1);
                 event.insert(codename.clone(), Value::List(vec![x.clone(), y.clone()]));
                 events.push((event, set_at));
+                if newer_only && table.get(&codename).is_some_and(|old| old.set_at > set_at) {
+                    continue;
+                }
+                stored += 1;
                 table.insert(
                     codename,
                     Arc::new(Point {
@@ -135,12 +138,11 @@ impl PointTable {
                 );
             }
         }
-        let set = events.len();
         for (event, set_at) in events {
             self.bus
                 .publish_at(topics::POINTS, Value::Dict(event), set_at);
         }
-        set
+        stored
     }
 
     /// The latest point of `codename`, if it was ever set.
@@ -208,7 +210,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn set_each_publishes_per_point_and_skips_older_when_asked() {
+    async fn set_each_publishes_per_point_and_keeps_the_newer_when_asked() {
         let bus = EventBus::new();
         let mut events = bus.subscribe();
         let table = PointTable::new(bus);
@@ -220,10 +222,11 @@ mod tests {
             ],
             true,
         );
-        assert_eq!(set, 2, "the older change of 'a' is skipped");
+        assert_eq!(set, 2, "the older change of 'a' is not stored");
         assert_eq!(table.get("a").unwrap().y, Value::Int(10));
-        assert_eq!(events.recv().await.unwrap().time, 5.0);
-        assert_eq!(events.recv().await.unwrap().time, 4.0);
+        for time in [5.0, 3.0, 4.0] {
+            assert_eq!(events.recv().await.unwrap().time, time, "each is published");
+        }
         let set = table.set_each(
             vec![("a".into(), Value::Int(2), Value::Int(20), Some(3.0))],
             false,

@@ -19,11 +19,11 @@ pub(crate) fn commands() -> Vec<Command> {
         .returns("true"),
         Command::now(
             "set_points",
-            "Sets many points in one call, one points event each, in order: {\"points\": [[codename, x, y, time?], ...], \"newer_only\"?: skip a point older than the stored one}",
+            "Sets many points in one call, one points event each, in order: {\"points\": [[codename, x, y, time?], ...], \"newer_only\"?: a point older than the stored one is published but not stored}",
             "{points: [[codename, x, y, time?], ...], newer_only?} | [points, newer_only?]",
             set_points,
         )
-        .returns("how many points were set"),
+        .returns("how many points were stored"),
         Command::now(
             "set_point_now",
             "Sets a point to (now, y): [codename, y]",

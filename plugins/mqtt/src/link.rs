@@ -111,6 +111,13 @@ struct State {
     received: HashSet<String>,
     /// Remote hosts a `batch` came from: their live (not retained) `pt`s repeat it.
     batch_hosts: HashSet<String>,
+    /// The highest batch seq taken in from each remote host: after a reconnect this host
+    /// asks each of them (`resend`) for what came after it, which a replay sent before
+    /// this host had subscribed again would otherwise lose.
+    remote_seq: HashMap<String, i64>,
+    /// A receiver asked for the batches from this seq on (sent ones included): the next
+    /// batches start there until they caught up with the unsent rows.
+    resend_from: Option<i64>,
     /// Local events to publish as `ev/<topic>`: `(topic, payload JSON)`.
     events_out: std::collections::VecDeque<(String, String)>,
     /// Remote events this plugin emitted, by `topic \0 payload`: the `*` subscription sees
@@ -721,9 +728,11 @@ fn on_connack(shared: &Shared) {
         filters.extend(shared.topics.filters_of(host).into_iter().map(nolocal));
     }
     filters.extend(ws::filters(shared).into_iter().map(nolocal));
+    filters.push(nolocal(shared.topics.resend(&shared.host)));
     if let Err(err) = shared.client.try_subscribe_many(filters) {
         shared.log(Level::Error, &format!("mqtt: cannot subscribe: {err}"));
     }
+    ask_resend(shared);
     let mut state = shared.lock();
     state.connected = true;
     state.connected_at = Some(Instant::now());
@@ -741,6 +750,62 @@ fn on_connack(shared: &Shared) {
     };
     drop(state);
     shared.log(Level::Info, "mqtt: connected to the broker");
+    shared.wake.notify_all();
+}
+
+/// After a reconnect: asks every host a batch came from for its batches after the last
+/// one taken in. Its replay may have gone out before this host subscribed again (each
+/// host reconnects to a restarted broker on its own schedule). QoS 0, sent after the
+/// SUBSCRIBE on the same connection (so the resent batches find the subscription): only
+/// `batch` PUBACKs may come back (see the module doc). A host that is not connected yet
+/// misses the request and replays on its own reconnect, after this one subscribed.
+fn ask_resend(shared: &Shared) {
+    let asks: Vec<(String, i64)> = {
+        let state = shared.lock();
+        state
+            .remote_seq
+            .iter()
+            .map(|(host, seq)| (host.clone(), *seq))
+            .collect()
+    };
+    for (host, seq) in asks {
+        let payload = json!({"from": seq + 1}).to_string();
+        if let Err(err) =
+            shared
+                .client
+                .try_publish(shared.topics.resend(&host), QoS::AtMostOnce, false, payload)
+        {
+            shared.log(
+                Level::Warn,
+                &format!(
+                    "mqtt: cannot ask '{host}' to resend from seq {}: {err}",
+                    seq + 1
+                ),
+            );
+        }
+    }
+}
+
+/// A receiver's `resend` request: the next batches start at its `from` (at most back to
+/// the oldest kept row, see `outbox::KEEP_SENT`).
+fn on_resend(shared: &Shared, payload: &[u8]) {
+    let Some(from) = serde_json::from_slice::<Value>(payload)
+        .ok()
+        .and_then(|payload| payload.get("from").and_then(Value::as_i64))
+    else {
+        shared.log(
+            Level::Warn,
+            "mqtt: a resend request without an integer 'from'",
+        );
+        return;
+    };
+    {
+        let mut state = shared.lock();
+        if matches!(state.phase, Some(Phase::Duplicate { .. })) {
+            return;
+        }
+        state.resend_from = Some(state.resend_from.map_or(from, |old| old.min(from)));
+    }
     shared.wake.notify_all();
 }
 
@@ -792,6 +857,12 @@ fn on_publish(shared: &Shared, publish: &Publish) {
         Incoming::Reply { host } => {
             if *host == shared.host {
                 ws::on_reply(shared, publish);
+            }
+            return;
+        }
+        Incoming::Resend { host } => {
+            if *host == shared.host {
+                on_resend(shared, &publish.payload);
             }
             return;
         }
@@ -989,8 +1060,8 @@ fn set_remote(
 /// Takes a remote `batch` in with one host call (core `set_points`): each point becomes
 /// `<host>/<codename>` with its own time and its own `points` event. `newer_only`: a
 /// point older than the one already held (a replay arriving after the retained `pt` that
-/// a reconnect delivered) does not send the value back in time; such a point is then not
-/// in this host's history either (it is in the sender's).
+/// a reconnect delivered) does not send the value back in time; its `points` event still
+/// goes out, so history records it.
 fn take_batch(shared: &Shared, host: &str, payload: Value) {
     let Value::Object(mut payload) = payload else {
         return;
@@ -998,6 +1069,11 @@ fn take_batch(shared: &Shared, host: &str, payload: Value) {
     let Some(Value::Array(entries)) = payload.remove("points") else {
         return;
     };
+    if let Some(seq) = payload.get("seq").and_then(Value::as_i64) {
+        let mut state = shared.lock();
+        let last = state.remote_seq.entry(host.to_owned()).or_insert(seq);
+        *last = (*last).max(seq);
+    }
     let mut points = Vec::with_capacity(entries.len());
     for entry in entries {
         let Value::Array(fields) = entry else {
@@ -1089,7 +1165,13 @@ fn publish_round(
         (resync, state.acked.take())
     };
     if let Some(seq) = acked {
-        outbox.delete_upto(seq)?;
+        outbox.ack_upto(seq)?;
+        let mut state = shared.lock();
+        if let Some(from) = state.resend_from {
+            if seq >= from {
+                state.resend_from = (seq < outbox.acked()).then_some(seq + 1);
+            }
+        }
     }
     let client = &shared.client;
     if resync || last_birth.is_none_or(|at| at.elapsed() >= shared.keepalive()) {
@@ -1242,9 +1324,13 @@ fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
             Some(_) => state.in_flight = None,
             None => {}
         }
-        state.replay_upto
+        (state.replay_upto, state.resend_from)
     };
-    let rows = outbox.oldest(MAX_BATCH_BYTES)?;
+    let (replay_upto, resend_from) = replay_upto;
+    let rows = match resend_from {
+        Some(from) => outbox.from(from, MAX_BATCH_BYTES)?,
+        None => outbox.oldest(MAX_BATCH_BYTES)?,
+    };
     let Some(&(last, _)) = rows.last() else {
         return Ok(());
     };
@@ -1267,7 +1353,7 @@ fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
     points.push(']');
     let payload = format!(
         "{{\"seq\":{last},\"replay\":{},\"points\":{points}}}",
-        first <= replay_upto
+        first <= replay_upto || resend_from.is_some()
     );
     // In flight before it is handed to rumqttc: its PUBACK can reach the poll thread
     // before `try_publish` returns here, and a PUBACK finding nothing in flight is
