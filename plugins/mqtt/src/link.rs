@@ -111,6 +111,8 @@ struct State {
     received: HashSet<String>,
     /// Remote hosts a `batch` came from: their live (not retained) `pt`s repeat it.
     batch_hosts: HashSet<String>,
+    /// The newest time taken in for each remote `<host>/<codename>`.
+    remote_latest: HashMap<String, f64>,
     /// The highest batch seq taken in from each remote host: after a reconnect this host
     /// asks each of them (`resend`) for what came after it, which a replay sent before
     /// this host had subscribed again would otherwise lose.
@@ -901,13 +903,21 @@ fn on_publish(shared: &Shared, publish: &Publish) {
             let (Some(x), Some(y)) = (payload.get("x"), payload.get("y")) else {
                 return;
             };
-            // A live `pt` of a host that sends batches repeats a change its batch carries:
-            // only a retained one (delivered because this host just subscribed) or one of a
-            // host that sends no batches brings something new.
-            if !publish.retain && shared.lock().batch_hosts.contains(&host) {
-                return;
-            }
+            // A live `pt` of a host that sends batches mostly repeats a change a batch
+            // carries: it is taken in only when it is newer than anything taken in for that
+            // codename (its batch is late or was lost), when it is retained (delivered
+            // because this host just subscribed) or when its host sends no batches.
             let time = payload.get("time").and_then(Value::as_f64);
+            if !publish.retain {
+                let state = shared.lock();
+                let local = format!("{host}/{codename}");
+                let known = state.remote_latest.get(&local).copied();
+                if state.batch_hosts.contains(&host)
+                    && known.is_some_and(|known| time.is_none_or(|time| time <= known))
+                {
+                    return;
+                }
+            }
             set_remote(shared, &host, &codename, x, y, time);
         }
         Incoming::Batch { host } if shared.config.takes_in(&host) => {
@@ -1041,6 +1051,7 @@ fn set_remote(
     let local = format!("{host}/{codename}");
     {
         let mut state = shared.lock();
+        note_latest(&mut state, &local, time);
         state.points_received += 1;
         if !state.received.contains(&local) {
             state.received.insert(local.clone());
@@ -1082,7 +1093,8 @@ fn take_batch(shared: &Shared, host: &str, payload: Value) {
         let Ok([Value::String(codename), time, x, y]) = <[Value; 4]>::try_from(fields) else {
             continue;
         };
-        points.push(json!([format!("{host}/{codename}"), x, y, time]));
+        let local = format!("{host}/{codename}");
+        points.push(json!([local, x, y, time]));
     }
     {
         let mut state = shared.lock();
@@ -1095,6 +1107,7 @@ fn take_batch(shared: &Shared, host: &str, payload: Value) {
                 if !state.received.contains(local) {
                     state.received.insert(local.to_owned());
                 }
+                note_latest(&mut state, local, point[3].as_f64());
             }
         }
     }
@@ -1107,6 +1120,19 @@ fn take_batch(shared: &Shared, host: &str, payload: Value) {
             Level::Warn,
             &format!("mqtt: set_points of a batch from '{host}': {}", err.message),
         );
+    }
+}
+
+/// Remembers `time` as the newest taken in for `local` when it is.
+fn note_latest(state: &mut State, local: &str, time: Option<f64>) {
+    let Some(time) = time else {
+        return;
+    };
+    match state.remote_latest.get_mut(local) {
+        Some(latest) => *latest = latest.max(time),
+        None => {
+            state.remote_latest.insert(local.to_owned(), time);
+        }
     }
 }
 
