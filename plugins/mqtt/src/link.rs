@@ -117,6 +117,8 @@ struct State {
     /// asks each of them (`resend`) for what came after it, which a replay sent before
     /// this host had subscribed again would otherwise lose.
     remote_seq: HashMap<String, i64>,
+    /// Batches from other hosts that did not start right after the last one taken in.
+    gaps: u64,
     /// A receiver asked for the batches from this seq on (sent ones included): the next
     /// batches start there until they caught up with the unsent rows.
     resend_from: Option<i64>,
@@ -409,6 +411,7 @@ impl Link {
             "batches_sent": state.batches_sent,
             "points_published": state.points_published,
             "points_received": state.points_received,
+            "batch_gaps": state.gaps,
             "own_messages_dropped": state.own_messages_dropped,
             "events_lost": state.events_lost,
             "events_published": state.events_published,
@@ -771,20 +774,22 @@ fn ask_resend(shared: &Shared) {
             .collect()
     };
     for (host, seq) in asks {
-        let payload = json!({"from": seq + 1}).to_string();
-        if let Err(err) =
-            shared
-                .client
-                .try_publish(shared.topics.resend(&host), QoS::AtMostOnce, false, payload)
-        {
-            shared.log(
-                Level::Warn,
-                &format!(
-                    "mqtt: cannot ask '{host}' to resend from seq {}: {err}",
-                    seq + 1
-                ),
-            );
-        }
+        send_resend(shared, &host, seq + 1);
+    }
+}
+
+/// Asks `host` for its batches from seq `from` on (QoS 0, see [`ask_resend`]).
+fn send_resend(shared: &Shared, host: &str, from: i64) {
+    let payload = json!({"from": from}).to_string();
+    if let Err(err) =
+        shared
+            .client
+            .try_publish(shared.topics.resend(host), QoS::AtMostOnce, false, payload)
+    {
+        shared.log(
+            Level::Warn,
+            &format!("mqtt: cannot ask '{host}' to resend from seq {from}: {err}"),
+        );
     }
 }
 
@@ -1081,9 +1086,27 @@ fn take_batch(shared: &Shared, host: &str, payload: Value) {
         return;
     };
     if let Some(seq) = payload.get("seq").and_then(Value::as_i64) {
-        let mut state = shared.lock();
-        let last = state.remote_seq.entry(host.to_owned()).or_insert(seq);
-        *last = (*last).max(seq);
+        // `first` (the batch's first outbox row) past the last seq taken in + 1: batches
+        // in between were lost on the way (a broker drops QoS 1 messages to a subscriber
+        // that falls behind): ask for them.
+        let first = payload.get("first").and_then(Value::as_i64);
+        let gap_from = {
+            let mut state = shared.lock();
+            let previous = state.remote_seq.get(host).copied();
+            state
+                .remote_seq
+                .insert(host.to_owned(), previous.map_or(seq, |p| p.max(seq)));
+            match (previous, first) {
+                (Some(previous), Some(first)) if first > previous + 1 => {
+                    state.gaps += 1;
+                    Some(previous + 1)
+                }
+                _ => None,
+            }
+        };
+        if let Some(from) = gap_from {
+            send_resend(shared, host, from);
+        }
     }
     let mut points = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -1378,7 +1401,7 @@ fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
     }
     points.push(']');
     let payload = format!(
-        "{{\"seq\":{last},\"replay\":{},\"points\":{points}}}",
+        "{{\"seq\":{last},\"first\":{first},\"replay\":{},\"points\":{points}}}",
         first <= replay_upto || resend_from.is_some()
     );
     // In flight before it is handed to rumqttc: its PUBACK can reach the poll thread
