@@ -325,6 +325,13 @@ mod tests {
                 host: "pc/1".into()
             })
         );
+        assert_eq!(topics.resend("pc/2"), "labsocket/v1/lab 1/pc%2F2/resend");
+        assert_eq!(
+            topics.parse(&topics.resend("pc/2")),
+            Some(Incoming::Resend {
+                host: "pc/2".into()
+            })
+        );
         assert_eq!(topics.parse("labsocket/v1/other/pc2/batch"), None);
         assert_eq!(topics.parse("labsocket/v1/lab 1/pc2/pt/a/b"), None);
     }
