@@ -4,11 +4,12 @@
 //!   on every ConnAck it (re)subscribes and asks each sender to `resend` what came after
 //!   the last batch taken in; a received `batch` becomes remote points with one host call
 //!   (core `set_points`), a `pt` only when newer than what is held; stale marks go through
-//!   `set_stale`; a PUBACK releases the batch in flight. It never blocks on rumqttc's request channel (only `try_*` calls): a poll loop
-//!   waiting for its own full channel is rumqttc's known deadlock.
+//!   `set_stale`; a PUBACK releases the batch in flight. It never blocks on rumqttc's
+//!   request channel (only `try_*` calls): a poll loop waiting for its own full channel is
+//!   rumqttc's known deadlock.
 //! - The publisher thread wakes every few milliseconds: it writes the changes gathered by
-//!   the `points_batch` subscription to the on-disk outbox as one batch, publishes the retained
-//!   `pt/<codename>` of what changed, sends the oldest outbox rows as one QoS 1 `batch`
+//!   the `points_batch` subscription to the on-disk outbox as one batch, publishes the
+//!   retained `pt/<codename>` of what changed, sends the oldest outbox rows as one QoS 1 `batch`
 //!   (one at a time: the next goes when the broker acknowledged it), republishes the birth
 //!   every keepalive, and after a reconnect republishes the retained state and replays the
 //!   outbox (`replay: true`); a `resend` request makes the next batches start at the asked
