@@ -102,6 +102,49 @@ impl PointTable {
             .publish_at(topics::POINTS, Value::Dict(event), set_at);
     }
 
+    /// Sets each point with its own set time (now when `None`), one `points` event per
+    /// point in order, under one lock: a bulk take-in (federation) costs one call, not one
+    /// per point. With `newer_only` a point older than the stored one of its codename is
+    /// published but not stored: a replayed old change must not send the current value
+    /// back in time, yet subscribers (history) still learn of it. Returns how many were
+    /// stored.
+    pub fn set_each(
+        &self,
+        points: Vec<(String, Value, Value, Option<f64>)>,
+        newer_only: bool,
+    ) -> usize {
+        let received_at = labsocket_plugin_api::unix_now();
+        let mut events = Vec::with_capacity(points.len());
+        let mut stored = 0;
+        {
+            let mut table = self.points.write().unwrap_or_else(|e| e.into_inner());
+            for (codename, x, y, set_at) in points {
+                let set_at = set_at.unwrap_or(received_at);
+                let mut event = IndexMap::with_capacity(1);
+                event.insert(codename.clone(), Value::List(vec![x.clone(), y.clone()]));
+                events.push((event, set_at));
+                if newer_only && table.get(&codename).is_some_and(|old| old.set_at > set_at) {
+                    continue;
+                }
+                stored += 1;
+                table.insert(
+                    codename,
+                    Arc::new(Point {
+                        x,
+                        y,
+                        set_at,
+                        received_at,
+                    }),
+                );
+            }
+        }
+        for (event, set_at) in events {
+            self.bus
+                .publish_at(topics::POINTS, Value::Dict(event), set_at);
+        }
+        stored
+    }
+
     /// The latest point of `codename`, if it was ever set.
     pub fn get(&self, codename: &str) -> Option<Arc<Point>> {
         let table = self.points.read().unwrap_or_else(|e| e.into_inner());
@@ -164,6 +207,32 @@ mod tests {
             Value::Dict(map) => assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b"]),
             other => panic!("unexpected payload {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn set_each_publishes_per_point_and_keeps_the_newer_when_asked() {
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let table = PointTable::new(bus);
+        let set = table.set_each(
+            vec![
+                ("a".into(), Value::Int(1), Value::Int(10), Some(5.0)),
+                ("a".into(), Value::Int(2), Value::Int(20), Some(3.0)),
+                ("b".into(), Value::Int(3), Value::Int(30), Some(4.0)),
+            ],
+            true,
+        );
+        assert_eq!(set, 2, "the older change of 'a' is not stored");
+        assert_eq!(table.get("a").unwrap().y, Value::Int(10));
+        for time in [5.0, 3.0, 4.0] {
+            assert_eq!(events.recv().await.unwrap().time, time, "each is published");
+        }
+        let set = table.set_each(
+            vec![("a".into(), Value::Int(2), Value::Int(20), Some(3.0))],
+            false,
+        );
+        assert_eq!(set, 1);
+        assert_eq!(table.get("a").unwrap().y, Value::Int(20));
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! Federation (SPEC §9) with a real Mosquitto and real labsocket hosts on loopback:
 //! points cross hosts (native `get_point`, UDP pull socket), a late joiner gets the
 //! retained state, a killed host turns `OLD_DATA` at once, a broker restart loses no
-//! change (outbox replay), nothing loops back, and a duplicate host id is refused.
+//! change (outbox replay; a host that reconnects after the replay asks for a resend),
+//! nothing loops back, and a duplicate host id is refused.
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use labsocket_e2e::mosquitto::Mosquitto;
@@ -195,6 +200,123 @@ fn a_broker_restart_loses_no_change() {
     wait_for(WAIT, "A's outbox to empty", || {
         (mqtt_status(&mut rpc_a)["outbox_batches"] == 0).then_some(())
     });
+}
+
+/// A loopback TCP relay to the broker that can be shut: while shut it drops new
+/// connections at once, so the host behind it reconnects only when the test opens it
+/// (a host reaching a restarted broker later than another one). A connection ends on
+/// both sides when either side closes.
+struct Gate {
+    port: u16,
+    open: Arc<AtomicBool>,
+}
+
+impl Gate {
+    fn new(broker: &Mosquitto) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let (target, gate_open) = (broker.address(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !gate_open.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed
+                }
+                let Ok(upstream) = TcpStream::connect(target) else {
+                    continue;
+                };
+                for (from, to) in [
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap()),
+                    (upstream, client),
+                ] {
+                    std::thread::spawn(move || pipe(from, to));
+                }
+            }
+        });
+        Gate { port, open }
+    }
+
+    fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    fn set_open(&self, open: bool) {
+        self.open.store(open, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to` until either ends, then closes both.
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    let mut buffer = [0u8; 16 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buffer) {
+        if to.write_all(&buffer[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+#[test]
+fn a_host_reconnecting_after_the_replay_asks_for_it_again_and_keeps_the_newest_value() {
+    let mut broker = Mosquitto::start();
+    let gate = Gate::new(&broker);
+    let a = host(&broker, "pcA", 1, "");
+    let b = Server::start(&format!(
+        "[mqtt]\nurl = \"{}\"\nlab = \"lab1\"\nhost = \"pcB\"\nkeepalive_secs = 1\n",
+        gate.url()
+    ));
+    wait_federating(&a);
+    wait_federating(&b);
+    let mut watcher = b.rpc();
+    watcher.call("subscribe", json!({"topics": ["points"]}));
+    let mut rpc_a = a.rpc();
+    let mut rpc_b = b.rpc();
+    rpc_a.call("set_point", json!(["n", 1795238100.0, 0]));
+    wait_for(WAIT, "the first value on B", || point(&mut rpc_b, "pcA/n"));
+
+    gate.set_open(false);
+    broker.kill();
+    let changes = 50;
+    for i in 1..=changes {
+        rpc_a.call("set_point", json!(["n", 1795238100.0 + i as f64, i]));
+    }
+    wait_for(WAIT, "both hosts to notice the outage", || {
+        let (status_a, status_b) = (mqtt_status(&mut rpc_a), mqtt_status(&mut rpc_b));
+        (status_a["connected"] == false
+            && status_a["outbox_batches"].as_u64() > Some(0)
+            && status_b["connected"] == false)
+            .then_some(())
+    });
+
+    // A reconnects and replays while B still cannot reach the broker: the broker
+    // acknowledges the replay with no subscriber of B's there.
+    broker.restart();
+    wait_for(
+        WAIT,
+        "A to replay its outbox to the restarted broker",
+        || {
+            let status = mqtt_status(&mut rpc_a);
+            (status["connected"] == true && status["outbox_batches"] == 0).then_some(())
+        },
+    );
+    assert_eq!(mqtt_status(&mut rpc_b)["connected"], false);
+
+    // B comes back later: the retained pt/n (50) arrives at once, the changes 1..=49 only
+    // when A resends them on B's request.
+    gate.set_open(true);
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while !(1..=changes).all(|i| seen.contains(&i)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "B saw only {seen:?}");
+        let event = watcher.next_notification("event", left);
+        if let Some(y) = event["params"]["pcA/n"][1].as_i64() {
+            seen.push(y);
+        }
+    }
+    // The resent changes are older than the value B already holds: B keeps the newest.
+    assert_eq!(point(&mut rpc_b, "pcA/n").unwrap()["y"], json!(changes));
 }
 
 #[test]

@@ -1,4 +1,5 @@
 //! `set_point`, `set_point_now`, `get_point`: the point table over any front end;
+//! `set_points`: many points in one call, each with its own time (federation's take-in);
 //! `set_stale`: marks a codename prefix `OLD_DATA` (the federation plugin, SPEC §9).
 
 use indexmap::IndexMap;
@@ -16,6 +17,13 @@ pub(crate) fn commands() -> Vec<Command> {
             set_point,
         )
         .returns("true"),
+        Command::now(
+            "set_points",
+            "Sets many points in one call, one points event each, in order: {\"points\": [[codename, x, y, time?], ...], \"newer_only\"?: a point older than the stored one is published but not stored}",
+            "{points: [[codename, x, y, time?], ...], newer_only?} | [points, newer_only?]",
+            set_points,
+        )
+        .returns("how many points were stored"),
         Command::now(
             "set_point_now",
             "Sets a point to (now, y): [codename, y]",
@@ -65,6 +73,49 @@ fn set_point(core: &Core, params: &Value) -> Result<Value, CallError> {
     let timestamp = number_arg(params, 3, "timestamp")?;
     core.points.set(codename, x.clone(), y.clone(), timestamp);
     Ok(Value::Bool(true))
+}
+
+fn set_points(core: &Core, params: &Value) -> Result<Value, CallError> {
+    let Some(Value::List(entries)) = arg(params, 0, "points") else {
+        return Err(CallError::invalid_params(
+            "'points' must be a list of [codename, x, y, time?]",
+        ));
+    };
+    let newer_only = match arg(params, 1, "newer_only") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            return Err(CallError::invalid_params(
+                "'newer_only' must be true or false",
+            ))
+        }
+    };
+    // Checked whole before anything is set: a bad entry sets nothing.
+    let mut points = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let bad = || {
+            CallError::invalid_params(format!(
+                "points[{i}] must be [codename, x, y] or [codename, x, y, time] (time a number)"
+            ))
+        };
+        let Value::List(fields) = entry else {
+            return Err(bad());
+        };
+        let (Some(Value::Str(codename)), Some(x), Some(y)) =
+            (fields.first(), fields.get(1), fields.get(2))
+        else {
+            return Err(bad());
+        };
+        let time = match fields.get(3) {
+            None | Some(Value::Null) => None,
+            Some(time) => Some(time.as_f64().ok_or_else(bad)?),
+        };
+        if fields.len() > 4 {
+            return Err(bad());
+        }
+        points.push((codename.clone(), x.clone(), y.clone(), time));
+    }
+    Ok(Value::Int(core.points.set_each(points, newer_only) as i64))
 }
 
 fn set_point_now(core: &Core, params: &Value) -> Result<Value, CallError> {

@@ -1,16 +1,19 @@
 //! The link to the broker: two threads of the plugin's own around one rumqttc v5 client.
 //!
 //! - The poll thread owns rumqttc's `Connection` and does nothing but poll it and react:
-//!   on every ConnAck it (re)subscribes, incoming messages become remote points (through
-//!   the host's `set_point`) and stale marks (`set_stale`), a PUBACK releases the batch in
-//!   flight. It never blocks on rumqttc's request channel (only `try_*` calls): a poll loop
-//!   waiting for its own full channel is rumqttc's known deadlock.
+//!   on every ConnAck it (re)subscribes and asks each sender to `resend` what came after
+//!   the last batch taken in; a received `batch` becomes remote points with one host call
+//!   (core `set_points`), a `pt` only when newer than what is held; stale marks go through
+//!   `set_stale`; a PUBACK releases the batch in flight. It never blocks on rumqttc's
+//!   request channel (only `try_*` calls): a poll loop waiting for its own full channel is
+//!   rumqttc's known deadlock.
 //! - The publisher thread wakes every few milliseconds: it writes the changes gathered by
-//!   the `points` subscription to the on-disk outbox as one batch, publishes the retained
-//!   `pt/<codename>` of what changed, sends the oldest outbox rows as one QoS 1 `batch`
+//!   the `points_batch` subscription to the on-disk outbox as one batch, publishes the
+//!   retained `pt/<codename>` of what changed, sends the oldest outbox rows as one QoS 1 `batch`
 //!   (one at a time: the next goes when the broker acknowledged it), republishes the birth
 //!   every keepalive, and after a reconnect republishes the retained state and replays the
-//!   outbox (`replay: true`).
+//!   outbox (`replay: true`); a `resend` request makes the next batches start at the asked
+//!   seq (sent rows are kept for it, see `outbox`).
 //!
 //! Only `batch` messages use QoS 1 (status and `pt` are retained QoS 0, republished
 //! anyway), so every PUBACK is the one of the batch in flight.
@@ -27,7 +30,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use labsocket_plugin_api::{json, unix_now, Ctx, Event, Level, Value};
+use labsocket_plugin_api::{json, unix_now, Ctx, Event, Level, RawEvent, Value};
 use rumqttc::v5::mqttbytes::v5::{
     ConnectReturnCode, Filter, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
 };
@@ -109,6 +112,19 @@ struct State {
     meta: HashMap<String, (Option<f64>, String)>,
     /// Codenames this plugin set from remote messages: never published.
     received: HashSet<String>,
+    /// Remote hosts a `batch` came from: their live (not retained) `pt`s repeat it.
+    batch_hosts: HashSet<String>,
+    /// The newest time taken in for each remote `<host>/<codename>`.
+    remote_latest: HashMap<String, f64>,
+    /// The highest batch seq taken in from each remote host: after a reconnect this host
+    /// asks each of them (`resend`) for what came after it, which a replay sent before
+    /// this host had subscribed again would otherwise lose.
+    remote_seq: HashMap<String, i64>,
+    /// Batches from other hosts that did not start right after the last one taken in.
+    gaps: u64,
+    /// A receiver asked for the batches from this seq on (sent ones included): the next
+    /// batches start there until they caught up with the unsent rows.
+    resend_from: Option<i64>,
     /// Local events to publish as `ev/<topic>`: `(topic, payload JSON)`.
     events_out: std::collections::VecDeque<(String, String)>,
     /// Remote events this plugin emitted, by `topic \0 payload`: the `*` subscription sees
@@ -297,10 +313,13 @@ impl Link {
 
         if shared.config.shares("points") {
             let handler_shared = shared.clone();
-            ctx.subscribe(&[labsocket_plugin_api::topics::POINTS], move |event| {
-                on_points(&handler_shared, event)
-            })
-            .map_err(|err| format!("mqtt: cannot subscribe to points: {err}"))?;
+            // Gathered and raw (`points_batch`): a burst of changes costs one call and one
+            // parse per batch, and the host's inbox for it is lossless up to its bound.
+            ctx.subscribe_raw(
+                &[labsocket_plugin_api::topics::POINTS_BATCH],
+                move |event| on_points(&handler_shared, event),
+            )
+            .map_err(|err| format!("mqtt: cannot subscribe to points_batch: {err}"))?;
         }
 
         if shared.config.shares("events") {
@@ -395,6 +414,7 @@ impl Link {
             "batches_sent": state.batches_sent,
             "points_published": state.points_published,
             "points_received": state.points_received,
+            "batch_gaps": state.gaps,
             "own_messages_dropped": state.own_messages_dropped,
             "events_lost": state.events_lost,
             "events_published": state.events_published,
@@ -455,10 +475,19 @@ impl Link {
     }
 }
 
-/// The `points` subscription: gathers local changes (never the ones received from remote).
-fn on_points(shared: &Shared, event: Event) {
-    let Value::Object(points) = event.payload else {
-        return;
+/// The `points_batch` subscription: gathers local changes (never the ones received from
+/// remote). Its payload is `[[codename, time, x, y], ...]`; other entry shapes (a `points`
+/// event that was not `codename: [x, y]`) are not points and are skipped.
+fn on_points(shared: &Shared, event: RawEvent<'_>) {
+    let entries: Vec<Value> = match serde_json::from_slice(event.payload) {
+        Ok(entries) => entries,
+        Err(err) => {
+            shared.log(
+                Level::Warn,
+                &format!("mqtt: a points_batch payload is not a list: {err}"),
+            );
+            return;
+        }
     };
     let mut state = shared.lock();
     if event.lost > 0 {
@@ -471,20 +500,23 @@ fn on_points(shared: &Shared, event: Event) {
     // BATCH_EVERY later); while a batch is in flight, changes gather until its PUBACK
     // wakes the publisher, so batches still coalesce under load.
     let idle = state.pending.is_empty() && state.in_flight.is_none();
-    for (codename, point) in points {
+    for entry in entries {
+        let Value::Array(fields) = entry else {
+            continue;
+        };
+        let Ok([Value::String(codename), time, x, y]) = <[Value; 4]>::try_from(fields) else {
+            continue;
+        };
+        let Some(time) = time.as_f64() else {
+            continue;
+        };
         if state.received.contains(&codename) {
             continue;
         }
-        let Some([x, y]) = point
-            .as_array()
-            .and_then(|p| <&[Value; 2]>::try_from(p.as_slice()).ok())
-        else {
-            continue;
-        };
-        state.pending.push(json!([codename, event.time, x, y]));
         state
             .latest
-            .insert(codename.clone(), (event.time, x.clone(), y.clone()));
+            .insert(codename.clone(), (time, x.clone(), y.clone()));
+        state.pending.push(json!([codename.clone(), time, x, y]));
         state.dirty.insert(codename);
     }
     if idle && !state.pending.is_empty() {
@@ -704,9 +736,11 @@ fn on_connack(shared: &Shared) {
         filters.extend(shared.topics.filters_of(host).into_iter().map(nolocal));
     }
     filters.extend(ws::filters(shared).into_iter().map(nolocal));
+    filters.push(nolocal(shared.topics.resend(&shared.host)));
     if let Err(err) = shared.client.try_subscribe_many(filters) {
         shared.log(Level::Error, &format!("mqtt: cannot subscribe: {err}"));
     }
+    ask_resend(shared);
     let mut state = shared.lock();
     state.connected = true;
     state.connected_at = Some(Instant::now());
@@ -724,6 +758,64 @@ fn on_connack(shared: &Shared) {
     };
     drop(state);
     shared.log(Level::Info, "mqtt: connected to the broker");
+    shared.wake.notify_all();
+}
+
+/// After a reconnect: asks every host a batch came from for its batches after the last
+/// one taken in. Its replay may have gone out before this host subscribed again (each
+/// host reconnects to a restarted broker on its own schedule). QoS 0, sent after the
+/// SUBSCRIBE on the same connection (so the resent batches find the subscription): only
+/// `batch` PUBACKs may come back (see the module doc). A host that is not connected yet
+/// misses the request and replays on its own reconnect, after this one subscribed.
+fn ask_resend(shared: &Shared) {
+    let asks: Vec<(String, i64)> = {
+        let state = shared.lock();
+        state
+            .remote_seq
+            .iter()
+            .map(|(host, seq)| (host.clone(), *seq))
+            .collect()
+    };
+    for (host, seq) in asks {
+        send_resend(shared, &host, seq + 1);
+    }
+}
+
+/// Asks `host` for its batches from seq `from` on (QoS 0, see [`ask_resend`]).
+fn send_resend(shared: &Shared, host: &str, from: i64) {
+    let payload = json!({"from": from}).to_string();
+    if let Err(err) =
+        shared
+            .client
+            .try_publish(shared.topics.resend(host), QoS::AtMostOnce, false, payload)
+    {
+        shared.log(
+            Level::Warn,
+            &format!("mqtt: cannot ask '{host}' to resend from seq {from}: {err}"),
+        );
+    }
+}
+
+/// A receiver's `resend` request: the next batches start at its `from` (at most back to
+/// the oldest kept row, see `outbox::KEEP_SENT`).
+fn on_resend(shared: &Shared, payload: &[u8]) {
+    let Some(from) = serde_json::from_slice::<Value>(payload)
+        .ok()
+        .and_then(|payload| payload.get("from").and_then(Value::as_i64))
+    else {
+        shared.log(
+            Level::Warn,
+            "mqtt: a resend request without an integer 'from'",
+        );
+        return;
+    };
+    {
+        let mut state = shared.lock();
+        if matches!(state.phase, Some(Phase::Duplicate { .. })) {
+            return;
+        }
+        state.resend_from = Some(state.resend_from.map_or(from, |old| old.min(from)));
+    }
     shared.wake.notify_all();
 }
 
@@ -778,6 +870,12 @@ fn on_publish(shared: &Shared, publish: &Publish) {
             }
             return;
         }
+        Incoming::Resend { host } => {
+            if *host == shared.host {
+                on_resend(shared, &publish.payload);
+            }
+            return;
+        }
         _ => {}
     }
     let payload: Value = match serde_json::from_slice(&publish.payload) {
@@ -813,26 +911,28 @@ fn on_publish(shared: &Shared, publish: &Publish) {
             let (Some(x), Some(y)) = (payload.get("x"), payload.get("y")) else {
                 return;
             };
+            // A live `pt` of a host that sends batches mostly repeats a change a batch
+            // carries: it is taken in only when it is newer than anything taken in for that
+            // codename (its batch is late or was lost), when it is retained (delivered
+            // because this host just subscribed) or when its host sends no batches.
             let time = payload.get("time").and_then(Value::as_f64);
+            if !publish.retain {
+                let state = shared.lock();
+                let local = format!("{host}/{codename}");
+                let known = state.remote_latest.get(&local).copied();
+                if state.batch_hosts.contains(&host)
+                    && known.is_some_and(|known| time.is_none_or(|time| time <= known))
+                {
+                    return;
+                }
+            }
             set_remote(shared, &host, &codename, x, y, time);
         }
         Incoming::Batch { host } if shared.config.takes_in(&host) => {
             if !federating(shared) {
                 return;
             }
-            let Some(points) = payload.get("points").and_then(Value::as_array) else {
-                return;
-            };
-            for point in points {
-                if let Some([codename, time, x, y]) = point
-                    .as_array()
-                    .and_then(|p| <&[Value; 4]>::try_from(p.as_slice()).ok())
-                {
-                    if let Some(codename) = codename.as_str() {
-                        set_remote(shared, &host, codename, x, y, time.as_f64());
-                    }
-                }
-            }
+            take_batch(shared, &host, payload);
         }
         _ => {}
     }
@@ -959,20 +1059,106 @@ fn set_remote(
     let local = format!("{host}/{codename}");
     {
         let mut state = shared.lock();
+        note_latest(&mut state, &local, time);
         state.points_received += 1;
         if !state.received.contains(&local) {
             state.received.insert(local.clone());
         }
     }
-    let mut params = json!({"codename": local, "x": x, "y": y});
-    if let Some(time) = time {
-        params["timestamp"] = json!(time);
-    }
-    if let Err(err) = shared.ctx.call("set_point", &params) {
+    // `newer_only` as for batches: a retained `pt` older than what a batch already set
+    // must not send the value back in time.
+    let params = json!({"points": [[local, x, y, time]], "newer_only": true});
+    if let Err(err) = shared.ctx.call("set_points", &params) {
         shared.log(
             Level::Warn,
             &format!("mqtt: set_point {local}: {}", err.message),
         );
+    }
+}
+
+/// Takes a remote `batch` in with one host call (core `set_points`): each point becomes
+/// `<host>/<codename>` with its own time and its own `points` event. `newer_only`: a
+/// point older than the one already held (a replay arriving after the retained `pt` that
+/// a reconnect delivered) does not send the value back in time; its `points` event still
+/// goes out, so history records it.
+fn take_batch(shared: &Shared, host: &str, payload: Value) {
+    let Value::Object(mut payload) = payload else {
+        return;
+    };
+    let Some(Value::Array(entries)) = payload.remove("points") else {
+        return;
+    };
+    if let Some(seq) = payload.get("seq").and_then(Value::as_i64) {
+        // `first` (the batch's first outbox row) past the last seq taken in + 1: batches
+        // in between were lost on the way (a broker drops QoS 1 messages to a subscriber
+        // that falls behind): ask for them.
+        let first = payload.get("first").and_then(Value::as_i64);
+        let gap_from = {
+            let mut state = shared.lock();
+            let previous = state.remote_seq.get(host).copied();
+            state
+                .remote_seq
+                .insert(host.to_owned(), previous.map_or(seq, |p| p.max(seq)));
+            match (previous, first) {
+                (Some(previous), Some(first)) if first > previous + 1 => {
+                    state.gaps += 1;
+                    Some(previous + 1)
+                }
+                _ => None,
+            }
+        };
+        if let Some(from) = gap_from {
+            send_resend(shared, host, from);
+        }
+    }
+    let mut points = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Value::Array(fields) = entry else {
+            continue;
+        };
+        let Ok([Value::String(codename), time, x, y]) = <[Value; 4]>::try_from(fields) else {
+            continue;
+        };
+        let local = format!("{host}/{codename}");
+        points.push(json!([local, x, y, time]));
+    }
+    {
+        let mut state = shared.lock();
+        if !state.batch_hosts.contains(host) {
+            state.batch_hosts.insert(host.to_owned());
+        }
+        state.points_received += points.len() as u64;
+        for point in &points {
+            if let Some(local) = point[0].as_str() {
+                if !state.received.contains(local) {
+                    state.received.insert(local.to_owned());
+                }
+                note_latest(&mut state, local, point[3].as_f64());
+            }
+        }
+    }
+    if points.is_empty() {
+        return;
+    }
+    let params = json!({"points": points, "newer_only": true});
+    if let Err(err) = shared.ctx.call("set_points", &params) {
+        shared.log(
+            Level::Warn,
+            &format!("mqtt: set_points of a batch from '{host}': {}", err.message),
+        );
+    }
+}
+
+/// Remembers `time` as the newest taken in for `local` when it is.
+fn note_latest(state: &mut State, local: &str, time: Option<f64>) {
+    let Some(time) = time else {
+        return;
+    };
+    match state.remote_latest.get_mut(local) {
+        Some(latest) => *latest = latest.max(time),
+        None => {
+            state.remote_latest.insert(local.to_owned(), time);
+        }
     }
 }
 
@@ -1031,7 +1217,13 @@ fn publish_round(
         (resync, state.acked.take())
     };
     if let Some(seq) = acked {
-        outbox.delete_upto(seq)?;
+        outbox.ack_upto(seq)?;
+        let mut state = shared.lock();
+        if let Some(from) = state.resend_from {
+            if seq >= from {
+                state.resend_from = (seq < outbox.acked()).then_some(seq + 1);
+            }
+        }
     }
     let client = &shared.client;
     if resync || last_birth.is_none_or(|at| at.elapsed() >= shared.keepalive()) {
@@ -1184,9 +1376,13 @@ fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
             Some(_) => state.in_flight = None,
             None => {}
         }
-        state.replay_upto
+        (state.replay_upto, state.resend_from)
     };
-    let rows = outbox.oldest(MAX_BATCH_BYTES)?;
+    let (replay_upto, resend_from) = replay_upto;
+    let rows = match resend_from {
+        Some(from) => outbox.from(from, MAX_BATCH_BYTES)?,
+        None => outbox.oldest(MAX_BATCH_BYTES)?,
+    };
     let Some(&(last, _)) = rows.last() else {
         return Ok(());
     };
@@ -1208,8 +1404,8 @@ fn send_batch(shared: &Shared, outbox: &mut Outbox) -> Result<(), String> {
     }
     points.push(']');
     let payload = format!(
-        "{{\"seq\":{last},\"replay\":{},\"points\":{points}}}",
-        first <= replay_upto
+        "{{\"seq\":{last},\"first\":{first},\"replay\":{},\"points\":{points}}}",
+        first <= replay_upto || resend_from.is_some()
     );
     // In flight before it is handed to rumqttc: its PUBACK can reach the poll thread
     // before `try_publish` returns here, and a PUBACK finding nothing in flight is

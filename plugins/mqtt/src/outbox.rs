@@ -1,5 +1,8 @@
-//! The on-disk outbox of `batch` messages: every change is written here first and deleted
-//! only once the broker acknowledged (QoS 1 PUBACK) the batch that carried it.
+//! The on-disk outbox of `batch` messages: every change is written here first and counts
+//! as sent only once the broker acknowledged (QoS 1 PUBACK) the batch that carried it.
+//! The last [`KEEP_SENT`] sent rows are kept: a receiver that subscribed again after the
+//! replay went out (it reconnected to a restarted broker later than this host) asks for a
+//! resend from its last seq (`resend` topic) and gets them again.
 //!
 //! rumqttc forgets its unacknowledged publishes when a reconnect does not resume the
 //! session (and a broker restart without persistence never resumes it), so the plugin
@@ -10,6 +13,10 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
+/// Rows kept after the broker acknowledged them, for resend requests: at one row per
+/// publisher round (5 ms) under load, at least 20 s of changes.
+pub(crate) const KEEP_SENT: i64 = 4096;
+
 /// The outbox file in the plugin's directory.
 pub(crate) const FILE_NAME: &str = "outbox.sqlite3";
 
@@ -18,6 +25,8 @@ pub(crate) const FILE_NAME: &str = "outbox.sqlite3";
 pub(crate) struct Outbox {
     db: Connection,
     max_rows: u64,
+    /// Rows up to this seq were acknowledged by the broker (persisted in `outbox_acked`).
+    acked: i64,
     /// Rows dropped because the outbox was full, since start.
     dropped: u64,
 }
@@ -33,12 +42,24 @@ impl Outbox {
              CREATE TABLE IF NOT EXISTS outbox (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
                  points TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS outbox_acked (
+                 id INTEGER PRIMARY KEY CHECK (id = 0),
+                 seq INTEGER NOT NULL
              );",
         )
         .map_err(fail)?;
+        let acked = db
+            .query_row(
+                "SELECT COALESCE((SELECT seq FROM outbox_acked WHERE id = 0), 0)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(fail)?;
         Ok(Outbox {
             db,
             max_rows,
+            acked,
             dropped: 0,
         })
     }
@@ -57,8 +78,8 @@ impl Outbox {
             let removed = self
                 .db
                 .execute(
-                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?1)",
-                    params![over as i64],
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq > ?2 ORDER BY seq LIMIT ?1)",
+                    params![over as i64, self.acked],
                 )
                 .map_err(|err| format!("mqtt outbox: cannot trim: {err}"))?;
             self.dropped += removed as u64;
@@ -66,15 +87,24 @@ impl Outbox {
         Ok(seq)
     }
 
-    /// The oldest rows, as many as fit in about `max_bytes` of points text (at least one).
+    /// The oldest rows not yet acknowledged, as many as fit in about `max_bytes` of points
+    /// text (at least one).
     pub(crate) fn oldest(&self, max_bytes: usize) -> Result<Vec<(i64, String)>, String> {
+        self.from(self.acked + 1, max_bytes)
+    }
+
+    /// The rows from seq `first` on (sent ones included, as far as they are kept), as many
+    /// as fit in about `max_bytes` of points text (at least one).
+    pub(crate) fn from(&self, first: i64, max_bytes: usize) -> Result<Vec<(i64, String)>, String> {
         let fail = |err: rusqlite::Error| format!("mqtt outbox: cannot read: {err}");
         let mut statement = self
             .db
-            .prepare_cached("SELECT seq, points FROM outbox ORDER BY seq LIMIT 1000")
+            .prepare_cached(
+                "SELECT seq, points FROM outbox WHERE seq >= ?1 ORDER BY seq LIMIT 1000",
+            )
             .map_err(fail)?;
         let rows = statement
-            .query_map([], |row| {
+            .query_map([first], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
             })
             .map_err(fail)?;
@@ -91,12 +121,33 @@ impl Outbox {
         Ok(out)
     }
 
-    /// Deletes every row up to and including `seq` (the broker acknowledged them).
-    pub(crate) fn delete_upto(&mut self, seq: i64) -> Result<(), String> {
+    /// Every row up to and including `seq` was acknowledged: it is sent, and kept only
+    /// while among the last [`KEEP_SENT`] sent rows.
+    pub(crate) fn ack_upto(&mut self, seq: i64) -> Result<(), String> {
+        if seq <= self.acked {
+            return Ok(()); // a resent batch: those rows were acknowledged before
+        }
+        let fail = |err: rusqlite::Error| format!("mqtt outbox: cannot mark sent: {err}");
         self.db
-            .execute("DELETE FROM outbox WHERE seq <= ?1", params![seq])
-            .map_err(|err| format!("mqtt outbox: cannot delete: {err}"))?;
+            .execute(
+                "INSERT INTO outbox_acked (id, seq) VALUES (0, ?1)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+                params![seq],
+            )
+            .map_err(fail)?;
+        self.acked = seq;
+        self.db
+            .execute(
+                "DELETE FROM outbox WHERE seq <= ?1",
+                params![seq - KEEP_SENT],
+            )
+            .map_err(fail)?;
         Ok(())
+    }
+
+    /// The highest seq acknowledged by the broker (0 when none).
+    pub(crate) fn acked(&self) -> i64 {
+        self.acked
     }
 
     /// The highest seq ever given (0 for a new outbox), kept across deletes.
@@ -113,9 +164,11 @@ impl Outbox {
     /// Rows waiting for the broker.
     pub(crate) fn len(&self) -> Result<u64, String> {
         self.db
-            .query_row("SELECT COUNT(*) FROM outbox", [], |row| {
-                row.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE seq > ?1",
+                [self.acked],
+                |row| row.get::<_, i64>(0),
+            )
             .map(|n| n as u64)
             .map_err(|err| format!("mqtt outbox: cannot count: {err}"))
     }
@@ -147,10 +200,19 @@ mod tests {
             1,
             "at least one row, then the cap"
         );
-        outbox.delete_upto(a).unwrap();
+        outbox.ack_upto(a).unwrap();
         assert_eq!(outbox.len().unwrap(), 1);
-        outbox.delete_upto(b).unwrap();
+        outbox.ack_upto(b).unwrap();
         assert_eq!(outbox.len().unwrap(), 0);
+        assert!(outbox.oldest(1 << 20).unwrap().is_empty());
+        assert_eq!(
+            outbox.from(a, 1 << 20).unwrap().len(),
+            2,
+            "sent rows are kept for resends"
+        );
+        drop(outbox);
+        let mut outbox = Outbox::open(&path, 10).unwrap();
+        assert_eq!(outbox.acked(), b, "what was acknowledged survives a reopen");
         let c = outbox.push("[]").unwrap();
         assert!(c > b, "seqs are never reused");
         assert_eq!(outbox.last_seq().unwrap(), c);
@@ -170,5 +232,19 @@ mod tests {
             .map(|r| r.0)
             .collect();
         assert_eq!(kept, seqs[2..]);
+    }
+
+    #[test]
+    fn only_the_last_sent_rows_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut outbox = Outbox::open(&dir.path().join(FILE_NAME), 1 << 20).unwrap();
+        let last = (0..KEEP_SENT + 10)
+            .map(|_| outbox.push("[]").unwrap())
+            .last()
+            .unwrap();
+        outbox.ack_upto(last).unwrap();
+        let kept = outbox.from(0, usize::MAX).unwrap();
+        assert_eq!(kept.first().map(|r| r.0), Some(last - KEEP_SENT + 1));
+        assert_eq!(outbox.len().unwrap(), 0);
     }
 }

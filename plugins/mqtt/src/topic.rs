@@ -84,6 +84,10 @@ pub(crate) enum Incoming {
     Reply {
         host: String,
     },
+    /// `resend`: a receiver asks `host` to send its batches again from a seq on.
+    Resend {
+        host: String,
+    },
     /// A topic of ours that this plugin does not take in (`meta/...`, `ev/...`, ...).
     Other,
 }
@@ -169,6 +173,11 @@ impl Topics {
         format!("{}/{host}/ws/+", self.lab)
     }
 
+    /// The `resend` requests to `host` (this host's own: the filter it subscribes to).
+    pub(crate) fn resend(&self, host: &str) -> String {
+        format!("{}/{}/resend", self.lab, encode(host))
+    }
+
     /// The filter of the requests of one kind to this host.
     pub(crate) fn requests_to_self(&self, kind: RequestKind) -> String {
         format!("{}/{}/+", self.own, kind.level())
@@ -226,6 +235,7 @@ impl Topics {
                 name: decode(name)?,
             },
             ("reply", None) => Incoming::Reply { host },
+            ("resend", None) => Incoming::Resend { host },
             _ => Incoming::Other,
         })
     }
@@ -313,6 +323,13 @@ mod tests {
             topics.parse(&topics.reply()),
             Some(Incoming::Reply {
                 host: "pc/1".into()
+            })
+        );
+        assert_eq!(topics.resend("pc/2"), "labsocket/v1/lab 1/pc%2F2/resend");
+        assert_eq!(
+            topics.parse(&topics.resend("pc/2")),
+            Some(Incoming::Resend {
+                host: "pc/2".into()
             })
         );
         assert_eq!(topics.parse("labsocket/v1/other/pc2/batch"), None);
