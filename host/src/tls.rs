@@ -121,7 +121,7 @@ fn server_config(cert_file: &Path, key_file: &Path) -> Result<ServerConfig, Stri
             key_file.display()
         )
     })?;
-    ServerConfig::builder_with_provider(provider())
+    let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|err| format!("TLS set-up failed: {err}"))?
         .with_no_client_auth()
@@ -132,7 +132,14 @@ fn server_config(cert_file: &Path, key_file: &Path) -> Result<ServerConfig, Stri
                 key_file.display(),
                 cert_file.display()
             )
-        })
+        })?;
+    // No TLS 1.3 session tickets: clients hold long connections, so resumption saves
+    // little, and tickets are records sent unasked right after the handshake — a client
+    // reading and writing one socket from two threads (Python's `ssl` in the client's
+    // reader and caller threads) then processes them while its first request is being
+    // written, which made that request's reply go missing now and then.
+    config.send_tls13_tickets = 0;
+    Ok(config)
 }
 
 /// Every certificate in a PEM file (at least one).

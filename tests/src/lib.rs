@@ -15,7 +15,8 @@
 //! - [`browser`]: headless Chromium driven over DevTools, for the live view's page.
 //! - [`pyminer`]: a raw PyMiner (`PMEND` frames) client, G1 and G2.
 //! - [`python`]: a venv with the real PyMiner clients, and running test scripts in it.
-//! - [`mosquitto`]: a real Mosquitto broker on a free loopback port, for federation.
+//! - [`mosquitto`]: a real Mosquitto broker on a free loopback port, for federation;
+//!   [`federation`]: waits the federation tests share.
 //! - [`tls`]: certificates made by the documented `openssl` commands, and a plain-to-TLS
 //!   relay that lets every plain test client reach a TLS port.
 //!
@@ -26,6 +27,7 @@ pub mod bench;
 pub mod browser;
 pub mod build;
 pub mod durability;
+pub mod federation;
 pub mod mosquitto;
 pub mod plugin_list;
 pub mod points;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use labsocket_e2e::federation::{mqtt_status, wait_federating, wait_for};
 use labsocket_e2e::mosquitto::Mosquitto;
 use labsocket_e2e::{RpcClient, Server, UdpClient, WAIT};
 use serde_json::{json, Value};
@@ -20,31 +21,6 @@ fn host(broker: &Mosquitto, id: &str, keepalive: u64, extra: &str) -> Server {
         "[mqtt]\nurl = \"{}\"\nlab = \"lab1\"\nhost = \"{id}\"\nkeepalive_secs = {keepalive}\n\n{extra}",
         broker.url()
     ))
-}
-
-/// Polls `probe` until it returns `Some`, failing with `what` after `timeout`.
-fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn mqtt_status(rpc: &mut RpcClient) -> Value {
-    rpc.call("mqtt.status", json!({}))
-}
-
-/// Waits until the host federates (connected, probe over).
-fn wait_federating(server: &Server) {
-    let mut rpc = server.rpc();
-    wait_for(WAIT, "the host to federate", || {
-        let status = mqtt_status(&mut rpc);
-        (status["phase"] == "federating" && status["connected"] == true).then_some(())
-    });
 }
 
 /// `get_point` of `codename`, `None` while it has none.

@@ -8,45 +8,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use labsocket_e2e::federation::{mqtt_status, wait_federating, wait_for};
 use labsocket_e2e::mosquitto::{Mosquitto, Options, Pki};
 use labsocket_e2e::{RpcClient, Server, TempDir, UdpClient, WAIT};
 use rumqttc::v5::mqttbytes::v5::Packet;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Event, MqttOptions};
 use serde_json::{json, Value};
-
-/// Polls `probe` until it returns `Some`, failing with `what` after `timeout`.
-fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn mqtt_status(rpc: &mut RpcClient) -> Value {
-    rpc.call("mqtt.status", json!({}))
-}
-
-fn wait_federating(server: &Server) {
-    let mut rpc = server.rpc();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let status = mqtt_status(&mut rpc);
-        if status["phase"] == "federating" && status["connected"] == true {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the host did not federate: {status}\n{}",
-            server.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn point(rpc: &mut RpcClient, codename: &str) -> Option<Value> {
     rpc.request("get_point", json!([codename]))

@@ -10,6 +10,7 @@ use std::process::Command;
 use base64::Engine;
 use std::time::{Duration, Instant};
 
+use labsocket_e2e::federation::{wait_federating, wait_for};
 use labsocket_e2e::mosquitto::Mosquitto;
 use labsocket_e2e::pyminer::{g1_call, g2_call};
 use labsocket_e2e::python::interpreter;
@@ -33,26 +34,6 @@ fn host(broker: &Mosquitto, id: &str, extra: &str) -> Server {
     let server = Server::start(&config(broker, id, extra));
     wait_federating(&server);
     server
-}
-
-/// Polls `probe` until it returns `Some`, failing with `what` after `timeout`.
-fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn wait_federating(server: &Server) {
-    let mut rpc = server.rpc();
-    wait_for(WAIT, "the host to federate", || {
-        let status = rpc.call("mqtt.status", json!({}));
-        (status["phase"] == "federating" && status["connected"] == true).then_some(())
-    });
 }
 
 /// Waits until `server` sees `host` online (requests to it are then sent).

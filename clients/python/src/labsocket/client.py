@@ -759,6 +759,10 @@ class Client:
                         continue
                 else:
                     chunk = sock.recv(1 << 20) if readable else None
+            except ssl.SSLWantReadError:
+                # TLS: the record read held no application data (e.g. a post-handshake
+                # message); nothing to take yet, the connection is fine.
+                chunk = None
             except (OSError, ValueError) as err:  # ValueError: the socket was closed
                 return f"read failed: {err}"
             now = time.monotonic()
