@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use labsocket_e2e::build::{target_dir, workspace_root};
+use labsocket_e2e::build::{cargo_outside, dylib_file, target_dir, workspace_root};
 use labsocket_e2e::{labsocket_bin, units_dylib, Server, TempDir};
 use serde_json::{json, Value};
 
@@ -43,6 +43,37 @@ fn compat_plugin() -> PathBuf {
             path
         })
         .clone()
+}
+
+/// The same 1.0.0 plugin's source, built against this checkout's `plugin-api` (the source
+/// promise of 1.x: a plugin written for 1.0 compiles unchanged against every 1.y).
+fn compat_source_on_current_api(dir: &TempDir) -> PathBuf {
+    let root = workspace_root();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::copy(
+        root.join("tests/compat/plugin-1.0.0/src/lib.rs"),
+        dir.path().join("src/lib.rs"),
+    )
+    .unwrap();
+    // The workspace's lock file as a starting point: the same dependency versions, offline.
+    std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    let manifest = dir.path().join("Cargo.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[package]\nname = \"compat-plugin\"\nversion = \"0.3.1\"\nedition = \"2021\"\npublish = false\n\n\
+             [lib]\nname = \"labsocket_compat\"\ncrate-type = [\"cdylib\"]\n\n\
+             [dependencies]\nlabsocket-plugin-api = {{ path = {:?} }}\n\n[workspace]\n",
+            root.join("plugin-api").display().to_string()
+        ),
+    )
+    .unwrap();
+    cargo_outside("build", &manifest, "compat-source");
+    let path = target_dir()
+        .join("compat-source/debug")
+        .join(dylib_file("labsocket_compat"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
 }
 
 fn config(dylibs: &[&PathBuf]) -> String {
@@ -142,6 +173,36 @@ fn a_plugin_built_against_api_1_0_0_works_in_this_host() {
     // A 1.0 plugin has no shutdown hook: the host stops cleanly without one.
     let status = server.terminate();
     assert!(status.success(), "{status:?}\n{}", server.stderr());
+}
+
+#[test]
+fn the_1_0_0_plugin_source_builds_against_this_api_and_works() {
+    let dir = TempDir::new("compat-source");
+    let compat = compat_source_on_current_api(&dir);
+    let server = Server::start(&config(&[&compat]));
+    let mut rpc = server.rpc();
+    assert_eq!(
+        rpc.call("compat.config", json!([])),
+        json!({"greeting": "hi", "level": 3})
+    );
+    assert_eq!(
+        rpc.call("compat.set_point", json!(["compat_src", 2.5, 7])),
+        true
+    );
+    let point = rpc.call("get_point", json!(["compat_src"]));
+    assert_eq!(
+        (point["x"].clone(), point["y"].clone()),
+        (json!(2.5), json!(7))
+    );
+    let plugins = rpc.call("plugins", json!([]));
+    let compat = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "compat")
+        .unwrap_or_else(|| panic!("compat not listed: {plugins}"));
+    // Built against this API now, not the frozen 1.0.0 (the listing test pins the version).
+    assert_ne!(compat["api_version"], "1.0.0", "{compat}");
 }
 
 #[test]
