@@ -536,11 +536,14 @@ unsafe extern "C" fn deliver<F: FnMut(Event) + Send + 'static>(
         time,
         lost,
     };
-    // The panic hook (crate::panic) logs a panic here as one line through the host log;
-    // catching it keeps it from unwinding into the host (which would abort).
-    let outcome = crate::panic::with_plugin(ctx, || {
-        catch_unwind(AssertUnwindSafe(|| (subscriber.handler)(event)))
-    });
+    guarded(ctx, || (subscriber.handler)(event));
+}
+
+/// Runs a subscriber's handler: the panic hook (crate::panic) logs a panic in it as one
+/// line through the host log; catching it keeps it from unwinding into the host (which
+/// would abort).
+fn guarded(ctx: Ctx, handler: impl FnOnce()) {
+    let outcome = crate::panic::with_plugin(ctx, || catch_unwind(AssertUnwindSafe(handler)));
     if let Err(payload) = outcome {
         crate::panic::drop_payload(payload);
     }
@@ -573,13 +576,7 @@ unsafe extern "C" fn deliver_raw<F: FnMut(RawEvent<'_>) + Send + 'static>(
         time,
         lost,
     };
-    // As in `deliver`: a panic is logged and never unwinds into the host.
-    let outcome = crate::panic::with_plugin(ctx, || {
-        catch_unwind(AssertUnwindSafe(|| (subscriber.handler)(event)))
-    });
-    if let Err(payload) = outcome {
-        crate::panic::drop_payload(payload);
-    }
+    guarded(ctx, || (subscriber.handler)(event));
 }
 
 /// The `drop_user_data` of a subscription whose closure is `F`.
