@@ -50,4 +50,13 @@ pub use udp::{UdpClient, UdpListener};
 pub use web::{http_get, http_get_with, LiveViewClient};
 
 /// How long any single wait in a test may take before the test fails.
+/// A TCP port on 127.0.0.1 free right now (the OS picks it; a helper binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20);

@@ -3,7 +3,7 @@
 //! [`Options`] give it a TLS listener (certificates from [`Pki`], made with the `openssl`
 //! CLI) and a password file (`mosquitto_passwd`) with anonymous clients refused.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,10 +56,7 @@ impl Mosquitto {
 
     /// Starts a broker set up as `options` say.
     pub fn start_with(options: Options) -> Mosquitto {
-        let port = {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-            listener.local_addr().expect("local address").port()
-        };
+        let port = crate::free_port();
         let mut broker = Mosquitto {
             child: None,
             port,

@@ -46,14 +46,6 @@ fn bin_dir() -> Option<PathBuf> {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl TempPostgres {
     /// Creates a cluster and starts it. `None` when PostgreSQL is not installed and `CI` is
     /// not set; panics when it is missing under `CI` or does not start.
@@ -84,7 +76,7 @@ impl TempPostgres {
         let mut server = TempPostgres {
             dir,
             bin,
-            port: free_port(),
+            port: crate::free_port(),
             root,
             running: false,
         };

@@ -21,15 +21,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string()
-}
-
 /// A running `labsocket` client subcommand whose stdout lines arrive on a channel.
 struct Running {
     child: Child,
@@ -163,7 +154,7 @@ fn colours_follow_clicolor_force_and_no_color() {
 
 #[test]
 fn client_subcommands_exit_one_when_no_server_listens() {
-    let port = free_port();
+    let port = labsocket_e2e::free_port().to_string();
     // A plain `watch` waits for the server instead (tests/tests/cli_messages.rs).
     for command in [&["status"][..], &["vars"], &["watch", "--no-reconnect"]] {
         let out = labsocket(&[command, &["--port", &port]].concat());
@@ -210,7 +201,7 @@ fn watch_json_lines_carry_topic_and_receive_time() {
 
 #[test]
 fn watch_survives_a_server_restart() {
-    let port = free_port();
+    let port = labsocket_e2e::free_port().to_string();
     let server = Server::start_with_args("", &["--native-port", &port]).unwrap();
     let watch = Running::start(&["watch", "points", "--port", &port]);
     let mut rpc = server.rpc();

@@ -23,18 +23,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string()
-}
-
 #[test]
 fn an_unreachable_server_names_the_address_and_the_options() {
-    let port = free_port();
+    let port = labsocket_e2e::free_port().to_string();
     for command in [&["call", "ping"][..], &["status"], &["vars"]] {
         let out = labsocket(&[command, &["--port", &port]].concat());
         let stderr = text(&out.stderr);
@@ -162,7 +153,7 @@ impl Drop for Watch {
 
 #[test]
 fn watch_waits_for_a_server_that_is_not_up_yet() {
-    let port = free_port();
+    let port = labsocket_e2e::free_port().to_string();
     let watch = Watch::start(&port);
     let waiting = watch
         .stderr

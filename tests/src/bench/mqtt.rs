@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{Client, Event, MqttOptions};
-use serde_json::{json, Value};
 
 use crate::server::Server;
 use crate::WAIT;
@@ -25,23 +24,6 @@ pub fn federated_host(url: &str, lab: &str, host: &str, extra: &str) -> Server {
         Server::start(&config)
     } else {
         Server::start_release(&config)
-    }
-}
-
-/// Waits until `server`'s `mqtt.status` says connected and federating; returns it.
-pub fn wait_federating(server: &Server) -> Value {
-    let mut rpc = server.rpc();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let status = rpc.call("mqtt.status", json!({}));
-        if status["phase"] == "federating" && status["connected"] == true {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the host did not federate within {WAIT:?}: {status}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

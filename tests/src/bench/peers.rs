@@ -2,7 +2,7 @@
 //! by our own client and by `redis-benchmark`). They are Debian packages; when one is
 //! missing the benchmark says which `apt-get` command installs it and skips the column.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,14 +28,6 @@ pub fn installed(program: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
-}
-
-/// A free loopback port (bound and released; Redis cannot be told to pick one itself).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// The TLS options of `redis-server`, `redis-cli` and `redis-benchmark` for the
@@ -80,7 +72,8 @@ pub fn start_redis(value: &str, tls: Option<&RedisTls>) -> Option<(Process, Sock
         println!("(redis-server/redis-cli not installed: `{REDIS_INSTALL}`; no Redis column)");
         return None;
     }
-    let port = free_port();
+    // Redis cannot be told to pick a port itself.
+    let port = crate::free_port();
     let listen = match tls {
         None => vec!["--port".to_owned(), port.to_string()],
         Some(tls) => tls.server_args(port),

@@ -34,8 +34,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use labsocket_e2e::bench::mqtt::{federated_host, wait_federating, RawClient};
+use labsocket_e2e::bench::mqtt::{federated_host, RawClient};
 use labsocket_e2e::bench::stats::percentile;
+use labsocket_e2e::federation::wait_federating;
 use labsocket_e2e::mosquitto::Mosquitto;
 use labsocket_e2e::points::now;
 use labsocket_e2e::{RpcClient, Server, WAIT};

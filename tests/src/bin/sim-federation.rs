@@ -36,9 +36,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use labsocket_e2e::bench::mqtt::{cpu_share, federated_host, wait_federating};
+use labsocket_e2e::bench::mqtt::{cpu_share, federated_host};
 use labsocket_e2e::bench::process::cpu_time;
 use labsocket_e2e::bench::stats::percentile;
+use labsocket_e2e::federation::wait_federating;
 use labsocket_e2e::mosquitto::Mosquitto;
 use labsocket_e2e::points::now;
 use labsocket_e2e::Server;
