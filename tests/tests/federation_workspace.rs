@@ -24,14 +24,21 @@ const NOT_FOUND: i64 = -32004;
 
 /// The config of host `id` in lab `lab1` on `broker`, with `extra` `[mqtt]` keys.
 fn config(broker: &Mosquitto, id: &str, extra: &str) -> String {
+    config_with_keepalive(broker, id, 1, extra)
+}
+
+fn config_with_keepalive(broker: &Mosquitto, id: &str, keepalive: u32, extra: &str) -> String {
     format!(
-        "[mqtt]\nurl = \"{}\"\nlab = \"lab1\"\nhost = \"{id}\"\nkeepalive_secs = 1\n{extra}\n",
+        "[mqtt]\nurl = \"{}\"\nlab = \"lab1\"\nhost = \"{id}\"\nkeepalive_secs = {keepalive}\n{extra}\n",
         broker.url()
     )
 }
 
 fn host(broker: &Mosquitto, id: &str, extra: &str) -> Server {
-    let server = Server::start(&config(broker, id, extra));
+    started(Server::start(&config(broker, id, extra)))
+}
+
+fn started(server: Server) -> Server {
     wait_federating(&server);
     server
 }
@@ -241,7 +248,12 @@ fn a_write_to_an_offline_or_hung_host_fails_in_time_naming_it_and_is_never_appli
     // (several test binaries at once) adds up to about a second.
     let slack = 1.5;
     let extra = format!("request_timeout_secs = {timeout}");
-    let a = host(&broker, "pcA", &extra);
+    // A keeps a 5 s keepalive: stopped for the ~2 s of the write, its connection must
+    // outlive the stop (the broker drops a client silent for 1.5 × keepalive, and a QoS 0
+    // request on a dropped connection never reaches A to be counted as expired).
+    let a = started(Server::start(&config_with_keepalive(
+        &broker, "pcA", 5, &extra,
+    )));
     let b = host(&broker, "pcB", &extra);
     wait_online(&b, "pcA");
     let mut rpc_a = a.rpc();
